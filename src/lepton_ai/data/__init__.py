@@ -1,0 +1,10 @@
+"""Load, infer task and schema, clean and split data into :class:`Dataset` objects."""
+
+from .bundled import BUNDLED
+from .dataset import CleaningReport, Column, Dataset, Schema
+from .coerce import to_input
+from .load import build_dataset, load_data, read_source
+from .split import DEFAULT_SPLIT
+
+__all__ = ["BUNDLED", "CleaningReport", "Column", "Dataset", "Schema", "DEFAULT_SPLIT",
+           "build_dataset", "load_data", "read_source", "to_input"]

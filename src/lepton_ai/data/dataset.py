@@ -1,0 +1,126 @@
+"""The Dataset and Schema that every later stage receives."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["Task", "Modality", "ColumnKind", "Column", "Schema", "Dataset", "CleaningReport"]
+
+Task = Literal["classification", "regression"]
+Modality = Literal["tabular", "image", "sequence", "text"]
+ColumnKind = Literal["numeric", "categorical", "boolean", "text"]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One feature column: its name and how it is treated."""
+
+    name: str
+    kind: ColumnKind
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What a model was trained on: the task, the label, the feature columns and the classes.
+
+    ``columns`` lists the feature columns kept for training in their training order; predictions
+    align incoming tables to them by name. ``dropped`` maps a column left out to the reason.
+    For arrays (``modality`` image/sequence), ``shape`` is the per-row shape and ``columns``
+    is empty.
+    """
+
+    task: Task
+    label: str
+    columns: tuple[Column, ...]
+    classes: tuple[Any, ...] = ()
+    modality: Modality = "tabular"
+    shape: tuple[int, ...] = ()
+    dropped: dict[str, str] = field(default_factory=dict)
+    input_columns: tuple[str, ...] = ()
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["columns"] = [asdict(c) for c in self.columns]
+        out["classes"] = [_jsonable(c) for c in self.classes]
+        out["shape"] = list(self.shape)
+        out["input_columns"] = list(self.input_columns)
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Schema:
+        return cls(
+            task=data["task"],
+            label=data["label"],
+            columns=tuple(Column(**c) for c in data["columns"]),
+            classes=tuple(data["classes"]),
+            modality=data.get("modality", "tabular"),
+            shape=tuple(data.get("shape", ())),
+            dropped=dict(data.get("dropped", {})),
+            input_columns=tuple(data.get("input_columns", ())),
+        )
+
+
+@dataclass
+class CleaningReport:
+    """What cleaning did to the rows and values it was given."""
+
+    n_rows_read: int = 0
+    n_duplicates_dropped: int = 0
+    n_missing_label_dropped: int = 0
+    n_infinite_values: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Dataset:
+    """Rows of one split: features ``X``, labels ``y`` (``None`` when unlabelled) and the schema.
+
+    ``X`` is a DataFrame for tables and a NumPy array ``(n_rows, *schema.shape)`` for images and
+    sequences. ``y`` holds the original label values (class names or numbers).
+    """
+
+    X: pd.DataFrame | np.ndarray
+    y: np.ndarray | None
+    schema: Schema
+    source: str = "<data>"
+    cleaning: CleaningReport = field(default_factory=CleaningReport)
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    @property
+    def task(self) -> Task:
+        return self.schema.task
+
+    def subset(self, index: np.ndarray, source: str | None = None) -> Dataset:
+        """Return the rows at positions ``index`` as a new Dataset sharing the schema."""
+        X = self.X.iloc[index].reset_index(drop=True) if isinstance(self.X, pd.DataFrame) else self.X[index]
+        y = None if self.y is None else self.y[index]
+        return Dataset(X=X, y=y, schema=self.schema, source=source or self.source, cleaning=self.cleaning)
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.source!r}, rows={len(self)}, task={self.task}, "
+            f"modality={self.schema.modality}, label={self.schema.label!r})"
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    """Turn NumPy scalars into plain Python values so they survive JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

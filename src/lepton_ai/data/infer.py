@@ -1,0 +1,79 @@
+"""Infer the task from the label and a schema from the feature columns."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataError
+from .dataset import Column, ColumnKind, Task
+
+__all__ = ["infer_task", "infer_columns", "LABEL_CANDIDATES", "MAX_CLASSES_FOR_INTEGERS"]
+
+# A label column is found by one of these names when the user names none.
+LABEL_CANDIDATES = ("label", "target", "class", "y")
+# Integer labels with at most this many distinct values are read as classes, more as a quantity.
+MAX_CLASSES_FOR_INTEGERS = 20
+# A string column is text (free words) rather than a category when its values are mostly distinct
+# and long enough to hold several words.
+_TEXT_MIN_MEAN_WORDS = 3.0
+_TEXT_MIN_UNIQUE_FRACTION = 0.5
+
+
+def infer_task(y: pd.Series, task: str | None, source: str) -> Task:
+    """Return 'classification' or 'regression' for the label values ``y`` (missing dropped)."""
+    valid = ("classification", "regression")
+    if task not in (None, "auto", *valid):
+        raise ConfigError(f"task must be one of auto, classification, regression. Got {task!r}.")
+    if task in valid:
+        if task == "regression" and not pd.api.types.is_numeric_dtype(y):
+            raise DataError(f"{source}: task='regression' needs a numeric label; label {y.name!r} holds text.")
+        return task  # type: ignore[return-value]
+    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
+        return "classification"
+    values = y.to_numpy(dtype=float)
+    is_integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+    if is_integral and y.nunique() <= MAX_CLASSES_FOR_INTEGERS:
+        return "classification"
+    return "regression"
+
+
+def infer_columns(frame: pd.DataFrame, source: str) -> tuple[list[Column], dict[str, str]]:
+    """Return the usable feature columns with their kinds, and the dropped ones with the reason."""
+    columns: list[Column] = []
+    dropped: dict[str, str] = {}
+    for name in frame.columns:
+        series = frame[name]
+        present = series.dropna()
+        if len(present) == 0:
+            dropped[name] = "all values missing"
+            continue
+        if present.nunique() <= 1 and not series.isna().any():
+            dropped[name] = "constant"
+            continue
+        columns.append(Column(name=name, kind=_column_kind(present)))
+    if not columns:
+        reasons = "; ".join(f"{k}: {v}" for k, v in dropped.items())
+        raise DataError(f"{source}: no usable feature column ({reasons or 'the table has only the label'}).")
+    return columns, dropped
+
+
+def _column_kind(present: pd.Series) -> ColumnKind:
+    if pd.api.types.is_bool_dtype(present):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(present):
+        return "numeric"
+    if isinstance(present.dtype, pd.CategoricalDtype):
+        return "categorical"
+    as_text = present.astype(str)
+    lowered = set(as_text.str.lower().unique())
+    if lowered <= {"true", "false"} or lowered <= {"yes", "no"}:
+        return "boolean"
+    numeric = pd.to_numeric(as_text, errors="coerce")
+    if numeric.notna().all():
+        return "numeric"
+    unique_fraction = as_text.nunique() / len(as_text)
+    mean_words = as_text.str.split().str.len().mean()
+    if unique_fraction >= _TEXT_MIN_UNIQUE_FRACTION and mean_words >= _TEXT_MIN_MEAN_WORDS:
+        return "text"
+    return "categorical"

@@ -1,0 +1,234 @@
+"""``load_data``: any supported source to a cleaned, typed, split :class:`Dataset`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError
+from .bundled import BUNDLED, load_bundled
+from .clean import check_labels, clean_arrays, clean_table, normalize_labels
+from .dataset import Dataset, Modality, Schema
+from .infer import LABEL_CANDIDATES, infer_columns, infer_task
+from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
+from .split import DEFAULT_SPLIT, split_dataset
+
+__all__ = ["load_data", "read_source", "array_modality", "DataSource"]
+
+DataSource = Any  # path, bundled name, DataFrame, (X, y), ndarray or Dataset
+
+
+def load_data(
+    source: DataSource,
+    label: str | None = None,
+    *,
+    task: str | None = None,
+    split: tuple[float, ...] | None = DEFAULT_SPLIT,
+    seed: int = 0,
+    modality: Modality | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    drop_duplicates: bool = True,
+) -> Dataset | tuple[Dataset, ...]:
+    """Load ``source``, clean it, infer task and schema, and split it.
+
+    ``source`` is a CSV/TSV/Parquet/.npz path, a bundled dataset name (``lepton datasets``), a
+    DataFrame, an ``(X, y)`` pair or a :class:`Dataset`. ``label`` names the label column of a
+    table; when omitted, a column named one of ``label, target, class, y`` is used.
+    ``split`` gives fractions for (train, dev, test) or (train, dev); ``None`` returns one Dataset.
+    Splits are seeded and stratified for classification.
+    """
+    data = build_dataset(
+        source, label, task=task, modality=modality, sep=sep, encoding=encoding, drop_duplicates=drop_duplicates
+    )
+    if split is None:
+        return data
+    return split_dataset(data, split, seed)
+
+
+def build_dataset(
+    source: DataSource,
+    label: str | None = None,
+    *,
+    task: str | None = None,
+    modality: Modality | None = None,
+    sep: str | None = None,
+    encoding: str = "utf-8",
+    drop_duplicates: bool = True,
+) -> Dataset:
+    """Load one labelled Dataset (no split)."""
+    if isinstance(source, Dataset):
+        return source
+    if isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], pd.DataFrame):
+        if source[1] is None:
+            raise DataError("(X, y): no labels were given (y is None).")
+        label = label or _free_label_name(source[0])
+        source = (source[0].assign(**{label: np.asarray(source[1])}), None)
+        source = source[0]
+    content, name = read_source(source, sep=sep, encoding=encoding)
+    if isinstance(content, pd.DataFrame):
+        return _table_dataset(content, label, name, task=task, drop_duplicates=drop_duplicates)
+    X, y = content
+    if y is None:
+        raise DataError(f"{name}: no labels were given; pass (X, y) or an .npz with arrays 'x' and 'y'.")
+    if X.ndim == 2:
+        frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+        frame[label or "y"] = y
+        return _table_dataset(frame, label or "y", name, task=task, drop_duplicates=drop_duplicates)
+    return _array_dataset(X, y, label or "y", name, task=task, modality=modality, drop_duplicates=drop_duplicates)
+
+
+def read_source(
+    source: DataSource, *, sep: str | None = None, encoding: str = "utf-8"
+) -> tuple[pd.DataFrame | tuple[np.ndarray, np.ndarray | None], str]:
+    """Read ``source`` into a DataFrame or an ``(X, y)`` pair of arrays, and a name for messages."""
+    if isinstance(source, pd.DataFrame):
+        from .readers import normalize_columns
+
+        if len(source) == 0:
+            raise DataError("DataFrame: has no rows.")
+        return normalize_columns(source, "DataFrame"), "DataFrame"
+    if isinstance(source, tuple) and len(source) == 2:
+        X, y = source
+        if isinstance(X, pd.DataFrame):
+            return read_source(X)[0], "(X, y)"
+        return (_as_feature_array(X, "X"), None if y is None else _as_label_array(y)), "(X, y)"
+    if isinstance(source, np.ndarray):
+        return (_as_feature_array(source, "X"), None), "array"
+    if isinstance(source, str) and source in BUNDLED and not Path(source).exists():
+        X, y = load_bundled(source)
+        if isinstance(X, pd.DataFrame):
+            return X.assign(label=y), source
+        return (X, y), source
+    if isinstance(source, (str, Path)):
+        return _read_path(Path(source), sep=sep, encoding=encoding)
+    raise DataError(
+        f"cannot load data from a {type(source).__name__}; expected a file path, a bundled dataset name "
+        f"({', '.join(BUNDLED)}), a pandas DataFrame, an (X, y) pair or a Dataset."
+    )
+
+
+def array_modality(X: np.ndarray) -> Modality:
+    """Images are uint8 arrays or 4-D arrays; other 3-D arrays are sequences (N x T x F)."""
+    if X.dtype == np.uint8 or X.ndim == 4:
+        return "image"
+    return "sequence"
+
+
+def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]:
+    name = str(path)
+    if not path.exists():
+        hint = f" Bundled datasets: {', '.join(BUNDLED)}." if not path.suffix else ""
+        raise DataError(f"{name}: no such file.{hint}")
+    if path.is_file() and path.stat().st_size == 0:
+        raise DataError(f"{name}: the file is empty.")
+    suffix = path.suffix.lower()
+    if path.is_file() and suffix in TABLE_SUFFIXES:
+        return read_table(path, sep=sep, encoding=encoding), name
+    if path.is_file() and suffix == ".npz":
+        arrays = read_npz(path)
+        x_key = next((k for k in ("x", "X") if k in arrays), None)
+        if x_key is None:
+            raise DataError(f"{name}: expected an array named 'x'; the archive holds {', '.join(arrays) or 'nothing'}.")
+        y = arrays.get("y", arrays.get("Y"))
+        return (_as_feature_array(arrays[x_key], f"{name}:x"), None if y is None else _as_label_array(y)), name
+    refuse_unsupported(path)
+    raise AssertionError("unreachable")
+
+
+def _table_dataset(
+    frame: pd.DataFrame, label: str | None, source: str, *, task: str | None, drop_duplicates: bool
+) -> Dataset:
+    label = _find_label(frame, label, source)
+    frame, report = clean_table(frame, label, source, drop_duplicates=drop_duplicates)
+    inferred = infer_task(frame[label], task, source)
+    y = normalize_labels(frame[label], inferred)
+    check_labels(y, inferred, label, source)
+    features = frame.drop(columns=[label])
+    columns, dropped = infer_columns(features, source)
+    schema = Schema(
+        task=inferred,
+        label=label,
+        columns=tuple(columns),
+        classes=_classes(y) if inferred == "classification" else (),
+        dropped=dropped,
+        input_columns=tuple(features.columns),
+    )
+    return Dataset(X=features, y=y, schema=schema, source=source, cleaning=report)
+
+
+def _array_dataset(
+    X: np.ndarray, y: np.ndarray, label: str, source: str, *,
+    task: str | None, modality: Modality | None, drop_duplicates: bool,
+) -> Dataset:
+    X, y_raw, report = clean_arrays(X, y, source, drop_duplicates=drop_duplicates)
+    inferred = infer_task(pd.Series(y_raw, name=label), task, source)
+    y_clean = normalize_labels(y_raw, inferred)
+    check_labels(y_clean, inferred, label, source)
+    schema = Schema(
+        task=inferred,
+        label=label,
+        columns=(),
+        classes=_classes(y_clean) if inferred == "classification" else (),
+        modality=modality or array_modality(X),
+        shape=tuple(int(d) for d in X.shape[1:]),
+    )
+    return Dataset(X=X, y=y_clean, schema=schema, source=source, cleaning=report)
+
+
+def _find_label(frame: pd.DataFrame, label: str | None, source: str) -> str:
+    columns = ", ".join(map(str, frame.columns[:40])) + (" ..." if frame.shape[1] > 40 else "")
+    if label is not None:
+        if label not in frame.columns:
+            raise DataError(f"{source}: label column {label!r} not found. Columns: {columns}.")
+        return label
+    by_lower = {str(c).lower(): c for c in frame.columns}
+    for candidate in LABEL_CANDIDATES:
+        if candidate in by_lower:
+            return str(by_lower[candidate])
+    raise DataError(
+        f"{source}: no label column given and none named {', '.join(LABEL_CANDIDATES)}; "
+        f"pass label=... (CLI: --label). Columns: {columns}."
+    )
+
+
+def _classes(y: np.ndarray) -> tuple[Any, ...]:
+    values = pd.unique(y)
+    try:
+        ordered = sorted(values.tolist())
+    except TypeError:
+        ordered = sorted(values.tolist(), key=str)
+    return tuple(ordered)
+
+
+def _as_feature_array(X: Any, name: str) -> np.ndarray:
+    array = np.asarray(X)
+    if array.ndim < 2:
+        raise DataError(
+            f"{name}: expected a 2-D array (rows x features) or more, got shape {array.shape}. "
+            "Reshape a single feature with X.reshape(-1, 1) or a single row with X.reshape(1, -1)."
+        )
+    if np.iscomplexobj(array):
+        raise DataError(f"{name}: complex numbers are not supported as features.")
+    if len(array) == 0:
+        raise DataError(f"{name}: has no rows (shape {array.shape}).")
+    return array
+
+
+def _as_label_array(y: Any) -> np.ndarray:
+    array = np.asarray(y)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array.ravel()
+    if array.ndim != 1:
+        raise DataError(f"y: expected a 1-D array of labels, got shape {array.shape}.")
+    return array
+
+
+def _free_label_name(frame: pd.DataFrame) -> str:
+    name = "y"
+    while name in frame.columns:
+        name = f"_{name}"
+    return name

@@ -1,0 +1,143 @@
+"""Read files and in-memory objects into a DataFrame or arrays, with errors that name the source.
+
+Nothing here guesses silently: a file that parses into one column while its header holds another
+delimiter, a header with repeated names, or bytes that are not in the expected encoding are errors
+that say what was found and what to pass instead.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataError, NotBuiltError
+
+__all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", "TABLE_SUFFIXES", "PICKLE_SUFFIXES"]
+
+TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ",", ".parquet": None, ".pq": None}
+PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin"}
+_OTHER_DELIMITERS = {";": "';'", "\t": "'\\t' (tab)", "|": "'|'"}
+
+
+def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -> pd.DataFrame:
+    """Read a CSV, TSV or Parquet file into a DataFrame with unique string column names."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises many types for a bad file
+            raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from exc
+        return _check_frame(normalize_columns(frame, str(path)), str(path))
+    delimiter = sep if sep is not None else TABLE_SUFFIXES.get(suffix, ",")
+    header = _read_header(path, delimiter, encoding)
+    try:
+        frame = pd.read_csv(path, sep=delimiter, encoding=encoding, low_memory=False)
+    except UnicodeDecodeError as exc:
+        raise DataError(_decode_error_message(path, encoding)) from exc
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path}: malformed table ({_first_line(exc)}).") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DataError(f"{path}: the file has no header and no rows.") from exc
+    if frame.shape[1] == 1 and len(header) == 1:
+        _refuse_other_delimiter(path, header[0], delimiter)
+    frame.columns = header if len(header) == frame.shape[1] else frame.columns
+    return _check_frame(normalize_columns(frame, str(path)), str(path))
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read a ``.npz`` archive without ever unpickling object arrays."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except ValueError as exc:
+        raise DataError(
+            f"{path}: holds object arrays, which lepton-ai does not unpickle; "
+            "store numeric arrays or strings of fixed width."
+        ) from exc
+    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError...
+        raise DataError(f"{path}: cannot be read as a .npz archive ({exc}).") from exc
+
+
+def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Give every column a string name and refuse repeated names."""
+    names = [str(c) for c in frame.columns]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"{source}: column names repeat: {', '.join(map(repr, repeated))}. Rename them.")
+    if names != list(frame.columns):
+        frame = frame.set_axis(names, axis=1)
+    return frame
+
+
+def refuse_unsupported(path: Path) -> None:
+    """Raise a clear error for a path lepton-ai will not read."""
+    suffix = path.suffix.lower()
+    if suffix in PICKLE_SUFFIXES:
+        raise DataError(
+            f"{path}: '{suffix}' files are pickles or torch checkpoints; lepton-ai never loads those "
+            "because they can run code. Use CSV, TSV, Parquet or .npz."
+        )
+    if path.is_dir():
+        raise NotBuiltError(f"{path}: image folders are not supported yet; use a CSV, Parquet or .npz file.")
+    raise DataError(
+        f"{path}: unsupported file type '{suffix or '(none)'}'. Expected one of: "
+        ".csv, .tsv, .parquet, .npz."
+    )
+
+
+def _read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
+    """Return the header fields exactly as written (pandas renames repeats to 'a.1')."""
+    try:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            first = handle.readline()
+            if not first:
+                raise DataError(f"{path}: the file is empty.")
+            row = next(csv.reader(io.StringIO(first), delimiter=delimiter))
+    except UnicodeDecodeError as exc:
+        raise DataError(_decode_error_message(path, encoding)) from exc
+    names = [name.strip() for name in row]
+    if not any(names):
+        raise DataError(f"{path}: the first line is blank; expected a header of column names.")
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"{path}: column names repeat in the header: {', '.join(map(repr, repeated))}.")
+    return names
+
+
+def _refuse_other_delimiter(path: Path, header: str, delimiter: str) -> None:
+    for other, shown in _OTHER_DELIMITERS.items():
+        if other != delimiter and header.count(other) >= 1:
+            raise DataError(
+                f"{path}: read as one column {header[:60]!r} with delimiter {delimiter!r}, but the "
+                f"header contains {shown}. Pass sep={other!r} (CLI: --sep)."
+            )
+
+
+def _decode_error_message(path: Path, encoding: str) -> str:
+    raw = path.read_bytes()
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return (
+            f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}). "
+            "Save the file as UTF-8 or pass encoding='latin-1' (or the file's encoding)."
+        )
+    return f"{path}: cannot be decoded as {encoding}."
+
+
+def _check_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    if frame.shape[1] == 0:
+        raise DataError(f"{source}: no columns were found.")
+    if len(frame) == 0:
+        raise DataError(f"{source}: has a header ({', '.join(frame.columns[:8])}) but no data rows.")
+    return frame
+
+
+def _first_line(exc: Any) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -1,0 +1,49 @@
+"""Callbacks: hooks the engine calls as a search runs. Override the ``on_*`` methods you need."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from ..search.plan import Candidate
+from ..search.trial import TrialResult
+
+__all__ = ["Callback", "LogCallback"]
+
+
+class Callback:
+    """Does nothing; subclasses override what they need. ``on_trial_end`` returning True stops the search."""
+
+    def on_search_start(self, n_candidates: int, budget_s: float) -> None:
+        return None
+
+    def on_trial_start(self, trial_id: str, candidate: Candidate) -> None:
+        return None
+
+    def on_trial_end(self, trial: TrialResult) -> bool | None:
+        return None
+
+    def on_search_end(self, trials: list[TrialResult]) -> None:
+        return None
+
+
+class LogCallback(Callback):
+    """Plain log lines, one per trial: what ran, how it scored, how long it took."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.best: float | None = None
+
+    def on_search_start(self, n_candidates: int, budget_s: float) -> None:
+        print(f"lepton: searching {n_candidates} candidates within {budget_s:.0f}s", file=self.stream)
+
+    def on_trial_end(self, trial: TrialResult) -> bool | None:
+        if trial.ok:
+            assert trial.dev_metric is not None
+            self.best = trial.dev_metric if self.best is None else max(self.best, trial.dev_metric)
+            print(f"lepton: {trial.trial_id} {trial.family:<7} {trial.metric_name}={trial.dev_metric:.4f} "
+                  f"fit={trial.fit_s:.2f}s p50={trial.latency_p50_ms:.3f}ms best={self.best:.4f}",
+                  file=self.stream)
+        else:
+            print(f"lepton: {trial.trial_id} {trial.family:<7} {trial.status}: {trial.error}", file=self.stream)
+        return None

@@ -1,0 +1,70 @@
+"""Measure a fitted candidate: single-row latency, batch throughput and size on disk."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..models.base import ModelFamily
+
+__all__ = ["Measurement", "measure_model"]
+
+_WARMUP_CALLS = 5
+_MAX_LATENCY_CALLS = 200
+_LATENCY_SECONDS = 0.1
+_THROUGHPUT_SECONDS = 0.1
+_BATCH_ROWS = 4096
+
+
+@dataclass(frozen=True)
+class Measurement:
+    latency_p50_ms: float
+    latency_p99_ms: float
+    rows_per_s: float
+    size_bytes: int
+
+
+def measure_model(model: ModelFamily, X: np.ndarray) -> Measurement:
+    """Time ``model`` on rows of ``X`` (prepared features): one row at a time, then in batches.
+
+    Single-row latency: ``predict`` on one row, warm-up excluded, p50/p99 over up to 200 calls or
+    0.1 s. Throughput: rows per second predicting a batch of up to 4096 rows (``X`` repeated).
+    """
+    predict = model.predict
+    p50, p99 = _single_row_latency(predict, X)
+    batch = np.ascontiguousarray(np.resize(X, (min(_BATCH_ROWS, max(len(X), 1) * 64), X.shape[1])))
+    rows_per_s = _throughput(predict, batch)
+    with tempfile.TemporaryDirectory(prefix="lepton-size-") as tmp:
+        size = sum(p.stat().st_size for p in model.save(Path(tmp)))
+    return Measurement(latency_p50_ms=p50, latency_p99_ms=p99, rows_per_s=rows_per_s, size_bytes=size)
+
+
+def _single_row_latency(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> tuple[float, float]:
+    rows = [np.ascontiguousarray(X[i : i + 1]) for i in range(min(len(X), 64))]
+    for i in range(_WARMUP_CALLS):
+        predict(rows[i % len(rows)])
+    times: list[float] = []
+    stop = time.perf_counter() + _LATENCY_SECONDS
+    while len(times) < _MAX_LATENCY_CALLS and (len(times) < 20 or time.perf_counter() < stop):
+        row = rows[len(times) % len(rows)]
+        start = time.perf_counter()
+        predict(row)
+        times.append(time.perf_counter() - start)
+    ms = np.asarray(times) * 1e3
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def _throughput(predict: Callable[[np.ndarray], np.ndarray], batch: np.ndarray) -> float:
+    predict(batch)  # warm-up
+    rows, start = 0, time.perf_counter()
+    while True:
+        predict(batch)
+        rows += len(batch)
+        elapsed = time.perf_counter() - start
+        if elapsed >= _THROUGHPUT_SECONDS:
+            return rows / elapsed

@@ -1,0 +1,221 @@
+"""``LeptonModel``: the façade over load → prepare → search → select → predict → save."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .data.coerce import to_input
+from .data.dataset import Dataset, Schema
+from .data.load import DataSource
+from .engine.callbacks import Callback, LogCallback
+from .engine.result import SearchResult
+from .engine.technique import SinglePointTechnique
+from .errors import ConfigError, DataError, NotFittedError
+from .features.labels import decode_labels, encode_labels
+from .models.metrics import classification_report, primary_metric, regression_report
+from .search.frontier import check_objective, pareto_front, select_trial
+from .search.trial import TrialResult
+
+__all__ = ["LeptonModel"]
+
+
+class LeptonModel:
+    """Train candidates on this node, keep them all measured, and predict with the chosen one.
+
+    ``objective`` picks from the frontier (``balanced``, ``accuracy``, ``speed``, ``cost``);
+    ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
+    ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice.
+    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
+    """
+
+    def __init__(
+        self,
+        objective: str = "balanced",
+        budget: str | float | None = None,
+        *,
+        families: str | Sequence[str] | None = None,
+        engine: SinglePointTechnique | None = None,
+        task: str | None = None,
+        label: str | None = None,
+        seed: int | None = None,
+        max_latency_ms: float | None = None,
+        max_model_mb: float | None = None,
+        min_metric: float | None = None,
+        verbose: int = 1,
+        callbacks: Sequence[Callback] = (),
+    ) -> None:
+        self.objective = check_objective(objective)
+        self.budget = budget
+        self.families = families
+        self.engine = engine
+        self.task = task
+        self.label = label
+        self.seed = seed
+        self.limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb, "min_metric": min_metric}
+        self.verbose = verbose
+        self.callbacks = list(callbacks)
+        self.result_: SearchResult | None = None
+        self.chosen_: str | None = None
+
+    # ---- training ------------------------------------------------------------------------
+    def train(self, train: DataSource, dev: DataSource | None = None, *, epochs: int | None = None,
+              label: str | None = None) -> LeptonModel:
+        """Search candidates on ``train`` (``dev`` ranks them; split from train when omitted).
+
+        ``epochs`` caps the epochs of neural families. Returns ``self``.
+        """
+        engine = self.engine or SinglePointTechnique(budget=self.budget or "60s", families=self.families,
+                                                     seed=self.seed or 0)
+        callbacks = [*self.callbacks, *([LogCallback()] if self.verbose else [])]
+        self.result_ = engine.search(
+            train, dev, budget=self.budget, families=self.families, epochs=epochs, seed=self.seed,
+            label=label or self.label, task=self.task, callbacks=callbacks,
+        )
+        if not any(t.ok for t in self.result_.trials):
+            errors = "; ".join(f"{t.trial_id} {t.family}: {t.error}" for t in self.result_.trials)
+            raise ConfigError(f"no candidate finished training. {errors}")
+        self.chosen_ = select_trial(self.result_.trials, self.objective, **self.limits).trial_id
+        return self
+
+    def select(self, objective: str | None = None, *, max_latency_ms: float | None = None,
+               max_model_mb: float | None = None, min_metric: float | None = None) -> LeptonModel:
+        """Choose another trial along the frontier without retraining; returns ``self``."""
+        result = self._fitted()
+        objective = check_objective(objective or self.objective)
+        kept = [t for t in result.trials if t.trial_id in result.models]
+        chosen = select_trial(kept, objective, max_latency_ms=max_latency_ms, max_model_mb=max_model_mb,
+                              min_metric=min_metric)
+        self.objective, self.chosen_ = objective, chosen.trial_id
+        self.limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb, "min_metric": min_metric}
+        return self
+
+    # ---- predicting ----------------------------------------------------------------------
+    def predict_proba(self, data: DataSource) -> np.ndarray:
+        """Class probabilities ``(n_rows, n_classes)``, columns in the order of ``classes_``."""
+        result = self._fitted()
+        if result.schema.task != "classification":
+            raise ConfigError("predict_proba is for classification; this model does regression. Use predict.")
+        return result.output(self._input(data), self._chosen_id())
+
+    def predict(self, data: DataSource) -> np.ndarray:
+        """Labels (classification) or values (regression), one per input row."""
+        result = self._fitted()
+        output = result.output(self._input(data), self._chosen_id())
+        if result.schema.task == "classification":
+            return decode_labels(output.argmax(axis=1), result.schema)
+        return output
+
+    def test(self, data: DataSource) -> float:
+        """The task's primary metric on labelled ``data``: accuracy, or R² for regression."""
+        dataset, y = self._labelled(data)
+        output = self._fitted().output(dataset, self._chosen_id())
+        return primary_metric(self.schema.task, y, output)
+
+    def evaluate(self, data: DataSource) -> dict[str, Any]:
+        """All metrics on labelled ``data``: see ``models.metrics`` for the keys.
+
+        Rows whose class never occurred in training cannot be predicted right: ``test`` counts
+        them as errors, ``evaluate`` leaves them out of its metrics and reports how many there were.
+        """
+        dataset, y = self._labelled(data)
+        output = self._fitted().output(dataset, self._chosen_id())
+        if self.schema.task == "classification":
+            seen = y >= 0
+            report = classification_report(y[seen], output[seen], list(self.schema.classes))
+            report["n_rows_unseen_label"] = int((~seen).sum())
+        else:
+            report = regression_report(y, output)
+        report["model"] = self.chosen.family
+        report["trial"] = self.chosen.trial_id
+        return report
+
+    # ---- looking at the search -------------------------------------------------------------
+    def leaderboard(self) -> pd.DataFrame:
+        """One row per trial, best dev metric first; ``frontier`` and ``chosen`` mark rows."""
+        result = self._fitted()
+        front = {t.trial_id for t in pareto_front(result.trials)}
+        rows = [_row(t, t.trial_id in front, t.trial_id == self.chosen_) for t in result.trials]
+        frame = pd.DataFrame(rows)
+        return frame.sort_values(["ok", "dev_metric"], ascending=[False, False], na_position="last") \
+            .drop(columns="ok").reset_index(drop=True)
+
+    def frontier(self) -> pd.DataFrame:
+        """The Pareto-optimal rows of the leaderboard (metric ↑, inference cost ↓, training cost ↓)."""
+        board = self.leaderboard()
+        return board[board["frontier"]].reset_index(drop=True)
+
+    @property
+    def chosen(self) -> TrialResult:
+        """The trial whose model predicts."""
+        return self._fitted().trial(self._chosen_id())
+
+    @property
+    def schema(self) -> Schema:
+        return self._fitted().schema
+
+    @property
+    def classes_(self) -> np.ndarray:
+        return np.asarray(self.schema.classes)
+
+    def __repr__(self) -> str:
+        if self.result_ is None:
+            return f"LeptonModel(objective={self.objective!r}, budget={self.budget!r}) [not trained]"
+        t = self.chosen
+        return (f"LeptonModel(objective={self.objective!r}) [{self.schema.task}, chosen {t.trial_id} "
+                f"{t.family}: {t.metric_name}={t.dev_metric:.4f}, p50={t.latency_p50_ms:.3f} ms]")
+
+    # ---- internals -------------------------------------------------------------------------
+    def _fitted(self) -> SearchResult:
+        if self.result_ is None:
+            raise NotFittedError("this LeptonModel is not trained yet; call train(...) first.")
+        return self.result_
+
+    def _chosen_id(self) -> str:
+        assert self.chosen_ is not None
+        return self.chosen_
+
+    def _input(self, data: DataSource) -> Dataset:
+        return to_input(data, self._fitted().schema)
+
+    def _labelled(self, data: DataSource) -> tuple[Dataset, np.ndarray]:
+        dataset = self._input(data)
+        schema = self.schema
+        if dataset.y is None:
+            raise DataError(f"{dataset.source}: no labels to score against (expected column {schema.label!r}).")
+        y = encode_labels(dataset.y, schema)
+        if schema.task == "classification":  # -1 marks a class never seen in training: scored as wrong
+            keep = np.asarray([v is not None for v in dataset.y])
+        else:
+            keep = ~np.isnan(y)
+        if not keep.any():
+            raise DataError(f"{dataset.source}: no row has a usable label.")
+        if not keep.all():
+            dataset = dataset.subset(np.flatnonzero(keep))
+            y = y[keep]
+        return dataset, y
+
+
+def _row(t: TrialResult, on_frontier: bool, chosen: bool) -> dict[str, Any]:
+    return {
+        "trial": t.trial_id,
+        "family": t.family,
+        "params": ", ".join(f"{k}={v}" for k, v in t.params.items()),
+        "status": t.status,
+        "metric": t.metric_name,
+        "dev_metric": t.dev_metric,
+        "fit_s": t.fit_s,
+        "train_cost_usd": t.train_cost_usd,
+        "latency_p50_ms": t.latency_p50_ms,
+        "latency_p99_ms": t.latency_p99_ms,
+        "rows_per_s": t.rows_per_s,
+        "infer_cost_per_million_usd": t.infer_cost_per_million_usd,
+        "size_bytes": t.size_bytes,
+        "frontier": on_frontier,
+        "chosen": chosen,
+        "error": t.error,
+        "ok": t.ok,
+    }

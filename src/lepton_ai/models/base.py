@@ -1,0 +1,180 @@
+"""The extension point: every model family is one :class:`ModelFamily` subclass.
+
+A family is shaped like a scikit-learn estimator (its ``__init__`` only stores keyword
+arguments, so ``get_params``/``set_params``/``clone`` come for free) plus a cheap prior estimate
+of its cost, a search space, and a serialisable state that is never a pickle.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from ..errors import NotFittedError
+
+__all__ = ["ModelFamily", "Cost", "Budget", "Domain", "Prepared", "FAMILY_FILE"]
+
+FAMILY_FILE = "family.json"
+
+
+@dataclass(frozen=True)
+class Cost:
+    """A prior estimate of what a candidate costs, before it runs."""
+
+    fit_seconds: float
+    predict_ms_per_row: float
+    memory_bytes: int
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What one fit may spend: a wall-clock deadline, an epoch cap, threads and a seed."""
+
+    deadline: float | None = None  # time.monotonic() value
+    max_epochs: int | None = None
+    n_threads: int = 1
+    seed: int = 0
+
+    @classmethod
+    def of_seconds(cls, seconds: float | None, **kwargs: Any) -> Budget:
+        return cls(deadline=None if seconds is None else time.monotonic() + seconds, **kwargs)
+
+    def remaining_s(self) -> float:
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def expired(self) -> bool:
+        return self.remaining_s() <= 0
+
+
+@dataclass(frozen=True)
+class Domain:
+    """One hyper-parameter's range: ``kind`` float/int on [low, high] (log-scaled or not) or a choice."""
+
+    kind: Literal["float", "int", "choice"]
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+
+
+@dataclass
+class Prepared:
+    """Prepared features of one split for one family.
+
+    ``X``: (n_rows, n_features) float32. ``y``: class indices (int64) for classification or float64
+    targets for regression; ``None`` when unlabelled.
+    """
+
+    X: np.ndarray
+    y: np.ndarray | None
+    task: Literal["classification", "regression"]
+    n_classes: int = 0
+    categorical: list[int] = field(default_factory=list)
+
+
+class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
+    """Base of every family. Subclasses set ``name`` and implement the abstract methods."""
+
+    name: ClassVar[str]
+    view: ClassVar[Literal["dense", "codes"]] = "dense"   # which prepared view it consumes
+    neural: ClassVar[bool] = False
+
+    # ---- learning -------------------------------------------------------------------------
+    @abstractmethod
+    def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> ModelFamily:
+        """Learn from ``train``; ``dev`` serves early stopping. Set ``task_`` and ``n_classes_``."""
+
+    @abstractmethod
+    def _raw_predict(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities (n, n_classes) for classification, values (n,) for regression."""
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n_rows, n_classes)``; rows sum to 1."""
+        self._check_fitted()
+        if self.task_ != "classification":
+            raise AttributeError(f"{type(self).__name__} was trained for regression: it has no predict_proba.")
+        return self._raw_predict(X)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Class indices (classification) or predicted values (regression)."""
+        self._check_fitted()
+        out = self._raw_predict(X)
+        return out.argmax(axis=1) if self.task_ == "classification" else out
+
+    # ---- cost and search -----------------------------------------------------------------
+    @abstractmethod
+    def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
+        """A prior of fit seconds, per-row prediction ms and memory, before running."""
+
+    @classmethod
+    @abstractmethod
+    def search_space(cls, n_rows: int, n_features: int) -> dict[str, Domain]:
+        """The ranges the search may draw this family's parameters from."""
+
+    @classmethod
+    @abstractmethod
+    def starting_points(cls, n_rows: int, n_features: int) -> list[dict[str, Any]]:
+        """Cheap, good configurations to try first, cheapest first."""
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        """A tiny configuration for the contract tests."""
+        return {}
+
+    # ---- persistence ----------------------------------------------------------------------
+    def save(self, directory: Path) -> list[Path]:
+        """Write ``family.json`` and the weights into ``directory``; return the files written."""
+        self._check_fitted()
+        directory.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "family": self.name,
+            "params": _jsonable_params(self.get_params()),
+            "task": self.task_,
+            "n_classes": self.n_classes_,
+            "state": self._state_json(),
+        }
+        meta_path = directory / FAMILY_FILE
+        meta_path.write_text(json.dumps(meta, indent=1, sort_keys=True))
+        return [meta_path, *self._save_weights(directory)]
+
+    @classmethod
+    def load(cls, directory: Path) -> ModelFamily:
+        """Rebuild a fitted family from what :meth:`save` wrote (hashes are checked by the store)."""
+        meta = json.loads((directory / FAMILY_FILE).read_text())
+        model = cls(**meta["params"])
+        model.task_ = meta["task"]
+        model.n_classes_ = meta["n_classes"]
+        model._load_weights(directory, meta["state"])
+        return model
+
+    @abstractmethod
+    def _save_weights(self, directory: Path) -> list[Path]: ...
+
+    @abstractmethod
+    def _load_weights(self, directory: Path, state: dict[str, Any]) -> None: ...
+
+    def _state_json(self) -> dict[str, Any]:
+        return {}
+
+    # ---- helpers --------------------------------------------------------------------------
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "task_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first.")
+
+    def _set_task(self, train: Prepared) -> None:
+        self.task_ = train.task
+        self.n_classes_ = train.n_classes
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "task_")
+
+
+def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}

@@ -1,0 +1,136 @@
+"""The Pareto frontier of trials and the objectives that pick a model from it.
+
+A trial is on the frontier when no other trial is at least as good on all of dev metric (higher),
+inference cost and training cost (lower) and strictly better on one. Objectives:
+
+* ``accuracy`` — the best dev metric (ties: lower latency).
+* ``speed`` — the lowest single-row latency within ``tolerance`` (1 point) of the best metric.
+* ``cost`` — the lowest inference cost per million rows within ``tolerance`` of the best metric.
+* ``balanced`` — the knee of the frontier: the point that maximises
+  ``metric_norm - 0.5 * cost_norm``, with the metric and log inference cost scaled to [0, 1] over
+  the frontier. The factor 0.5 prefers metric over cost: a point must save more in (log) cost than
+  it loses in metric to be chosen.
+
+Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``) filter the trials first; when
+none is left, the error lists the closest candidates.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ..errors import ConfigError
+from .trial import TrialResult
+
+__all__ = ["OBJECTIVES", "pareto_front", "select_trial", "check_objective"]
+
+OBJECTIVES = ("balanced", "accuracy", "speed", "cost")
+DEFAULT_TOLERANCE = 0.01
+
+
+def check_objective(objective: str) -> str:
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"unknown objective {objective!r}. Valid objectives: {', '.join(OBJECTIVES)}.")
+    return objective
+
+
+def pareto_front(trials: Sequence[TrialResult]) -> list[TrialResult]:
+    """The successful trials no other successful trial dominates, best metric first."""
+    ok = [t for t in trials if t.ok]
+    front = [t for t in ok if not any(_dominates(o, t) for o in ok if o is not t)]
+    return sorted(front, key=lambda t: (-(t.dev_metric or 0.0), _latency(t)))
+
+
+def select_trial(
+    trials: Sequence[TrialResult],
+    objective: str = "balanced",
+    *,
+    max_latency_ms: float | None = None,
+    max_model_mb: float | None = None,
+    min_metric: float | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> TrialResult:
+    """Pick one trial by ``objective`` among those meeting the hard limits."""
+    check_objective(objective)
+    ok = [t for t in trials if t.ok]
+    if not ok:
+        raise ConfigError("no trial finished successfully, so there is no model to select.")
+    feasible = [t for t in ok if _meets(t, max_latency_ms, max_model_mb, min_metric)]
+    if not feasible:
+        raise ConfigError(_infeasible_message(ok, max_latency_ms, max_model_mb, min_metric))
+    front = pareto_front(feasible)
+    best = max(t.dev_metric or 0.0 for t in front)
+    if objective == "accuracy":
+        return min(front, key=lambda t: (-(t.dev_metric or 0.0), _latency(t)))
+    near = [t for t in feasible if (t.dev_metric or 0.0) >= best - tolerance]
+    if objective == "speed":
+        return min(near, key=lambda t: (_latency(t), -(t.dev_metric or 0.0)))
+    if objective == "cost":
+        return min(near, key=lambda t: (_infer_cost(t), -(t.dev_metric or 0.0)))
+    return _knee(front)
+
+
+def _knee(front: list[TrialResult]) -> TrialResult:
+    metrics = [t.dev_metric or 0.0 for t in front]
+    costs = [math.log(max(_infer_cost(t), 1e-12)) for t in front]
+    m_lo, m_hi = min(metrics), max(metrics)
+    c_lo, c_hi = min(costs), max(costs)
+
+    def score(i: int) -> tuple[float, float]:
+        m = (metrics[i] - m_lo) / (m_hi - m_lo) if m_hi > m_lo else 1.0
+        c = (costs[i] - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0.0
+        return (m - 0.5 * c, metrics[i])
+
+    return front[max(range(len(front)), key=score)]
+
+
+def _dominates(a: TrialResult, b: TrialResult) -> bool:
+    a_key = (-(a.dev_metric or 0.0), _infer_cost(a), a.train_cost_usd or 0.0)
+    b_key = (-(b.dev_metric or 0.0), _infer_cost(b), b.train_cost_usd or 0.0)
+    return all(x <= y for x, y in zip(a_key, b_key, strict=True)) and a_key != b_key
+
+
+def _meets(t: TrialResult, max_latency_ms: float | None, max_model_mb: float | None, min_metric: float | None) -> bool:
+    if max_latency_ms is not None and _latency(t) > max_latency_ms:
+        return False
+    if max_model_mb is not None and (t.size_bytes or 0) > max_model_mb * 1e6:
+        return False
+    return min_metric is None or (t.dev_metric or 0.0) >= min_metric
+
+
+def _infeasible_message(ok: list[TrialResult], max_latency_ms: float | None, max_model_mb: float | None,
+                        min_metric: float | None) -> str:
+    limits = ", ".join(
+        f"{name}={value:g}" for name, value in
+        (("max_latency_ms", max_latency_ms), ("max_model_mb", max_model_mb), ("min_metric", min_metric))
+        if value is not None
+    )
+
+    def shortfall(t: TrialResult) -> float:
+        gaps = []
+        if max_latency_ms is not None:
+            gaps.append(max(0.0, _latency(t) / max_latency_ms - 1))
+        if max_model_mb is not None:
+            gaps.append(max(0.0, (t.size_bytes or 0) / (max_model_mb * 1e6) - 1))
+        if min_metric is not None:
+            gaps.append(max(0.0, min_metric - (t.dev_metric or 0.0)))
+        return sum(gaps)
+
+    closest = sorted(ok, key=shortfall)[:3]
+    shown = "; ".join(
+        f"{t.trial_id} ({t.family}): {t.metric_name}={t.dev_metric:.4f}, p50={_latency(t):.3f} ms, "
+        f"size={(t.size_bytes or 0) / 1e6:.2f} MB"
+        for t in closest
+    )
+    return f"no candidate meets {limits}. Closest: {shown}."
+
+
+def _latency(t: TrialResult) -> float:
+    return t.latency_p50_ms if t.latency_p50_ms is not None else float("inf")
+
+
+def _infer_cost(t: TrialResult) -> float:
+    if t.infer_cost_per_million_usd is not None:
+        return t.infer_cost_per_million_usd
+    return _latency(t)

@@ -1,0 +1,44 @@
+"""The record of one trial: what was tried, how it went, and what it costs to train and run."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+__all__ = ["TrialResult", "TrialStatus"]
+
+TrialStatus = Literal["ok", "failed", "skipped"]
+
+
+@dataclass
+class TrialResult:
+    """One candidate's measurements. Latencies are for the model on prepared features."""
+
+    trial_id: str
+    family: str
+    params: dict[str, Any]
+    status: TrialStatus = "ok"
+    error: str | None = None
+    metric_name: str = "accuracy"
+    dev_metric: float | None = None
+    fit_s: float | None = None
+    train_cost_usd: float | None = None
+    latency_p50_ms: float | None = None
+    latency_p99_ms: float | None = None
+    rows_per_s: float | None = None
+    infer_cost_per_million_usd: float | None = None
+    size_bytes: int | None = None
+    estimated_fit_s: float | None = None
+    n_threads: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok" and self.dev_metric is not None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TrialResult:
+        return cls(**data)

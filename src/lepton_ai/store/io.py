@@ -1,0 +1,133 @@
+"""``save_model`` / ``load_model``: a model directory of JSON, safetensors and LightGBM text. No pickle.
+
+Layout::
+
+    MODEL_DIR/
+      lepton.json              manifest: format, versions, schema, preparation, trials, files + SHA-256
+      models/<trial>/family.json, weights.safetensors | model.txt
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from ..data.dataset import Schema
+from ..engine.result import SearchResult
+from ..errors import ArtifactError, ConfigError
+from ..features.tabular import TabularPreparer
+from ..models.base import FAMILY_FILE
+from ..models.registry import FAMILIES
+from ..search.frontier import pareto_front
+from ..search.trial import TrialResult
+from .atomic import atomic_directory
+from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, hash_files, read_manifest, verify_files
+
+__all__ = ["save_model", "load_model"]
+
+
+def save_model(path: str | Path, model: Any) -> Path:
+    """Save a trained ``LeptonModel`` (or fitted ``LeptonAI``) to the directory ``path``, atomically.
+
+    The chosen model and every frontier model are kept, so ``select`` still works after loading.
+    """
+    from ..model import LeptonModel
+
+    inner = getattr(model, "model_", model)
+    if not isinstance(inner, LeptonModel) or inner.result_ is None:
+        raise ConfigError(f"save_model needs a trained LeptonModel or fitted LeptonAI, got {type(model).__name__}.")
+    result = inner.result_
+    keep = {t.trial_id for t in pareto_front(result.trials) if t.trial_id in result.models}
+    keep.add(inner._chosen_id())
+    target = Path(path)
+    with atomic_directory(target) as tmp:
+        for trial_id in sorted(keep):
+            result.models[trial_id].save(tmp / "models" / trial_id)
+        manifest = _manifest(inner, result, sorted(keep))
+        manifest["files"] = hash_files(tmp)
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    return target
+
+
+def load_model(path: str | Path) -> Any:
+    """Load a model directory written by :func:`save_model`, verifying every file's SHA-256."""
+    from ..model import LeptonModel
+
+    root = Path(path)
+    manifest = read_manifest(root)
+    verify_files(root, manifest)
+    try:
+        schema = Schema.from_json(manifest["schema"])
+        preparer = TabularPreparer.from_json(schema, manifest["preprocessing"])
+        trials = [TrialResult.from_json(t) for t in manifest["trials"]]
+        models = {trial_id: _load_family(root, trial_id, family) for trial_id, family in manifest["models"].items()}
+        run = manifest["run"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ArtifactError(f"{root / MANIFEST}: incomplete or inconsistent manifest ({exc!r}).") from exc
+    result = SearchResult(
+        schema=schema, preparer=preparer, trials=trials, models=models, seed=run["seed"],
+        n_threads=run["n_threads"], budget_s=run["budget_s"], wall_s=run["wall_s"],
+        price_per_core_hour=run["price_per_core_hour"], price_per_gpu_hour=run["price_per_gpu_hour"],
+        extra=run.get("extra", {}),
+    )
+    model = LeptonModel(objective=manifest["objective"], verbose=0)
+    model.result_ = result
+    model.chosen_ = manifest["chosen"]
+    if model.chosen_ not in models:
+        raise ArtifactError(f"{root / MANIFEST}: the chosen model {model.chosen_!r} is not in the directory.")
+    return model
+
+
+def _load_family(root: Path, trial_id: str, family: str) -> Any:
+    if family not in FAMILIES:
+        raise ArtifactError(f"{root}: model {trial_id!r} is of family {family!r}, which this lepton-ai does not "
+                            f"know (known: {', '.join(FAMILIES)}).")
+    directory = root / "models" / trial_id
+    if not (directory / FAMILY_FILE).is_file():
+        raise ArtifactError(f"{root}: model {trial_id!r} has no {FAMILY_FILE}.")
+    return FAMILIES[family].load(directory)
+
+
+def _manifest(model: Any, result: SearchResult, kept: list[str]) -> dict[str, Any]:
+    from .. import __version__
+
+    chosen = result.trial(model._chosen_id())
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "lepton_version": __version__,
+        "task": result.schema.task,
+        "schema": result.schema.to_json(),
+        "preprocessing": result.preparer.to_json(),
+        "objective": model.objective,
+        "chosen": chosen.trial_id,
+        "metrics": {"dev_" + chosen.metric_name: chosen.dev_metric, "latency_p50_ms": chosen.latency_p50_ms,
+                    "rows_per_s": chosen.rows_per_s, "size_bytes": chosen.size_bytes},
+        "frontier": [t.trial_id for t in pareto_front(result.trials)],
+        "models": {trial_id: result.trial(trial_id).family for trial_id in kept},
+        "trials": [t.to_json() for t in result.trials],
+        "run": {
+            "seed": result.seed, "n_threads": result.n_threads, "budget_s": result.budget_s,
+            "wall_s": result.wall_s, "price_per_core_hour": result.price_per_core_hour,
+            "price_per_gpu_hour": result.price_per_gpu_hour, "extra": result.extra,
+        },
+        "versions": _versions(),
+    }
+
+
+def _versions() -> dict[str, str]:
+    import lightgbm
+    import numpy
+    import sklearn
+
+    versions = {"python": platform.python_version(), "numpy": numpy.__version__,
+                "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__}
+    try:
+        import torch
+
+        versions["torch"] = torch.__version__
+    except ImportError:
+        versions["torch"] = "not installed"
+    return versions
