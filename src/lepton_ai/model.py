@@ -17,7 +17,7 @@ from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError
 from .features.labels import decode_labels, encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
-from .search.frontier import check_objective, pareto_front, select_trial
+from .search.frontier import check_objective, metric_noise, pareto_front, select_trial
 from .search.trial import TrialResult
 
 __all__ = ["LeptonModel"]
@@ -78,7 +78,7 @@ class LeptonModel:
         if not any(t.ok for t in self.result_.trials):
             errors = "; ".join(f"{t.trial_id} {t.family}: {t.error}" for t in self.result_.trials)
             raise ConfigError(f"no candidate finished training. {errors}")
-        self.chosen_ = select_trial(self.result_.trials, self.objective, **self.limits).trial_id
+        self.chosen_ = select_trial(self.result_.trials, self.objective, noise=self._noise(), **self.limits).trial_id
         return self
 
     def select(self, objective: str | None = None, *, max_latency_ms: float | None = None,
@@ -88,7 +88,7 @@ class LeptonModel:
         objective = check_objective(objective or self.objective)
         kept = [t for t in result.trials if t.trial_id in result.models]
         chosen = select_trial(kept, objective, max_latency_ms=max_latency_ms, max_model_mb=max_model_mb,
-                              min_metric=min_metric)
+                              min_metric=min_metric, noise=self._noise())
         self.objective, self.chosen_ = objective, chosen.trial_id
         self.limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb, "min_metric": min_metric}
         return self
@@ -173,6 +173,11 @@ class LeptonModel:
         if self.result_ is None:
             raise NotFittedError("this LeptonModel is not trained yet; call train(...) first.")
         return self.result_
+
+    def _noise(self) -> float:
+        result = self._fitted()
+        best = max((t.dev_metric or 0.0 for t in result.trials if t.ok), default=0.0)
+        return metric_noise(result.schema.task, best, int(result.extra.get("n_dev", 0)))
 
     def _chosen_id(self) -> str:
         assert self.chosen_ is not None

@@ -9,7 +9,9 @@ inference cost and training cost (lower) and strictly better on one. Objectives:
 * ``balanced`` — the knee of the frontier: the point that maximises
   ``metric_norm - 0.5 * cost_norm``, with the metric and log inference cost scaled to [0, 1] over
   the frontier. The factor 0.5 prefers metric over cost: a point must save more in (log) cost than
-  it loses in metric to be chosen.
+  it loses in metric to be chosen. Metric gaps within the dev set's noise (``noise``: one standard
+  error of the best metric, at least one dev row's worth; see :func:`metric_noise`) count as ties,
+  so a dev set of 90 rows does not pick a 100x slower model for being one row better.
 
 Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``) filter the trials first; when
 none is left, the error lists the closest candidates.
@@ -23,7 +25,7 @@ from collections.abc import Sequence
 from ..errors import ConfigError
 from .trial import TrialResult
 
-__all__ = ["OBJECTIVES", "pareto_front", "select_trial", "check_objective"]
+__all__ = ["OBJECTIVES", "pareto_front", "select_trial", "check_objective", "metric_noise"]
 
 OBJECTIVES = ("balanced", "accuracy", "speed", "cost")
 DEFAULT_TOLERANCE = 0.01
@@ -50,6 +52,7 @@ def select_trial(
     max_model_mb: float | None = None,
     min_metric: float | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    noise: float = 0.0,
 ) -> TrialResult:
     """Pick one trial by ``objective`` among those meeting the hard limits."""
     check_objective(objective)
@@ -68,11 +71,21 @@ def select_trial(
         return min(near, key=lambda t: (_latency(t), -(t.dev_metric or 0.0)))
     if objective == "cost":
         return min(near, key=lambda t: (_infer_cost(t), -(t.dev_metric or 0.0)))
-    return _knee(front)
+    return _knee(front, noise)
 
 
-def _knee(front: list[TrialResult]) -> TrialResult:
-    metrics = [t.dev_metric or 0.0 for t in front]
+def metric_noise(task: str, best_metric: float, n_dev: int) -> float:
+    """How much a dev metric moves by chance: for accuracy, one standard error of ``best_metric``
+    on ``n_dev`` rows and at least one row's worth (``1/n_dev``); for R², 0.001."""
+    if task != "classification" or n_dev <= 0:
+        return 0.001
+    p = min(max(best_metric, 0.0), 1.0)
+    return max(1.0 / n_dev, math.sqrt(p * (1 - p) / n_dev))
+
+
+def _knee(front: list[TrialResult], noise: float = 0.0) -> TrialResult:
+    best = max(t.dev_metric or 0.0 for t in front)
+    metrics = [best if best - (t.dev_metric or 0.0) <= noise + 1e-12 else (t.dev_metric or 0.0) for t in front]
     costs = [math.log(max(_infer_cost(t), 1e-12)) for t in front]
     m_lo, m_hi = min(metrics), max(metrics)
     c_lo, c_hi = min(costs), max(costs)

@@ -1,0 +1,141 @@
+"""What each ``lepton`` command does, separated from argument parsing."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..data.load import load_data
+from ..errors import NotBuiltError
+from ..model import LeptonModel
+from ..report.leaderboard import format_metrics, leaderboard_table
+from ..store import load_model, save_model
+from ..store.atomic import atomic_write_text
+
+__all__ = ["run_train", "run_evaluate", "run_predict", "run_select", "run_demo"]
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    if not console.is_terminal:  # piped or captured: wide enough for the whole leaderboard
+        console = Console(highlight=False, width=200)
+    return console
+
+
+def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
+              max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
+              out: Path, test: str | None, report: Path | None, seed: int, sep: str | None, quiet: bool) -> None:
+    _refuse_report(report)
+    from ..engine.technique import SinglePointTechnique
+
+    console = _console()
+    if test is None:
+        train, dev, held_out = load_data(data, label, task=task, seed=seed, sep=sep)  # type: ignore[misc]
+    else:
+        train, dev = load_data(data, label, task=task, seed=seed, sep=sep, split=(0.8, 0.2))  # type: ignore[misc]
+        held_out = test
+    engine = SinglePointTechnique(budget=budget, families=families, seed=seed,
+                                  **({"price_per_core_hour": price_per_core_hour} if price_per_core_hour else {}))
+    model = LeptonModel(objective=objective, budget=budget, engine=engine, families=families, seed=seed,
+                        max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
+    model.train(train, dev)
+    if not quiet:
+        console.print(leaderboard_table(model.leaderboard()))
+    score = model.test(held_out)
+    saved = save_model(out, model)
+    chosen = model.chosen
+    console.print(f"chosen: {chosen.trial_id} {chosen.family} (objective {objective}); "
+                  f"dev {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
+                  f"p50 {chosen.latency_p50_ms:.3f} ms")
+    console.print(f"saved: {saved}")
+
+
+def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | None) -> None:
+    _refuse_report(report)
+    model = load_model(model_dir)
+    dataset = _read_for(model, data, sep)
+    result = model.evaluate(dataset)
+    console = _console()
+    table = Table(title=f"{model_dir} on {data}", show_header=False)
+    for name, value in format_metrics(result):
+        table.add_row(name, value)
+    console.print(table)
+    if "confusion_matrix" in result:
+        cm = result["confusion_matrix"]
+        matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
+        matrix.add_column("")
+        for name in cm["labels"]:
+            matrix.add_column(str(name), justify="right")
+        for name, row in zip(cm["labels"], cm["matrix"], strict=True):
+            matrix.add_row(str(name), *map(str, row))
+        console.print(matrix)
+
+
+def run_predict(*, model_dir: Path, data: str, output: Path | None, proba: bool, sep: str | None) -> None:
+    model = load_model(model_dir)
+    dataset = _read_for(model, data, sep)
+    frame = pd.DataFrame({"prediction": model.predict(dataset)})
+    if proba:
+        probabilities = model.predict_proba(dataset)
+        for j, name in enumerate(model.schema.classes):
+            frame[f"proba_{name}"] = probabilities[:, j]
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    if output is None:
+        typer.echo(buffer.getvalue(), nl=False)
+    else:
+        atomic_write_text(output, buffer.getvalue())
+        typer.echo(f"wrote {len(frame)} predictions to {output}", err=True)
+
+
+def run_select(*, model_dir: Path, objective: str, max_latency_ms: float | None, max_model_mb: float | None,
+               min_metric: float | None) -> None:
+    model = load_model(model_dir)
+    model.select(objective, max_latency_ms=max_latency_ms, max_model_mb=max_model_mb, min_metric=min_metric)
+    save_model(model_dir, model)
+    t = model.chosen
+    _console().print(f"chosen: {t.trial_id} {t.family}: dev {t.metric_name} {t.dev_metric:.4f}, "
+                     f"p50 {t.latency_p50_ms:.3f} ms, {t.size_bytes} bytes")
+
+
+def run_demo(*, dataset: str, budget: str) -> None:
+    console = _console()
+    console.print(f"[bold]lepton demo[/bold]: {dataset}, budget {budget}")
+    train, dev, test = load_data(dataset, seed=0)  # type: ignore[misc]
+    console.print(f"data: {len(train)} train / {len(dev)} dev / {len(test)} test rows, task {train.task}")
+    model = LeptonModel(objective="balanced", budget=budget).train(train, dev)
+    console.print(leaderboard_table(model.leaderboard(), title=f"{dataset}: leaderboard"))
+    score = model.test(test)
+    chosen = model.chosen
+    console.print(f"chosen (balanced): {chosen.trial_id} {chosen.family}; test {chosen.metric_name} = {score:.4f}")
+    with tempfile.TemporaryDirectory(prefix="lepton-demo-") as tmp:
+        path = save_model(Path(tmp) / "model", model)
+        again = load_model(path)
+        same = bool(np.array_equal(again.predict(test), model.predict(test)))
+        console.print(f"saved to {path} and loaded back: predictions identical = {same}")
+        if not same:
+            raise RuntimeError("the reloaded model predicts differently from the trained one")
+    fast = model.select(objective="speed").chosen
+    console.print(f"objective speed would choose {fast.trial_id} {fast.family}: "
+                  f"dev {fast.metric_name} {fast.dev_metric:.4f}, p50 {fast.latency_p50_ms:.3f} ms")
+
+
+def _read_for(model: LeptonModel, data: str, sep: str | None) -> Any:
+    from ..data.coerce import to_input
+
+    return to_input(data, model.schema, sep=sep)
+
+
+def _refuse_report(report: Path | None) -> None:
+    if report is not None:
+        raise NotBuiltError("--report is not built yet: report.html comes in a later version.")
+
+

@@ -1,0 +1,175 @@
+"""The ``lepton`` command: thin wrappers over the stages.
+
+Exit codes: 0 success; 2 bad usage or bad input (one line on stderr); 1 internal failure
+("internal error", with the traceback when ``LEPTON_DEBUG=1``). Heavy libraries load inside the
+commands, so ``lepton --help`` is instant.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Train, compare, compress and serve ML models on one machine.")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _errors(func: F) -> F:
+    """Turn lepton-ai errors into exit codes and one-line messages."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from ..config import Settings
+        from ..errors import InputError, NotBuiltError
+
+        try:
+            return func(*args, **kwargs)
+        except (InputError, NotBuiltError) as exc:
+            typer.echo(f"lepton: error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            typer.echo(f"lepton: internal error: {type(exc).__name__}: {exc}", err=True)
+            if Settings().debug:
+                traceback.print_exc()
+            else:
+                typer.echo("lepton: set LEPTON_DEBUG=1 to see the traceback.", err=True)
+            raise typer.Exit(1) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@app.command()
+@_errors
+def train(
+    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file or a bundled dataset name.")],
+    label: Annotated[str | None, typer.Option(help="Label column (default: label/target/class/y).")] = None,
+    task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
+    objective: Annotated[str, typer.Option(help="balanced, accuracy, speed or cost.")] = "balanced",
+    budget: Annotated[str, typer.Option(help="Seconds ('60s', '5m') or dollars ('$0.05').")] = "60s",
+    max_latency_ms: Annotated[float | None, typer.Option(help="Hard limit on single-row p50 latency.")] = None,
+    families: Annotated[str | None, typer.Option(help="Comma-separated families, e.g. gbdt,linear,mlp.")] = None,
+    price_per_core_hour: Annotated[float | None, typer.Option(help="Dollars per core-hour.")] = None,
+    out: Annotated[Path, typer.Option(help="Directory to save the chosen model in.")] = Path("lepton-model"),
+    test: Annotated[str | None, typer.Option(help="A separate labelled test file (else 15% is held out).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write report.html here (not built yet).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+) -> None:
+    """Train candidates on DATA within the budget, print the leaderboard and save the chosen model."""
+    from .commands import run_train
+
+    run_train(data=data, label=label, task=task, objective=objective, budget=budget,
+              max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
+              out=out, test=test, report=report, seed=seed, sep=sep, quiet=quiet)
+
+
+@app.command()
+@_errors
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    data: Annotated[str, typer.Argument(help="Labelled data to score the model on.")],
+    report: Annotated[Path | None, typer.Option(help="Write report.html here (not built yet).")] = None,
+    sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+) -> None:
+    """Score MODEL on DATA and print every metric."""
+    from .commands import run_evaluate
+
+    run_evaluate(model_dir=model, data=data, report=report, sep=sep)
+
+
+@app.command()
+@_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    data: Annotated[str, typer.Argument(help="Rows to predict (the label column is ignored if present).")],
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="CSV to write (default: stdout).")] = None,
+    proba: Annotated[bool, typer.Option("--proba", help="Write class probabilities too.")] = False,
+    sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+) -> None:
+    """Predict DATA with MODEL and write one row per input row."""
+    from .commands import run_predict
+
+    run_predict(model_dir=model, data=data, output=output, proba=proba, sep=sep)
+
+
+@app.command()
+@_errors
+def select(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    objective: Annotated[str, typer.Option(help="balanced, accuracy, speed or cost.")] = "balanced",
+    max_latency_ms: Annotated[float | None, typer.Option(help="Hard limit on single-row p50 latency.")] = None,
+    max_model_mb: Annotated[float | None, typer.Option(help="Hard limit on model size.")] = None,
+    min_metric: Annotated[float | None, typer.Option(help="Lowest acceptable dev metric.")] = None,
+) -> None:
+    """Choose another saved candidate of MODEL by objective and limits, without retraining."""
+    from .commands import run_select
+
+    run_select(model_dir=model, objective=objective, max_latency_ms=max_latency_ms, max_model_mb=max_model_mb,
+               min_metric=min_metric)
+
+
+@app.command()
+@_errors
+def datasets() -> None:
+    """List the bundled datasets (usable by name wherever DATA is asked for)."""
+    from ..data.bundled import BUNDLED
+
+    for d in BUNDLED.values():
+        typer.echo(f"{d.name:<14} {d.task:<15} {d.modality:<8} {d.description}")
+
+
+@app.command()
+@_errors
+def demo(
+    budget: Annotated[str, typer.Option(help="Search budget.")] = "20s",
+    dataset: Annotated[str, typer.Option(help="Bundled dataset to run on.")] = "breast_cancer",
+) -> None:
+    """The main job end to end on a bundled dataset: load, train, leaderboard, test, save, reload."""
+    from .commands import run_demo
+
+    run_demo(dataset=dataset, budget=budget)
+
+
+@app.command()
+@_errors
+def compress(model: Annotated[Path, typer.Argument()], int8: bool = False, onnx: bool = False) -> None:
+    """Compress MODEL (int8/bf16/ONNX variants). Not built yet."""
+    from ..errors import NotBuiltError
+
+    raise NotBuiltError("lepton compress is not built yet (int8/bf16/ONNX variants come in a later version).")
+
+
+@app.command()
+@_errors
+def serve(model: Annotated[Path, typer.Argument()], host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve MODEL over HTTP. Not built yet."""
+    from ..errors import NotBuiltError
+
+    raise NotBuiltError("lepton serve is not built yet; use `lepton predict` or the Python API meanwhile.")
+
+
+@app.command()
+@_errors
+def runs(action: Annotated[str, typer.Argument()] = "list", run: Annotated[str | None, typer.Argument()] = None) -> None:
+    """List, show or resume runs from the run store. Not built yet."""
+    from ..errors import NotBuiltError
+
+    raise NotBuiltError("lepton runs is not built yet: runs are not persisted in a run store in this version.")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except SystemExit as exc:
+        sys.exit(exc.code)
