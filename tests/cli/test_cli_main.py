@@ -1,0 +1,106 @@
+"""The `lepton` command: exit codes, one-line errors, and the train → evaluate → predict → select path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from lepton_ai.cli.main import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+@pytest.fixture(scope="module")
+def trained_dir(tmp_path_factory):
+    from conftest import make_table
+
+    root = tmp_path_factory.mktemp("cli")
+    make_table(300, seed=3).to_csv(root / "train.csv", index=False)
+    make_table(60, seed=4).to_csv(root / "test.csv", index=False)
+    out = root / "model"
+    result = invoke("train", str(root / "train.csv"), "--label", "species", "--budget", "15s",
+                    "--families", "linear,gbdt", "--out", str(out), "--test", str(root / "test.csv"))
+    assert result.exit_code == 0, result.output
+    assert "leaderboard" in result.output and "chosen:" in result.output
+    return root, out
+
+
+def test_evaluate_prints_metrics(trained_dir):
+    root, out = trained_dir
+    result = invoke("evaluate", str(out), str(root / "test.csv"))
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output and "confusion matrix" in result.output
+
+
+def test_predict_writes_one_row_per_input(trained_dir):
+    root, out = trained_dir
+    target = root / "pred.csv"
+    result = invoke("predict", str(out), str(root / "test.csv"), "-o", str(target), "--proba")
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(target)
+    assert len(frame) == 60
+    assert list(frame.columns) == ["prediction", "proba_setosa", "proba_versicolor", "proba_virginica"]
+
+
+def test_predict_to_stdout(trained_dir):
+    root, out = trained_dir
+    result = invoke("predict", str(out), str(root / "test.csv"))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines()[0] == "prediction" and len(result.stdout.splitlines()) == 61
+
+
+def test_select_switches_without_retraining(trained_dir):
+    _, out = trained_dir
+    result = invoke("select", str(out), "--objective", "speed")
+    assert result.exit_code == 0, result.output
+    assert "chosen:" in result.output
+    bad = invoke("select", str(out), "--max-latency-ms", "0.0000001")
+    assert bad.exit_code == 2 and "Closest" in bad.output
+
+
+def test_datasets_lists_bundled():
+    result = invoke("datasets")
+    assert result.exit_code == 0
+    for name in ("digits", "breast_cancer", "wine"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("train", "no/such/file.csv"), "no such file"),
+        (("train", "iris", "--objective", "fastest"), "Valid objectives"),
+        (("train", "iris", "--budget", "forever"), "budget"),
+        (("train", "iris", "--label", "nope"), "label column 'nope' not found"),
+        (("train", "iris", "--families", "linear,xgboost"), "Valid families"),
+        (("evaluate", "no/such/model", "iris"), "no such model directory"),
+        (("serve", "somewhere"), "not built yet"),
+        (("compress", "somewhere"), "not built yet"),
+        (("runs",), "not built yet"),
+        (("train", "iris", "--report", "r.html"), "not built yet"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(args, expected):
+    result = invoke(*args)
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("lepton: error:") and expected in lines[0]
+
+
+def test_usage_error_exits_2():
+    assert invoke("train").exit_code == 2
+
+
+def test_help_is_fast_and_does_not_import_heavy_libraries():
+    code = ("import sys; from lepton_ai.cli.main import app; "
+            "heavy = [m for m in ('torch', 'lightgbm', 'sklearn', 'pandas') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

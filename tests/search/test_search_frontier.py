@@ -1,0 +1,75 @@
+import pytest
+
+from lepton_ai.errors import ConfigError
+from lepton_ai.search.frontier import metric_noise, pareto_front, select_trial
+from lepton_ai.search.trial import TrialResult
+
+
+def trial(tid, metric, latency, train_cost=1e-6, size=1000, family="x", status="ok"):
+    return TrialResult(trial_id=tid, family=family, params={}, status=status, dev_metric=metric,
+                       latency_p50_ms=latency, infer_cost_per_million_usd=None if latency is None else latency * 1e-3,
+                       train_cost_usd=train_cost, size_bytes=size)
+
+
+TRIALS = [
+    trial("slow_best", 0.98, 2.0, size=5_000_000),
+    trial("mid", 0.975, 0.1, size=50_000),
+    trial("fast", 0.90, 0.01, size=500),
+    trial("dominated", 0.95, 3.0, train_cost=1.0, size=10_000_000),
+    trial("failed", None, None, status="failed"),
+]
+
+
+def test_pareto_front_drops_dominated_and_failed():
+    front = {t.trial_id for t in pareto_front(TRIALS)}
+    assert front == {"slow_best", "mid", "fast"}
+
+
+def test_accuracy_picks_best_metric():
+    assert select_trial(TRIALS, "accuracy").trial_id == "slow_best"
+
+
+def test_speed_picks_fastest_within_one_point():
+    assert select_trial(TRIALS, "speed").trial_id == "mid"
+
+
+def test_cost_picks_cheapest_inference_within_one_point():
+    assert select_trial(TRIALS, "cost").trial_id == "mid"
+
+
+def test_balanced_is_knee():
+    # "mid" loses half a point but is 20x cheaper than "slow_best"; "fast" loses 8 points.
+    assert select_trial(TRIALS, "balanced").trial_id == "mid"
+
+
+def test_balanced_treats_gaps_within_noise_as_ties():
+    trials = [trial("a", 1.0, 1.0), trial("b", 0.99, 0.01)]
+    assert select_trial(trials, "balanced").trial_id == "a"
+    assert select_trial(trials, "balanced", noise=metric_noise("classification", 1.0, 90)).trial_id == "b"
+
+
+def test_limits_filter_before_choosing():
+    assert select_trial(TRIALS, "accuracy", max_latency_ms=0.5).trial_id == "mid"
+    assert select_trial(TRIALS, "accuracy", max_model_mb=0.001).trial_id == "fast"
+    assert select_trial(TRIALS, "speed", min_metric=0.97).trial_id == "mid"
+
+
+def test_infeasible_limit_lists_closest_candidates():
+    with pytest.raises(ConfigError, match=r"max_latency_ms=0\.001.*Closest: fast"):
+        select_trial(TRIALS, "accuracy", max_latency_ms=0.001)
+
+
+def test_unknown_objective_lists_valid_ones():
+    with pytest.raises(ConfigError, match="balanced, accuracy, speed, cost"):
+        select_trial(TRIALS, "fastest")
+
+
+def test_no_successful_trial_is_an_error():
+    with pytest.raises(ConfigError, match="no trial finished"):
+        select_trial([trial("f", None, None, status="failed")], "accuracy")
+
+
+def test_metric_noise():
+    assert metric_noise("classification", 1.0, 100) == pytest.approx(0.01)
+    assert metric_noise("classification", 0.5, 100) == pytest.approx(0.05)
+    assert metric_noise("regression", 0.9, 100) == pytest.approx(0.001)

@@ -1,0 +1,135 @@
+"""LeptonModel: the PRODUCT §2 snippet as written, and the façade's contracts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lepton_ai import LeptonAI, LeptonModel, SinglePointTechnique, load_data, load_model, save_model
+from lepton_ai.errors import ConfigError, DataError, NotFittedError
+from lepton_ai.utils import load_data as load_data_utils
+from lepton_ai.utils import save_model as save_model_utils
+
+FAST = ["linear", "gbdt"]
+
+
+def test_product_snippet_runs_as_written(table_csv, tmp_path, table):
+    assert load_data_utils is load_data and save_model_utils is save_model
+    train, dev, test = load_data(table_csv, label="species")
+    new = load_data(table_csv, label="species", split=None)
+    model = LeptonModel(objective="balanced", budget="20s", verbose=0)
+    assert model.train(train, dev, epochs=3) is model
+    accuracy = model.test(test)
+    assert 0.6 < accuracy <= 1.0
+    report = model.evaluate(test)
+    assert report["accuracy"] == pytest.approx(accuracy)
+    labels = model.predict(test)
+    assert set(labels) <= {"setosa", "versicolor", "virginica"} and len(labels) == len(test)
+    proba = model.predict_proba(test)
+    assert proba.shape == (len(test), 3)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+    board = model.leaderboard()
+    assert len(board) == len(model.result_.trials) and board["chosen"].sum() == 1
+    assert model.frontier()["frontier"].all()
+    assert model.select(objective="speed") is model
+    model.select(max_latency_ms=1e9)
+    save_model(tmp_path / "model", model)
+    model2 = load_model(tmp_path / "model")
+    np.testing.assert_array_equal(model2.predict(new), model.predict(new))
+
+    X = table.drop(columns="species").select_dtypes("number").fillna(0).to_numpy()
+    y = table["species"].to_numpy()
+    clf = LeptonAI(budget="10s", families="linear").fit(X, y)
+    assert clf.predict_proba(X).shape == (len(X), 3)
+
+    sp = SinglePointTechnique(cores=1, price_per_core_hour=0.045, budget="10s", families=FAST)
+    assert sp.fit(train) is sp
+    assert sp.predict(test).shape == (len(test), 3)
+    engine_model = LeptonModel(engine=sp, verbose=0).train(train, dev)
+    assert engine_model.result_.n_threads == 1
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from conftest import make_table
+
+    frame = make_table(400, seed=1)
+    model = LeptonModel(budget="20s", families=FAST, verbose=0).train(frame, label="species")
+    return model, make_table(120, seed=2)
+
+
+def test_test_and_predict_take_dataframes_with_or_without_label(trained):
+    model, frame = trained
+    with_label = model.predict(frame)
+    without = model.predict(frame.drop(columns="species"))
+    np.testing.assert_array_equal(with_label, without)
+    assert model.test(frame) == pytest.approx(np.mean(with_label == frame["species"].to_numpy()))
+
+
+def test_reordered_columns_give_identical_predictions(trained):
+    model, frame = trained
+    shuffled = frame[["flag", "species", "x2", "colour", "x1"]]
+    np.testing.assert_array_equal(model.predict_proba(shuffled), model.predict_proba(frame))
+
+
+def test_missing_and_extra_columns(trained):
+    model, frame = trained
+    model.predict(frame.assign(unrelated=1.0))
+    with pytest.raises(DataError, match="'colour'"):
+        model.predict(frame.drop(columns="colour"))
+
+
+def test_unseen_category_is_not_fatal(trained):
+    model, frame = trained
+    labels = model.predict(frame.assign(colour="ultraviolet"))
+    assert len(labels) == len(frame)
+
+
+def test_scoring_needs_labels(trained):
+    model, frame = trained
+    with pytest.raises(DataError, match="species"):
+        model.test(frame.drop(columns="species"))
+
+
+def test_evaluate_reports_every_metric(trained):
+    model, frame = trained
+    report = model.evaluate(frame)
+    for key in ("accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro", "log_loss",
+                "confusion_matrix", "per_class"):
+        assert key in report
+    assert "roc_auc" not in report  # three classes
+    matrix = np.asarray(report["confusion_matrix"]["matrix"])
+    assert matrix.sum() == len(frame)
+
+
+def test_binary_evaluation_has_roc_auc():
+    data = load_data("breast_cancer", split=(0.8, 0.2))
+    model = LeptonModel(budget="10s", families=["linear"], verbose=0).train(data[0])
+    assert 0.9 < model.evaluate(data[1])["roc_auc"] <= 1.0
+
+
+def test_regression_path():
+    train, dev, test = load_data("diabetes")
+    model = LeptonModel(budget="10s", families=FAST, verbose=0).train(train, dev)
+    assert model.schema.task == "regression"
+    report = model.evaluate(test)
+    assert set(report) >= {"r2", "rmse", "mae"}
+    assert report["r2"] == pytest.approx(model.test(test))
+    with pytest.raises(ConfigError, match="regression"):
+        model.predict_proba(test)
+
+
+def test_not_trained_and_bad_arguments():
+    with pytest.raises(NotFittedError):
+        LeptonModel().predict(pd.DataFrame({"a": [1]}))
+    with pytest.raises(ConfigError, match="balanced, accuracy, speed, cost"):
+        LeptonModel(objective="fastest")
+    with pytest.raises(ConfigError, match="linear, gbdt, mlp"):
+        LeptonModel(families=["linear", "xgboost"], verbose=0).train("iris")
+
+
+def test_infeasible_limit_names_the_closest(trained):
+    model, _ = trained
+    with pytest.raises(ConfigError, match="Closest"):
+        model.select(max_latency_ms=1e-9)
