@@ -6,6 +6,7 @@ inference cost and training cost (lower) and strictly better on one. Objectives:
 * ``accuracy`` — the best dev metric (ties: lower latency).
 * ``speed`` — the lowest single-row latency within ``tolerance`` (1 point) of the best metric.
 * ``cost`` — the lowest inference cost per million rows within ``tolerance`` of the best metric.
+  For both, the tolerance widens to the dev set's ``noise`` when that is larger.
 * ``balanced`` — the knee of the frontier: the point that maximises
   ``metric_norm - 0.5 * cost_norm``, with the metric and log inference cost scaled to [0, 1] over
   the frontier. The factor 0.5 prefers metric over cost: a point must save more in (log) cost than
@@ -66,7 +67,7 @@ def select_trial(
     best = max(t.dev_metric or 0.0 for t in front)
     if objective == "accuracy":
         return min(front, key=lambda t: (-(t.dev_metric or 0.0), _latency(t)))
-    near = [t for t in feasible if (t.dev_metric or 0.0) >= best - tolerance]
+    near = [t for t in feasible if (t.dev_metric or 0.0) >= best - max(tolerance, noise)]
     if objective == "speed":
         return min(near, key=lambda t: (_latency(t), -(t.dev_metric or 0.0)))
     if objective == "cost":
