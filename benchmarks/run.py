@@ -80,11 +80,11 @@ def run_lepton(X, y, Xt, yt, task, budget):
 
 
 def run_linear(X, y, Xt, yt, task):
+    from sklearn.compose import make_column_selector, make_column_transformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
-    from sklearn.compose import make_column_transformer, make_column_selector
 
     pre = make_column_transformer(
         (make_pipeline(SimpleImputer(), StandardScaler()), make_column_selector(dtype_include="number")),
@@ -129,7 +129,8 @@ def main() -> None:
     print(f"# machine: {platform.processor() or platform.machine()}, python {platform.python_version()}, "
           f"torch {torch.__version__}, lightgbm {lightgbm.__version__}, scikit-learn {sklearn.__version__}, "
           f"threads {torch.get_num_threads()}; budget {args.budget:g}s; medians of {args.repeats}")
-    header = f"{'dataset':<14} {'system':<20} {'model':<7} {'test metric':>11} {'wall s':>7} {'p50 ms':>8} {'rows/s':>12}"
+    header = (f"{'dataset':<14} {'system':<20} {'model':<7} {'test metric':>11} {'wall s':>7} {'p50 ms':>8} "
+              f"{'rows/s':>12}")
     for name in args.datasets.split(","):
         if not (SHARED / name).exists():
             print(f"{name}: not found under {SHARED}, skipped")

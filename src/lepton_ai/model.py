@@ -192,10 +192,8 @@ class LeptonModel:
         if dataset.y is None:
             raise DataError(f"{dataset.source}: no labels to score against (expected column {schema.label!r}).")
         y = encode_labels(dataset.y, schema)
-        if schema.task == "classification":  # -1 marks a class never seen in training: scored as wrong
-            keep = np.asarray([v is not None for v in dataset.y])
-        else:
-            keep = ~np.isnan(y)
+        # For classes, -1 marks a class never seen in training: kept, and scored as wrong.
+        keep = np.asarray([v is not None for v in dataset.y]) if schema.task == "classification" else ~np.isnan(y)
         if not keep.any():
             raise DataError(f"{dataset.source}: no row has a usable label.")
         if not keep.all():

@@ -160,7 +160,9 @@ def serve(model: Annotated[Path, typer.Argument()], host: str = "127.0.0.1", por
 
 @app.command()
 @_errors
-def runs(action: Annotated[str, typer.Argument()] = "list", run: Annotated[str | None, typer.Argument()] = None) -> None:
+def runs(
+    action: Annotated[str, typer.Argument()] = "list", run: Annotated[str | None, typer.Argument()] = None
+) -> None:
     """List, show or resume runs from the run store. Not built yet."""
     from ..errors import NotBuiltError
 

@@ -83,6 +83,8 @@ def normalize_labels(y: pd.Series | np.ndarray, task: Task) -> np.ndarray:
     and mixed object columns become strings, so classes sort and compare consistently.
     """
     values = pd.Series(y)
+    if values.dtype == object:  # numbers that shared an object column with missing values
+        values = values.infer_objects()
     if task == "regression":
         return values.to_numpy(dtype=np.float64)
     if pd.api.types.is_float_dtype(values):

@@ -1,8 +1,8 @@
 """Turn what a user hands to ``predict``/``test`` into a Dataset that fits a trained schema.
 
 Unlike :func:`load_data`, nothing is dropped or re-inferred here: predictions stay aligned with
-the rows given, and the label column, when present under its training name, is kept aside for
-scoring and otherwise ignored.
+the rows given, and the label column, when present under its training name, is read for scoring
+and otherwise ignored.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
-from .clean import normalize_labels, replace_infinities
+from .clean import normalize_labels
 from .dataset import Dataset, Schema
 from .load import read_source
 
@@ -36,13 +36,11 @@ def to_input(data: Any, schema: Schema, *, sep: str | None = None, encoding: str
         else:
             return Dataset(X=X, y=_labels(y_given, schema), schema=schema, source=name)
     frame = content
-    y = None
-    if schema.label in frame.columns:
-        y = frame[schema.label]
-        frame = frame.drop(columns=[schema.label])
+    # The label column stays in the frame (preparation selects feature columns by name, and
+    # infinities become missing values there): copying a table costs more than predicting a row.
+    y = frame[schema.label] if schema.label in frame.columns else None
     if y_given is not None:
         y = y_given
-    frame, _ = replace_infinities(frame)
     return Dataset(X=frame, y=_labels(y, schema), schema=schema, source=name)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ __all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", 
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ",", ".parquet": None, ".pq": None}
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin"}
-_OTHER_DELIMITERS = {";": "';'", "\t": "'\\t' (tab)", "|": "'|'"}
+_OTHER_DELIMITERS = {",": "','", ";": "';'", "\t": "'\\t' (tab)", "|": "'|'"}
 
 
 def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -> pd.DataFrame:
@@ -35,6 +36,8 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
         return _check_frame(normalize_columns(frame, str(path)), str(path))
     delimiter = sep if sep is not None else TABLE_SUFFIXES.get(suffix, ",")
     header = _read_header(path, delimiter, encoding)
+    if len(header) == 1:  # before parsing: decimal commas in a ';' file would fail as "malformed"
+        _refuse_other_delimiter(path, header[0], delimiter)
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding=encoding, low_memory=False)
     except UnicodeDecodeError as exc:
@@ -43,14 +46,15 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
         raise DataError(f"{path}: malformed table ({_first_line(exc)}).") from exc
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file has no header and no rows.") from exc
-    if frame.shape[1] == 1 and len(header) == 1:
-        _refuse_other_delimiter(path, header[0], delimiter)
     frame.columns = header if len(header) == frame.shape[1] else frame.columns
     return _check_frame(normalize_columns(frame, str(path)), str(path))
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
     """Read a ``.npz`` archive without ever unpickling object arrays."""
+    # np.load takes any non-zip file for a pickle and says so, which would blame object arrays.
+    if not zipfile.is_zipfile(path):
+        raise DataError(f"{path}: cannot be read as a .npz archive (not a zip file); use numpy.savez.")
     try:
         with np.load(path, allow_pickle=False) as archive:
             return {key: archive[key] for key in archive.files}
@@ -97,6 +101,8 @@ def _read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
             first = handle.readline()
             if not first:
                 raise DataError(f"{path}: the file is empty.")
+            # Excel's "CSV UTF-8" starts with a byte-order mark, which pandas drops but readline keeps.
+            first = first.removeprefix("\ufeff")
             row = next(csv.reader(io.StringIO(first), delimiter=delimiter))
     except UnicodeDecodeError as exc:
         raise DataError(_decode_error_message(path, encoding)) from exc

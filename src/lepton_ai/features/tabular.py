@@ -14,6 +14,7 @@ ignored, and a missing column is an error that names it.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -54,7 +55,8 @@ class TabularPreparer:
     def fit(self, train: Dataset) -> TabularPreparer:
         """Learn imputation, scaling and category lists from ``train`` only."""
         numeric_block = self._numeric_block(train.X, train.source)
-        with np.errstate(invalid="ignore"):
+        with warnings.catch_warnings():  # a column with no value in train gets median 0, below
+            warnings.simplefilter("ignore", RuntimeWarning)
             median = np.nanmedian(numeric_block, axis=0) if numeric_block.size else np.zeros(0)
         median = np.where(np.isnan(median), 0.0, median)
         filled = np.where(np.isnan(numeric_block), median, numeric_block)
@@ -169,6 +171,11 @@ class TabularPreparer:
         if not order:
             return np.zeros((len(X), 0))
         if not booleans:
+            if all(dtype.kind in "biuf" for dtype in X.dtypes):
+                # All-numeric frame: one conversion of the whole frame beats selecting columns by
+                # name (about 6x faster for a single row, which is what latency is made of).
+                block = X.to_numpy(dtype=np.float64, na_value=np.nan)[:, X.columns.get_indexer(numeric)]
+                return np.where(np.isinf(block), np.nan, block)
             return _to_float(X[numeric], source)
         parts = {}
         for name in order:

@@ -49,7 +49,9 @@ def parse_budget(budget: str | float | int | SearchBudget) -> SearchBudget:
         return SearchBudget(dollars=dollars)
     match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]*)", text)
     if not match or match.group(2) not in ("", *_UNITS):
-        raise ConfigError(f"budget {budget!r} is not understood; use seconds like '30s', '5m', '1h' or dollars like '$0.05'.")
+        raise ConfigError(
+            f"budget {budget!r} is not understood; use seconds like '30s', '5m', '1h' or dollars like '$0.05'."
+        )
     seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "s", 1.0)
     if seconds <= 0:
         raise ConfigError(f"budget must be positive. Got {budget!r}.")
