@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils.metaestimators import available_if
@@ -59,6 +60,10 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
             warnings.warn("A column-vector y was passed when a 1d array was expected; it was raveled.",
                           DataConversionWarning, stacklevel=2)
             y_array = y_array.ravel()
+        if self.task == "regression" and y_array.dtype == object:
+            # As in scikit-learn, an object y that holds numbers is read as numbers; text stays text
+            # and is refused by the data layer with its own message.
+            y_array = pd.Series(y_array).infer_objects().to_numpy()
         if y_array.ndim != 1 or len(y_array) != len(frame):
             raise ValueError(f"y must be 1-D with one label per row of X ({len(frame)}); got shape {y_array.shape}.")
         if len(frame) < 2:
@@ -120,6 +125,9 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
                 elif hasattr(self, "feature_names_in_"):
                     del self.feature_names_in_
             return frame.set_axis([str(c) for c in X.columns], axis=1)
+        if sparse.issparse(X):
+            raise ValueError(f"Sparse data was passed to {type(self).__name__}, but dense data is required. "
+                             "Use X.toarray() to convert it to a dense array.")
         array = np.asarray(X)
         if array.ndim != 2:
             raise ValueError(f"Expected 2D array, got {array.ndim}D array instead. Reshape your data either "
@@ -127,13 +135,20 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
                              "if it contains a single sample.")
         if np.iscomplexobj(array):
             raise ValueError("Complex data not supported.")
-        if array.shape[0] == 0 or array.shape[1] == 0:
-            raise ValueError(f"Found array with shape {array.shape}: 0 sample(s) or 0 feature(s); a minimum of 1 is required.")
-        if fitting and hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        if not fitting:
-            check_is_fitted(self)
-            if array.shape[1] != self.n_features_in_:
-                raise ValueError(f"X has {array.shape[1]} features, but {type(self).__name__} is expecting "
-                                 f"{self.n_features_in_} features as input.")
-        return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        for axis, what in ((0, "sample(s)"), (1, "feature(s)")):
+            if array.shape[axis] == 0:
+                raise ValueError(f"Found array with 0 {what} (shape={array.shape}) while a minimum of 1 is "
+                                 f"required by {type(self).__name__}.")
+        if fitting:
+            if hasattr(self, "feature_names_in_"):
+                del self.feature_names_in_
+            return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])])
+        check_is_fitted(self)
+        if array.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {array.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        if hasattr(self, "feature_names_in_"):
+            warnings.warn(f"X does not have valid feature names, but {type(self).__name__} was fitted with "
+                          "feature names", UserWarning, stacklevel=3)
+        # Columns by position, named as in fit (a DataFrame fitted under any names, or an array).
+        return pd.DataFrame(array, columns=list(self.model_.schema.input_columns))

@@ -8,6 +8,7 @@ of its cost, a search space, and a serialisable state that is never a pickle.
 from __future__ import annotations
 
 import json
+import math
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..errors import NotFittedError
+from ..errors import ConfigError, NotFittedError
 
 __all__ = ["ModelFamily", "Cost", "Budget", "Domain", "Prepared", "FAMILY_FILE"]
 
@@ -168,6 +169,24 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         if not hasattr(self, "task_"):
             raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit first.")
 
+    def _check_int(self, name: str, low: int) -> None:
+        """Raise ``ConfigError`` unless parameter ``name`` is an int >= ``low``."""
+        value = getattr(self, name)
+        if not (isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= low):
+            raise ConfigError(f"The '{name}' parameter of {type(self).__name__} must be an int >= {low}. "
+                              f"Got {value!r}.")
+
+    def _check_float(self, name: str, low: float, high: float = math.inf, *, include_low: bool = False,
+                     include_high: bool = False) -> None:
+        """Raise ``ConfigError`` unless parameter ``name`` is a number between ``low`` and ``high``."""
+        value = getattr(self, name)
+        is_number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+        above = is_number and (low < value or (include_low and value == low))
+        if not (above and (value < high or (include_high and value == high))):
+            interval = f"{'[' if include_low else '('}{low:g}, {high:g}{']' if include_high else ')'}"
+            raise ConfigError(f"The '{name}' parameter of {type(self).__name__} must be in {interval}. "
+                              f"Got {value!r}.")
+
     def _set_task(self, train: Prepared) -> None:
         self.task_ = train.task
         self.n_classes_ = train.n_classes
@@ -177,4 +196,6 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in params.items()}
+    # NumPy scalars (a grid or a sampler may hand them over) become plain numbers JSON can hold.
+    return {k: (list(v) if isinstance(v, tuple) else v.item() if isinstance(v, np.generic) else v)
+            for k, v in params.items()}

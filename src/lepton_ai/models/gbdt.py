@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from .base import Budget, Cost, Domain, ModelFamily, Prepared
 
 __all__ = ["GBDTFamily"]
@@ -70,12 +69,10 @@ class GBDTFamily(ModelFamily):
         return self
 
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
-        out = self.booster_.predict(X, num_threads=1)
-        if self.task_ == "regression":
-            return np.asarray(out, dtype=np.float64)
-        if out.ndim == 1:
+        out = np.asarray(self.booster_.predict(X, num_threads=1), dtype=np.float64)
+        if self.task_ == "classification" and out.ndim == 1:  # binary: the probability of class 1
             return np.column_stack([1.0 - out, out])
-        return np.asarray(out, dtype=np.float64)
+        return out
 
     def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
         work = self.n_estimators * n_rows * max(n_features, 1)
@@ -109,12 +106,14 @@ class GBDTFamily(ModelFamily):
         return {"n_estimators": 5, "num_leaves": 4, "min_child_samples": 2}
 
     def _check_params(self) -> None:
-        if not (isinstance(self.n_estimators, int) and self.n_estimators >= 1):
-            raise ConfigError(f"The 'n_estimators' parameter of GBDTFamily must be an int >= 1. Got {self.n_estimators!r}.")
-        if not (0 < self.learning_rate <= 1):
-            raise ConfigError(f"The 'learning_rate' parameter of GBDTFamily must be in (0, 1]. Got {self.learning_rate!r}.")
-        if not (isinstance(self.num_leaves, int) and self.num_leaves >= 2):
-            raise ConfigError(f"The 'num_leaves' parameter of GBDTFamily must be an int >= 2. Got {self.num_leaves!r}.")
+        self._check_int("n_estimators", 1)
+        self._check_float("learning_rate", 0.0, 1.0, include_high=True)
+        self._check_int("num_leaves", 2)
+        self._check_int("min_child_samples", 0)
+        self._check_float("feature_fraction", 0.0, 1.0, include_high=True)
+        self._check_float("bagging_fraction", 0.0, 1.0, include_high=True)
+        self._check_float("lambda_l2", 0.0, include_low=True)
+        self._check_int("early_stopping_rounds", 1)
 
     def _lgb_params(self, train: Prepared, budget: Budget) -> dict[str, Any]:
         if train.task == "regression":

@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from .base import Budget, Cost, Domain, ModelFamily, Prepared
 from .weights import load_arrays, save_arrays
 
@@ -33,8 +32,8 @@ class LinearFamily(ModelFamily):
         self.max_iter = max_iter
 
     def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> LinearFamily:
-        if not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise ConfigError(f"The 'C' parameter of LinearFamily must be a number > 0. Got {self.C!r}.")
+        self._check_float("C", 0.0)
+        self._check_int("max_iter", 1)
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression, Ridge
 
@@ -56,13 +55,14 @@ class LinearFamily(ModelFamily):
         return self
 
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
-        z = X @ self.coef_ + self.intercept_
+        # In float64: a float32 product rounds differently by batch shape, so a row's output would
+        # depend on the rows it is predicted with (micro-batching in serving, predict on a subset).
+        z = np.asarray(X, dtype=np.float64) @ self.coef_.astype(np.float64) + self.intercept_
         if self.task_ == "regression":
-            return z[:, 0].astype(np.float64)
+            return z[:, 0]
         if z.shape[1] == 1:  # binary: one logit
-            p1 = 1.0 / (1.0 + np.exp(-z[:, 0].astype(np.float64)))
+            p1 = 1.0 / (1.0 + np.exp(-z[:, 0]))
             return np.column_stack([1.0 - p1, p1])
-        z = z.astype(np.float64)
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)

@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
 from .base import Budget, Cost, Domain, ModelFamily, Prepared
 from .weights import load_arrays, save_arrays
 
@@ -85,7 +84,7 @@ class MLPFamily(ModelFamily):
                 loss.backward()
                 optimizer.step()
                 schedule.step()
-                total += float(loss) * len(batch)
+                total += loss.item() * len(batch)
             dev_loss = self._evaluate_loss(net, dev_tensors, loss_fn) if dev_tensors else total / len(X)
             self.history_.append({"epoch": epoch + 1, "train_loss": total / len(X), "dev_loss": dev_loss})
             if dev_loss < best_loss - 1e-6:
@@ -141,11 +140,10 @@ class MLPFamily(ModelFamily):
 
     def _check_params(self) -> None:
         for name in ("width", "depth", "epochs", "batch_size", "patience"):
-            value = getattr(self, name)
-            if not (isinstance(value, int) and value >= 1):
-                raise ConfigError(f"The '{name}' parameter of MLPFamily must be an int >= 1. Got {value!r}.")
-        if not (0.0 <= self.dropout < 1.0):
-            raise ConfigError(f"The 'dropout' parameter of MLPFamily must be in [0, 1). Got {self.dropout!r}.")
+            self._check_int(name, 1)
+        self._check_float("dropout", 0.0, 1.0, include_low=True)
+        self._check_float("learning_rate", 0.0)
+        self._check_float("weight_decay", 0.0, include_low=True)
 
     def _out_width(self) -> int:
         return self.n_classes_ if self.task_ == "classification" else 1

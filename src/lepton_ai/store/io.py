@@ -47,7 +47,9 @@ def save_model(path: str | Path, model: Any) -> Path:
             result.models[trial_id].save(tmp / "models" / trial_id)
         manifest = _manifest(inner, result, sorted(keep))
         manifest["files"] = hash_files(tmp)
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+        # Not sort_keys: the order is the manifest's own (format first) and keeps each trial's
+        # parameters in their order, so a loaded model's leaderboard reads as before saving.
+        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
     return target
 
 

@@ -1,0 +1,76 @@
+"""The primary metric and the evaluation reports, checked against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lepton_ai.models.metrics import (
+    classification_report,
+    primary_metric,
+    primary_metric_name,
+    regression_report,
+)
+
+_KEYS = {"task", "n_rows", "accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
+         "log_loss", "confusion_matrix", "per_class"}
+
+
+def _one_hot_like(pred: list[int], n_classes: int) -> np.ndarray:
+    """Probabilities whose argmax is ``pred``: 0.6 on the predicted class, the rest shared."""
+    proba = np.full((len(pred), n_classes), 0.4 / (n_classes - 1))
+    proba[np.arange(len(pred)), pred] = 0.6
+    return proba
+
+
+def test_multiclass_report_has_every_metric_and_no_roc_auc() -> None:
+    y_true = np.array([0, 0, 1, 1, 2, 2])
+    proba = _one_hot_like([0, 1, 1, 1, 2, 0], 3)
+    report = classification_report(y_true, proba, ["a", "b", "c"])
+    assert set(report) == _KEYS
+    assert report["n_rows"] == 6
+    assert report["accuracy"] == pytest.approx(4 / 6)
+    assert report["confusion_matrix"] == {"labels": ["a", "b", "c"],
+                                          "matrix": [[1, 1, 0], [0, 2, 0], [1, 0, 1]]}
+    assert report["per_class"]["a"] == {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
+    assert report["per_class"]["b"]["precision"] == pytest.approx(2 / 3)
+    assert report["recall_macro"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert report["log_loss"] == pytest.approx(-np.log(0.6) * 4 / 6 - np.log(0.2) * 2 / 6)
+
+
+def test_binary_report_adds_roc_auc() -> None:
+    y_true = np.array([0, 0, 1, 1])
+    p1 = np.array([0.1, 0.4, 0.35, 0.8])
+    report = classification_report(y_true, np.column_stack([1 - p1, p1]), ["no", "yes"])
+    assert set(report) == _KEYS | {"roc_auc"}
+    assert report["roc_auc"] == pytest.approx(0.75)
+    assert report["accuracy"] == pytest.approx(0.75)
+
+
+@pytest.mark.filterwarnings("ignore:y_pred contains classes not in y_true:UserWarning")
+def test_binary_report_on_one_class_leaves_roc_auc_out() -> None:
+    # ROC-AUC is undefined when the rows hold one class; the rest of the report still works.
+    report = classification_report(np.array([1, 1, 1]), _one_hot_like([1, 0, 1], 2), [0, 1])
+    assert "roc_auc" not in report
+    assert report["confusion_matrix"]["matrix"] == [[0, 0], [1, 2]]
+
+
+def test_class_absent_from_the_rows_keeps_its_row_and_column() -> None:
+    report = classification_report(np.array([0, 1, 0]), _one_hot_like([0, 1, 1], 3), ["a", "b", "c"])
+    assert report["confusion_matrix"]["matrix"] == [[1, 1, 0], [0, 1, 0], [0, 0, 0]]
+    assert report["per_class"]["c"]["support"] == 0
+    assert np.isfinite(report["log_loss"])
+
+
+def test_regression_report() -> None:
+    report = regression_report(np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 5.0]))
+    assert report == {"task": "regression", "n_rows": 4, "r2": pytest.approx(0.8), "rmse": pytest.approx(0.5),
+                      "mae": pytest.approx(0.25)}
+
+
+def test_primary_metric() -> None:
+    assert primary_metric_name("classification") == "accuracy"
+    assert primary_metric_name("regression") == "r2"
+    assert primary_metric("classification", np.array([0, 1, 2, 2]), _one_hot_like([0, 1, 1, 2], 3)) == 0.75
+    assert primary_metric("regression", np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 5.0])) \
+        == pytest.approx(0.8)
