@@ -15,7 +15,6 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-import lepton_ai.model
 from lepton_ai import LeptonAI
 
 PARAMS = {"budget", "objective", "families", "task", "seed", "verbose"}
@@ -37,21 +36,6 @@ def diabetes() -> tuple[np.ndarray, np.ndarray]:
 def fitted(wine) -> LeptonAI:
     X, y = wine
     return LeptonAI(budget="10s", families="linear").fit(X[::2], y[::2])
-
-
-def _deterministic_selection(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Choose by dev metric alone (first trial on ties) instead of by measured speed.
-
-    Known bug outside this wrapper: candidates of equal metric and equal real cost are told apart
-    by timing noise (latency, throughput, fit seconds), so two identical fits may choose different
-    models. The checks that fit twice and compare test this wrapper, so they run with a choice that
-    depends on the data and the seed only.
-    """
-
-    def by_metric(trials, objective="balanced", **limits):  # type: ignore[no-untyped-def]
-        return max((t for t in trials if t.ok), key=lambda t: t.dev_metric)
-
-    monkeypatch.setattr(lepton_ai.model, "select_trial", by_metric)
 
 
 # ---- parameters ----------------------------------------------------------------------------------
@@ -191,19 +175,16 @@ _NOT_APPLICABLE = {
 }
 
 
-def test_check_estimator_classification(monkeypatch) -> None:
-    _deterministic_selection(monkeypatch)
+def test_check_estimator_classification() -> None:
     check_estimator(LeptonAI(budget="10s", families="linear"), expected_failed_checks=_NOT_APPLICABLE)
 
 
-def test_check_estimator_regression(monkeypatch) -> None:
-    _deterministic_selection(monkeypatch)
+def test_check_estimator_regression() -> None:
     check_estimator(LeptonAI(budget="10s", families="linear", task="regression"), expected_failed_checks={})
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["auto", "regression"])
-def test_check_estimator_every_family(monkeypatch, task: str) -> None:
-    _deterministic_selection(monkeypatch)
+def test_check_estimator_every_family(task: str) -> None:
     expected = _NOT_APPLICABLE if task == "auto" else {}
     check_estimator(LeptonAI(budget="60s", task=task), expected_failed_checks=expected)

@@ -29,18 +29,23 @@ class Measurement:
     size_bytes: int
 
 
-def measure_model(model: ModelFamily, X: np.ndarray) -> Measurement:
+def measure_model(model: ModelFamily, X: np.ndarray, save_to: Path | None = None) -> Measurement:
     """Time ``model`` on rows of ``X`` (prepared features): one row at a time, then in batches.
 
     Single-row latency: ``predict`` on one row, warm-up excluded, p50/p99 over up to 200 calls or
     0.1 s. Throughput: rows per second predicting a batch of up to 4096 rows (``X`` repeated).
+    Size: the bytes :meth:`ModelFamily.save` writes, into ``save_to`` when given (the model is kept
+    there), else into a temporary directory.
     """
     predict = model.predict
     p50, p99 = _single_row_latency(predict, X)
     batch = np.ascontiguousarray(np.resize(X, (min(_BATCH_ROWS, max(len(X), 1) * 64), X.shape[1])))
     rows_per_s = _throughput(predict, batch)
-    with tempfile.TemporaryDirectory(prefix="lepton-size-") as tmp:
-        size = sum(p.stat().st_size for p in model.save(Path(tmp)))
+    if save_to is not None:
+        size = sum(p.stat().st_size for p in model.save(save_to))
+    else:
+        with tempfile.TemporaryDirectory(prefix="lepton-size-") as tmp:
+            size = sum(p.stat().st_size for p in model.save(Path(tmp)))
     return Measurement(latency_p50_ms=p50, latency_p99_ms=p99, rows_per_s=rows_per_s, size_bytes=size)
 
 

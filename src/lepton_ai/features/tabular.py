@@ -29,7 +29,7 @@ __all__ = ["TabularPreparer", "View", "MAX_ONE_HOT", "TEXT_HASH_FEATURES", "chec
 View = Literal["dense", "codes"]
 # Categories beyond the most frequent MAX_ONE_HOT share one "other" slot in the dense view.
 MAX_ONE_HOT = 32
-TEXT_HASH_FEATURES = 256
+TEXT_HASH_FEATURES = 1024
 _TRUE = {"true", "yes", "1", "1.0", "t", "y"}
 _FALSE = {"false", "no", "0", "0.0", "f", "n"}
 

@@ -21,7 +21,7 @@ none is left, the error lists the closest candidates.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import ConfigError
 from .trial import TrialResult
@@ -30,6 +30,10 @@ __all__ = ["OBJECTIVES", "pareto_front", "select_trial", "check_objective", "met
 
 OBJECTIVES = ("balanced", "accuracy", "speed", "cost")
 DEFAULT_TOLERANCE = 0.01
+# Measured costs closer than this fraction count as equal (timing noise).
+COST_TOLERANCE = 0.25
+# Fits that differ by less than this many core-seconds cost the same (start-up and timer noise).
+TRAIN_NOISE_CORE_S = 0.25
 
 
 def check_objective(objective: str) -> str:
@@ -39,10 +43,18 @@ def check_objective(objective: str) -> str:
 
 
 def pareto_front(trials: Sequence[TrialResult]) -> list[TrialResult]:
-    """The successful trials no other successful trial dominates, best metric first."""
+    """The successful trials no other successful trial dominates, best metric first.
+
+    Measured costs carry timing noise, so one cost beats another only when it is lower by more than
+    ``COST_TOLERANCE`` (25%), and a training cost only when it also saves ``TRAIN_NOISE_CORE_S``
+    core-seconds; closer costs tie. Two runs of the same models then agree on the
+    frontier even though their timings differ a little.
+    """
     ok = [t for t in trials if t.ok]
     front = [t for t in ok if not any(_dominates(o, t) for o in ok if o is not t)]
-    return sorted(front, key=lambda t: (-(t.dev_metric or 0.0), _latency(t)))
+    if ok and not front:  # tolerance comparisons are not transitive; a cycle must not empty the front
+        front = [min(ok, key=_tie_order)]
+    return sorted(front, key=_tie_order)
 
 
 def select_trial(
@@ -55,7 +67,11 @@ def select_trial(
     tolerance: float = DEFAULT_TOLERANCE,
     noise: float = 0.0,
 ) -> TrialResult:
-    """Pick one trial by ``objective`` among those meeting the hard limits."""
+    """Pick one trial by ``objective`` among those meeting the hard limits.
+
+    Ties (metrics equal, costs within ``COST_TOLERANCE``) go to the higher metric, then the smaller
+    model, then the earlier trial, so the choice does not depend on timing noise.
+    """
     check_objective(objective)
     ok = [t for t in trials if t.ok]
     if not ok:
@@ -64,14 +80,15 @@ def select_trial(
     if not feasible:
         raise ConfigError(_infeasible_message(ok, max_latency_ms, max_model_mb, min_metric))
     front = pareto_front(feasible)
-    best = max(t.dev_metric or 0.0 for t in front)
+    best = max(_metric(t) for t in front)
     if objective == "accuracy":
-        return min(front, key=lambda t: (-(t.dev_metric or 0.0), _latency(t)))
-    near = [t for t in feasible if (t.dev_metric or 0.0) >= best - max(tolerance, noise)]
+        top = [t for t in front if _metric(t) == best]
+        return _cheapest(top, _latency)
+    near = [t for t in feasible if _metric(t) >= best - max(tolerance, noise)]
     if objective == "speed":
-        return min(near, key=lambda t: (_latency(t), -(t.dev_metric or 0.0)))
+        return _cheapest(near, _latency)
     if objective == "cost":
-        return min(near, key=lambda t: (_infer_cost(t), -(t.dev_metric or 0.0)))
+        return _cheapest(near, _infer_cost)
     return _knee(front, noise)
 
 
@@ -85,24 +102,56 @@ def metric_noise(task: str, best_metric: float, n_dev: int) -> float:
 
 
 def _knee(front: list[TrialResult], noise: float = 0.0) -> TrialResult:
-    best = max(t.dev_metric or 0.0 for t in front)
-    metrics = [best if best - (t.dev_metric or 0.0) <= noise + 1e-12 else (t.dev_metric or 0.0) for t in front]
+    best = max(_metric(t) for t in front)
+    metrics = [best if best - _metric(t) <= noise + 1e-12 else _metric(t) for t in front]
     costs = [math.log(max(_infer_cost(t), 1e-12)) for t in front]
     m_lo, m_hi = min(metrics), max(metrics)
     c_lo, c_hi = min(costs), max(costs)
+    # A cost gap within the tolerance is no gap: scale so such differences move the score by < 0.05.
+    c_span = max(c_hi - c_lo, math.log(1 + COST_TOLERANCE) * 10)
 
-    def score(i: int) -> tuple[float, float]:
+    def score(i: int) -> float:
         m = (metrics[i] - m_lo) / (m_hi - m_lo) if m_hi > m_lo else 1.0
-        c = (costs[i] - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0.0
-        return (m - 0.5 * c, metrics[i])
+        return m - 0.5 * (costs[i] - c_lo) / c_span
 
-    return front[max(range(len(front)), key=score)]
+    scores = [score(i) for i in range(len(front))]
+    top = max(scores)
+    return min((t for t, sc in zip(front, scores, strict=True) if sc >= top - 0.05), key=_tie_order)
+
+
+def _cheapest(trials: list[TrialResult], cost: Callable[[TrialResult], float]) -> TrialResult:
+    """The trial of lowest ``cost``, counting costs within the tolerance as equal."""
+    lowest = min(cost(t) for t in trials)
+    tied = [t for t in trials if cost(t) <= lowest * (1 + COST_TOLERANCE)]
+    return min(tied, key=_tie_order)
+
+
+def _tie_order(t: TrialResult) -> tuple[float, int, str]:
+    return (-_metric(t), t.size_bytes or 0, t.trial_id)
 
 
 def _dominates(a: TrialResult, b: TrialResult) -> bool:
-    a_key = (-(a.dev_metric or 0.0), _infer_cost(a), a.train_cost_usd or 0.0)
-    b_key = (-(b.dev_metric or 0.0), _infer_cost(b), b.train_cost_usd or 0.0)
-    return all(x <= y for x, y in zip(a_key, b_key, strict=True)) and a_key != b_key
+    """``a`` is no worse than ``b`` anywhere and clearly better somewhere."""
+    if _metric(a) < _metric(b):
+        return False
+    if _clearly_cheaper(b, a):
+        return False
+    if _metric(a) > _metric(b) or _clearly_cheaper(a, b):
+        return True
+    # Equal metric and costs within the tolerance: the smaller model, then the earlier trial, stands.
+    return (a.size_bytes or 0, a.trial_id) < (b.size_bytes or 0, b.trial_id)
+
+
+def _clearly_cheaper(a: TrialResult, b: TrialResult) -> bool:
+    """``a`` costs clearly less than ``b`` to run or to train (beyond timing noise)."""
+    if _infer_cost(a) * (1 + COST_TOLERANCE) < _infer_cost(b):
+        return True
+    fit_a, fit_b = _core_seconds(a), _core_seconds(b)
+    return fit_a * (1 + COST_TOLERANCE) < fit_b and fit_b - fit_a > TRAIN_NOISE_CORE_S
+
+
+def _core_seconds(t: TrialResult) -> float:
+    return (t.fit_s or 0.0) * max(t.n_threads, 1)
 
 
 def _meets(t: TrialResult, max_latency_ms: float | None, max_model_mb: float | None, min_metric: float | None) -> bool:
@@ -138,6 +187,10 @@ def _infeasible_message(ok: list[TrialResult], max_latency_ms: float | None, max
         for t in closest
     )
     return f"no candidate meets {limits}. Closest: {shown}."
+
+
+def _metric(t: TrialResult) -> float:
+    return t.dev_metric if t.dev_metric is not None else float("-inf")
 
 
 def _latency(t: TrialResult) -> float:
