@@ -30,8 +30,9 @@ __all__ = ["OBJECTIVES", "pareto_front", "select_trial", "check_objective", "met
 
 OBJECTIVES = ("balanced", "accuracy", "speed", "cost")
 DEFAULT_TOLERANCE = 0.01
-# Measured costs closer than this fraction count as equal (timing noise).
-COST_TOLERANCE = 0.25
+# Measured costs within this factor of each other (2x) count as equal: single-row timings of the same
+# model vary by up to 2x between runs on a busy machine.
+COST_TOLERANCE = 1.0
 # Fits that differ by less than this many core-seconds cost the same (start-up and timer noise).
 TRAIN_NOISE_CORE_S = 0.25
 
@@ -46,7 +47,7 @@ def pareto_front(trials: Sequence[TrialResult]) -> list[TrialResult]:
     """The successful trials no other successful trial dominates, best metric first.
 
     Measured costs carry timing noise, so one cost beats another only when it is lower by more than
-    ``COST_TOLERANCE`` (25%), and a training cost only when it also saves ``TRAIN_NOISE_CORE_S``
+    ``COST_TOLERANCE`` (a factor of 2), and a training cost only when it also saves ``TRAIN_NOISE_CORE_S``
     core-seconds; closer costs tie. Two runs of the same models then agree on the
     frontier even though their timings differ a little.
     """
@@ -104,19 +105,28 @@ def metric_noise(task: str, best_metric: float, n_dev: int) -> float:
 def _knee(front: list[TrialResult], noise: float = 0.0) -> TrialResult:
     best = max(_metric(t) for t in front)
     metrics = [best if best - _metric(t) <= noise + 1e-12 else _metric(t) for t in front]
-    costs = [math.log(max(_infer_cost(t), 1e-12)) for t in front]
+    costs = [math.log(c) for c in _snap_costs([max(_infer_cost(t), 1e-12) for t in front])]
     m_lo, m_hi = min(metrics), max(metrics)
     c_lo, c_hi = min(costs), max(costs)
-    # A cost gap within the tolerance is no gap: scale so such differences move the score by < 0.05.
-    c_span = max(c_hi - c_lo, math.log(1 + COST_TOLERANCE) * 10)
 
     def score(i: int) -> float:
         m = (metrics[i] - m_lo) / (m_hi - m_lo) if m_hi > m_lo else 1.0
-        return m - 0.5 * (costs[i] - c_lo) / c_span
+        c = (costs[i] - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0.0
+        return m - 0.5 * c
 
     scores = [score(i) for i in range(len(front))]
     top = max(scores)
-    return min((t for t, sc in zip(front, scores, strict=True) if sc >= top - 0.05), key=_tie_order)
+    return min((t for t, sc in zip(front, scores, strict=True) if sc >= top - 1e-9), key=_tie_order)
+
+
+def _snap_costs(costs: list[float]) -> list[float]:
+    """Round costs down to bands a factor ``1 + COST_TOLERANCE`` wide, starting from the cheapest,
+    so costs that differ only by timing noise compare equal."""
+    starts: list[float] = []
+    for cost in sorted(costs):
+        if not starts or cost > starts[-1] * (1 + COST_TOLERANCE):
+            starts.append(cost)
+    return [max(s for s in starts if s <= cost) for cost in costs]
 
 
 def _cheapest(trials: list[TrialResult], cost: Callable[[TrialResult], float]) -> TrialResult:
