@@ -14,7 +14,8 @@ inference cost and training cost (lower) and strictly better on one. Objectives:
   error of the best metric, at least one dev row's worth; see :func:`metric_noise`) count as ties,
   so a dev set of 90 rows does not pick a 100x slower model for being one row better.
 
-Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``) filter the trials first; when
+Selection leaves training cost out (it is spent once a model is trained); the frontier shown to
+the user keeps all three axes. Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``) filter the trials first; when
 none is left, the error lists the closest candidates.
 """
 
@@ -43,16 +44,17 @@ def check_objective(objective: str) -> str:
     return objective
 
 
-def pareto_front(trials: Sequence[TrialResult]) -> list[TrialResult]:
+def pareto_front(trials: Sequence[TrialResult], *, training_cost: bool = True) -> list[TrialResult]:
     """The successful trials no other successful trial dominates, best metric first.
 
-    Measured costs carry timing noise, so one cost beats another only when it is lower by more than
+    ``training_cost=False`` leaves training cost out: what matters when choosing a model that is
+    already trained. Measured costs carry timing noise, so one cost beats another only when it is lower by more than
     ``COST_TOLERANCE`` (a factor of 2), and a training cost only when it also saves ``TRAIN_NOISE_CORE_S``
     core-seconds; closer costs tie. Two runs of the same models then agree on the
     frontier even though their timings differ a little.
     """
     ok = [t for t in trials if t.ok]
-    front = [t for t in ok if not any(_dominates(o, t) for o in ok if o is not t)]
+    front = [t for t in ok if not any(_dominates(o, t, training_cost) for o in ok if o is not t)]
     if ok and not front:  # tolerance comparisons are not transitive; a cycle must not empty the front
         front = [min(ok, key=_tie_order)]
     return sorted(front, key=_tie_order)
@@ -80,7 +82,8 @@ def select_trial(
     feasible = [t for t in ok if _meets(t, max_latency_ms, max_model_mb, min_metric)]
     if not feasible:
         raise ConfigError(_infeasible_message(ok, max_latency_ms, max_model_mb, min_metric))
-    front = pareto_front(feasible)
+    # Training is spent by now: the choice weighs metric against the cost of running the model.
+    front = pareto_front(feasible, training_cost=False)
     best = max(_metric(t) for t in front)
     if objective == "accuracy":
         top = [t for t in front if _metric(t) == best]
@@ -140,22 +143,24 @@ def _tie_order(t: TrialResult) -> tuple[float, int, str]:
     return (-_metric(t), t.size_bytes or 0, t.trial_id)
 
 
-def _dominates(a: TrialResult, b: TrialResult) -> bool:
+def _dominates(a: TrialResult, b: TrialResult, training_cost: bool = True) -> bool:
     """``a`` is no worse than ``b`` anywhere and clearly better somewhere."""
     if _metric(a) < _metric(b):
         return False
-    if _clearly_cheaper(b, a):
+    if _clearly_cheaper(b, a, training_cost):
         return False
-    if _metric(a) > _metric(b) or _clearly_cheaper(a, b):
+    if _metric(a) > _metric(b) or _clearly_cheaper(a, b, training_cost):
         return True
     # Equal metric and costs within the tolerance: the smaller model, then the earlier trial, stands.
     return (a.size_bytes or 0, a.trial_id) < (b.size_bytes or 0, b.trial_id)
 
 
-def _clearly_cheaper(a: TrialResult, b: TrialResult) -> bool:
+def _clearly_cheaper(a: TrialResult, b: TrialResult, training_cost: bool = True) -> bool:
     """``a`` costs clearly less than ``b`` to run or to train (beyond timing noise)."""
     if _infer_cost(a) * (1 + COST_TOLERANCE) < _infer_cost(b):
         return True
+    if not training_cost:
+        return False
     fit_a, fit_b = _core_seconds(a), _core_seconds(b)
     return fit_a * (1 + COST_TOLERANCE) < fit_b and fit_b - fit_a > TRAIN_NOISE_CORE_S
 
