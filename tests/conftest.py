@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pandas as pd
 import pytest
+
+# Runs and the feature cache go to a scratch home, never the user's ~/.lepton.
+os.environ["LEPTON_HOME"] = tempfile.mkdtemp(prefix="lepton-test-home-")
 
 
 def make_table(n: int = 300, seed: int = 0) -> pd.DataFrame:

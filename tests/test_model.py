@@ -18,7 +18,7 @@ def test_product_snippet_runs_as_written(table_csv, tmp_path, table):
     assert load_data_utils is load_data and save_model_utils is save_model
     train, dev, test = load_data(table_csv, label="species")
     new = load_data(table_csv, label="species", split=None)
-    model = LeptonModel(objective="balanced", budget="20s", verbose=0)
+    model = LeptonModel(objective="balanced", budget="20s", max_trials=10, verbose=0)
     assert model.train(train, dev, epochs=3) is model
     accuracy = model.test(test)
     assert 0.6 < accuracy <= 1.0
@@ -40,10 +40,10 @@ def test_product_snippet_runs_as_written(table_csv, tmp_path, table):
 
     X = table.drop(columns="species").select_dtypes("number").fillna(0).to_numpy()
     y = table["species"].to_numpy()
-    clf = LeptonAI(budget="10s", families="linear").fit(X, y)
+    clf = LeptonAI(budget="10s", families="linear", max_trials=3).fit(X, y)
     assert clf.predict_proba(X).shape == (len(X), 3)
 
-    sp = SinglePointTechnique(cores=1, price_per_core_hour=0.045, budget="10s", families=FAST)
+    sp = SinglePointTechnique(cores=1, price_per_core_hour=0.045, budget="10s", families=FAST, max_trials=5)
     assert sp.fit(train) is sp
     assert sp.predict(test).shape == (len(test), 3)
     engine_model = LeptonModel(engine=sp, verbose=0).train(train, dev)
@@ -55,7 +55,7 @@ def trained():
     from conftest import make_table
 
     frame = make_table(400, seed=1)
-    model = LeptonModel(budget="20s", families=FAST, verbose=0).train(frame, label="species")
+    model = LeptonModel(budget="20s", families=FAST, max_trials=8, verbose=0).train(frame, label="species")
     return model, make_table(120, seed=2)
 
 
@@ -105,13 +105,13 @@ def test_evaluate_reports_every_metric(trained):
 
 def test_binary_evaluation_has_roc_auc():
     data = load_data("breast_cancer", split=(0.8, 0.2))
-    model = LeptonModel(budget="10s", families=["linear"], verbose=0).train(data[0])
+    model = LeptonModel(budget="10s", families=["linear"], max_trials=3, verbose=0).train(data[0])
     assert 0.9 < model.evaluate(data[1])["roc_auc"] <= 1.0
 
 
 def test_regression_path():
     train, dev, test = load_data("diabetes")
-    model = LeptonModel(budget="10s", families=FAST, verbose=0).train(train, dev)
+    model = LeptonModel(budget="10s", families=FAST, max_trials=6, verbose=0).train(train, dev)
     assert model.schema.task == "regression"
     report = model.evaluate(test)
     assert set(report) >= {"r2", "rmse", "mae"}

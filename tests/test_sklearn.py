@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from lepton_ai import LeptonAI
 
-PARAMS = {"budget", "objective", "families", "task", "seed", "verbose"}
+PARAMS = {"budget", "objective", "families", "task", "seed", "max_trials", "verbose"}
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def diabetes() -> tuple[np.ndarray, np.ndarray]:
 @pytest.fixture(scope="module")
 def fitted(wine) -> LeptonAI:
     X, y = wine
-    return LeptonAI(budget="10s", families="linear").fit(X[::2], y[::2])
+    return LeptonAI(budget="10s", families="linear", max_trials=3).fit(X[::2], y[::2])
 
 
 # ---- parameters ----------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ def test_score_is_accuracy_for_classification(fitted, wine) -> None:
 def test_string_labels_come_back_as_strings() -> None:
     X, y = load_wine(return_X_y=True)
     names = np.array(["barolo", "grignolino", "barbera"])[y]
-    est = LeptonAI(budget="10s", families="linear").fit(X, names)
+    est = LeptonAI(budget="10s", families="linear", max_trials=3).fit(X, names)
     assert set(est.classes_) == set(names)
     assert set(est.predict(X[:10])) <= set(names)
     assert est.score(X, names) > 0.85
@@ -97,7 +97,7 @@ def test_string_labels_come_back_as_strings() -> None:
 def test_score_is_r2_for_regression(diabetes, task: str) -> None:
     # task="auto" reads a continuous y as regression: R² score, and no predict_proba.
     X, y = diabetes
-    est = LeptonAI(budget="10s", families="linear", task=task).fit(X[:150], y[:150])
+    est = LeptonAI(budget="10s", families="linear", task=task, max_trials=3).fit(X[:150], y[:150])
     assert est.model_.schema.task == "regression"
     assert not hasattr(est, "predict_proba")
     assert not hasattr(est, "classes_")
@@ -107,7 +107,7 @@ def test_score_is_r2_for_regression(diabetes, task: str) -> None:
 def test_dataframe_input_keeps_feature_names(wine) -> None:
     X, y = wine
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
-    est = LeptonAI(budget="10s", families="linear").fit(frame, y)
+    est = LeptonAI(budget="10s", families="linear", max_trials=3).fit(frame, y)
     np.testing.assert_array_equal(est.feature_names_in_, frame.columns)
     with pytest.warns(UserWarning, match="X does not have valid feature names"):
         from_array = est.predict(X[:5])  # an array is read by position, as in scikit-learn
@@ -116,7 +116,7 @@ def test_dataframe_input_keeps_feature_names(wine) -> None:
 
 def test_dataframe_with_unnamed_columns_then_arrays(wine) -> None:
     X, y = wine
-    est = LeptonAI(budget="10s", families="linear").fit(pd.DataFrame(X), y)
+    est = LeptonAI(budget="10s", families="linear", max_trials=3).fit(pd.DataFrame(X), y)
     assert not hasattr(est, "feature_names_in_")
     np.testing.assert_array_equal(est.predict(X[:5]), est.predict(pd.DataFrame(X[:5])))
 
@@ -126,12 +126,12 @@ def test_sparse_input_is_refused_with_a_clear_message(wine) -> None:
 
     X, y = wine
     with pytest.raises(ValueError, match="Sparse data was passed to LeptonAI, but dense data is required"):
-        LeptonAI(budget="10s", families="linear").fit(sparse.csr_matrix(X), y)
+        LeptonAI(budget="10s", families="linear", max_trials=3).fit(sparse.csr_matrix(X), y)
 
 
 def test_regression_reads_an_object_y_of_numbers(diabetes) -> None:
     X, y = diabetes
-    est = LeptonAI(budget="10s", families="linear", task="regression").fit(X, y.astype(object))
+    est = LeptonAI(budget="10s", families="linear", task="regression", max_trials=3).fit(X, y.astype(object))
     assert est.model_.schema.task == "regression"
     assert est.score(X, y) > 0.3
 
@@ -141,7 +141,7 @@ def test_regression_reads_an_object_y_of_numbers(diabetes) -> None:
 
 def test_in_a_pipeline(wine) -> None:
     X, y = wine
-    pipe = Pipeline([("scale", StandardScaler()), ("lepton", LeptonAI(budget="10s", families="linear"))])
+    pipe = Pipeline([("scale", StandardScaler()), ("lepton", LeptonAI(budget="10s", families="linear", max_trials=3))])
     pipe.fit(X[::2], y[::2])
     assert pipe.score(X[1::2], y[1::2]) > 0.85
     np.testing.assert_allclose(pipe.predict_proba(X[1::2]).sum(axis=1), 1.0)
@@ -151,7 +151,8 @@ def test_in_a_pipeline(wine) -> None:
 
 def test_cross_val_score_classification(wine) -> None:
     X, y = wine
-    scores = cross_val_score(make_pipeline(StandardScaler(), LeptonAI(budget="10s", families="linear")), X, y,
+    estimator = make_pipeline(StandardScaler(), LeptonAI(budget="10s", families="linear", max_trials=3))
+    scores = cross_val_score(estimator, X, y,
                              cv=3)
     assert scores.shape == (3,)
     assert scores.min() > 0.85
@@ -159,7 +160,7 @@ def test_cross_val_score_classification(wine) -> None:
 
 def test_cross_val_score_regression(diabetes) -> None:
     X, y = diabetes
-    scores = cross_val_score(LeptonAI(budget="10s", families="linear", task="regression"), X, y, cv=3)
+    scores = cross_val_score(LeptonAI(budget="10s", families="linear", task="regression", max_trials=3), X, y, cv=3)
     assert scores.shape == (3,)
     assert scores.min() > 0.2  # R²: diabetes is a noisy target
 
@@ -176,15 +177,16 @@ _NOT_APPLICABLE = {
 
 
 def test_check_estimator_classification() -> None:
-    check_estimator(LeptonAI(budget="10s", families="linear"), expected_failed_checks=_NOT_APPLICABLE)
+    check_estimator(LeptonAI(budget="10s", families="linear", max_trials=3), expected_failed_checks=_NOT_APPLICABLE)
 
 
 def test_check_estimator_regression() -> None:
-    check_estimator(LeptonAI(budget="10s", families="linear", task="regression"), expected_failed_checks={})
+    estimator = LeptonAI(budget="10s", families="linear", task="regression", max_trials=3)
+    check_estimator(estimator, expected_failed_checks={})
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["auto", "regression"])
 def test_check_estimator_every_family(task: str) -> None:
     expected = _NOT_APPLICABLE if task == "auto" else {}
-    check_estimator(LeptonAI(budget="60s", task=task), expected_failed_checks=expected)
+    check_estimator(LeptonAI(budget="60s", task=task, max_trials=7), expected_failed_checks=expected)

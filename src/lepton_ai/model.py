@@ -17,7 +17,8 @@ from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError
 from .features.labels import decode_labels, encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
-from .search.frontier import check_objective, metric_noise, pareto_front, select_trial
+from .search.frontier import check_objective, metric_noise, select_trial
+from .search.leaderboard import leaderboard_frame
 from .search.trial import TrialResult
 
 __all__ = ["LeptonModel"]
@@ -28,7 +29,8 @@ class LeptonModel:
 
     ``objective`` picks from the frontier (``balanced``, ``accuracy``, ``speed``, ``cost``);
     ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
-    ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice.
+    ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice;
+    ``max_trials`` caps the search (with ``engine``, the engine's own settings apply instead).
     Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
     """
 
@@ -45,6 +47,7 @@ class LeptonModel:
         max_latency_ms: float | None = None,
         max_model_mb: float | None = None,
         min_metric: float | None = None,
+        max_trials: int | None = None,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
     ) -> None:
@@ -56,6 +59,7 @@ class LeptonModel:
         self.label = label
         self.seed = seed
         self.limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb, "min_metric": min_metric}
+        self.max_trials = max_trials
         self.verbose = verbose
         self.callbacks = list(callbacks)
         self.result_: SearchResult | None = None
@@ -69,12 +73,22 @@ class LeptonModel:
         ``epochs`` caps the epochs of neural families. Returns ``self``.
         """
         engine = self.engine or SinglePointTechnique(budget=self.budget or "60s", families=self.families,
-                                                     seed=self.seed or 0)
+                                                     seed=self.seed or 0, max_trials=self.max_trials)
         callbacks = [*self.callbacks, *([LogCallback()] if self.verbose else [])]
         self.result_ = engine.search(
             train, dev, budget=self.budget, families=self.families, epochs=epochs, seed=self.seed,
             label=label or self.label, task=self.task, callbacks=callbacks,
         )
+        return self._choose()
+
+    def resume(self, run_id: str, *, engine: SinglePointTechnique | None = None) -> LeptonModel:
+        """Finish the run ``run_id`` from the run store (after a kill) and choose from all its trials."""
+        engine = engine or self.engine or SinglePointTechnique()
+        self.result_ = engine.resume(run_id, callbacks=[*self.callbacks, *([LogCallback()] if self.verbose else [])])
+        return self._choose()
+
+    def _choose(self) -> LeptonModel:
+        assert self.result_ is not None
         if not any(t.ok for t in self.result_.trials):
             errors = "; ".join(f"{t.trial_id} {t.family}: {t.error}" for t in self.result_.trials)
             raise ConfigError(f"no candidate finished training. {errors}")
@@ -136,12 +150,7 @@ class LeptonModel:
     # ---- looking at the search -------------------------------------------------------------
     def leaderboard(self) -> pd.DataFrame:
         """One row per trial, best dev metric first; ``frontier`` and ``chosen`` mark rows."""
-        result = self._fitted()
-        front = {t.trial_id for t in pareto_front(result.trials)}
-        rows = [_row(t, t.trial_id in front, t.trial_id == self.chosen_) for t in result.trials]
-        frame = pd.DataFrame(rows)
-        return frame.sort_values(["ok", "dev_metric"], ascending=[False, False], na_position="last") \
-            .drop(columns="ok").reset_index(drop=True)
+        return leaderboard_frame(self._fitted().trials, self.chosen_)
 
     def frontier(self) -> pd.DataFrame:
         """The Pareto-optimal rows of the leaderboard (metric ↑, inference cost ↓, training cost ↓)."""
@@ -200,25 +209,3 @@ class LeptonModel:
             dataset = dataset.subset(np.flatnonzero(keep))
             y = y[keep]
         return dataset, y
-
-
-def _row(t: TrialResult, on_frontier: bool, chosen: bool) -> dict[str, Any]:
-    return {
-        "trial": t.trial_id,
-        "family": t.family,
-        "params": ", ".join(f"{k}={v}" for k, v in t.params.items()),
-        "status": t.status,
-        "metric": t.metric_name,
-        "dev_metric": t.dev_metric,
-        "fit_s": t.fit_s,
-        "train_cost_usd": t.train_cost_usd,
-        "latency_p50_ms": t.latency_p50_ms,
-        "latency_p99_ms": t.latency_p99_ms,
-        "rows_per_s": t.rows_per_s,
-        "infer_cost_per_million_usd": t.infer_cost_per_million_usd,
-        "size_bytes": t.size_bytes,
-        "frontier": on_frontier,
-        "chosen": chosen,
-        "error": t.error,
-        "ok": t.ok,
-    }

@@ -37,17 +37,18 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
 
     Parameters mirror :class:`~lepton_ai.LeptonModel`: ``budget`` (``"30s"``, ``"$0.01"``),
     ``objective``, ``families`` (e.g. ``"linear,gbdt"``), ``task`` (``"auto"``, ``"classification"``,
-    ``"regression"``), ``seed`` and ``verbose``.
+    ``"regression"``), ``seed``, ``max_trials`` and ``verbose``.
     """
 
     def __init__(self, budget: str | float = "30s", objective: str = "balanced",
                  families: str | Sequence[str] | None = None, task: str = "auto", seed: int = 0,
-                 verbose: int = 0) -> None:
+                 max_trials: int | None = None, verbose: int = 0) -> None:
         self.budget = budget
         self.objective = objective
         self.families = families
         self.task = task
         self.seed = seed
+        self.max_trials = max_trials
         self.verbose = verbose
 
     def fit(self, X: Any, y: Any = None) -> LeptonAI:
@@ -69,7 +70,8 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
         if len(frame) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 samples; got 1 sample (n_samples=1).")
         model = LeptonModel(objective=self.objective, budget=self.budget, families=self.families,
-                            task=None if self.task == "auto" else self.task, seed=self.seed, verbose=self.verbose)
+                            task=None if self.task == "auto" else self.task, seed=self.seed, max_trials=self.max_trials,
+                            verbose=self.verbose)
         model.train((frame, y_array))
         self.model_ = model
         self.n_features_in_ = frame.shape[1]

@@ -26,7 +26,7 @@ def trained_dir(tmp_path_factory):
     make_table(300, seed=3).to_csv(root / "train.csv", index=False)
     make_table(60, seed=4).to_csv(root / "test.csv", index=False)
     out = root / "model"
-    result = invoke("train", str(root / "train.csv"), "--label", "species", "--budget", "15s",
+    result = invoke("train", str(root / "train.csv"), "--label", "species", "--budget", "15s", "--max-trials", "5",
                     "--families", "linear,gbdt", "--out", str(out), "--test", str(root / "test.csv"))
     assert result.exit_code == 0, result.output
     assert "leaderboard" in result.output and "chosen:" in result.output
@@ -66,6 +66,17 @@ def test_select_switches_without_retraining(trained_dir):
     assert bad.exit_code == 2 and "Closest" in bad.output
 
 
+def test_runs_list_and_show(trained_dir):
+    listed = invoke("runs", "list")
+    assert listed.exit_code == 0, listed.output
+    from lepton_ai import SinglePointTechnique
+
+    run_id = SinglePointTechnique().store.runs()[0]["run_id"]
+    assert run_id in listed.output
+    shown = invoke("runs", "show", run_id)
+    assert shown.exit_code == 0 and "t000" in shown.output
+
+
 def test_datasets_lists_bundled():
     result = invoke("datasets")
     assert result.exit_code == 0
@@ -84,7 +95,9 @@ def test_datasets_lists_bundled():
         (("evaluate", "no/such/model", "iris"), "no such model directory"),
         (("serve", "somewhere"), "not built yet"),
         (("compress", "somewhere"), "not built yet"),
-        (("runs",), "not built yet"),
+        (("runs", "show", "nope"), "no run 'nope'"),
+        (("runs", "resume"), "needs a run id"),
+        (("runs", "delete"), "unknown action"),
         (("train", "iris", "--report", "r.html"), "not built yet"),
     ],
 )

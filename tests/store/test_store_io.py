@@ -39,7 +39,7 @@ def wine() -> tuple[pd.DataFrame, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def model(wine) -> LeptonModel:
     train, _ = wine
-    return LeptonModel(budget="10s", families=["linear", "gbdt"], verbose=0).train(train, label="target")
+    return LeptonModel(budget="10s", families=["linear", "gbdt"], max_trials=5, verbose=0).train(train, label="target")
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +118,7 @@ def test_select_after_load_switches_models_without_retraining(saved, wine) -> No
 def test_saving_a_fitted_sklearn_estimator(tmp_path, wine) -> None:
     train, test = wine
     X, y = train.drop(columns="target"), train["target"]
-    clf = LeptonAI(budget="10s", families="linear").fit(X, y)
+    clf = LeptonAI(budget="10s", families="linear", max_trials=3).fit(X, y)
     loaded = load_model(save_model(tmp_path / "clf", clf))
     np.testing.assert_array_equal(loaded.predict_proba(test.drop(columns="target")),
                                   clf.predict_proba(test.drop(columns="target")))
@@ -294,7 +294,7 @@ def test_same_data_seed_and_threads_give_identical_models(tmp_path) -> None:
     train, test = _wine()
     runs = []
     for i in range(2):
-        model = LeptonModel(budget="300s", families="linear,gbdt,mlp", seed=0, verbose=0)
+        model = LeptonModel(budget="300s", families="linear,gbdt,mlp", seed=0, max_trials=7, verbose=0)
         model.train(train, label="target")
         runs.append((model, save_model(tmp_path / f"run{i}", model)))
     (first, first_dir), (second, second_dir) = runs

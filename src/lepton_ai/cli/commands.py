@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from ..data.load import load_data
-from ..errors import NotBuiltError
+from ..errors import ConfigError, NotBuiltError
 from ..model import LeptonModel
 from ..report.leaderboard import format_metrics, leaderboard_table
 from ..store import load_model, save_model
 from ..store.atomic import atomic_write_text
 
-__all__ = ["run_train", "run_evaluate", "run_predict", "run_select", "run_demo"]
+__all__ = ["run_train", "run_evaluate", "run_predict", "run_select", "run_demo", "run_runs"]
 
 
 def _console() -> Console:
@@ -32,7 +32,8 @@ def _console() -> Console:
 
 def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
               max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
-              out: Path, test: str | None, report: Path | None, seed: int, sep: str | None, quiet: bool) -> None:
+              out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
+              sep: str | None, quiet: bool) -> None:
     _refuse_report(report)
     from ..engine.technique import SinglePointTechnique
 
@@ -42,8 +43,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     else:
         train, dev = load_data(data, label, task=task, seed=seed, sep=sep, split=(0.8, 0.2))  # type: ignore[misc]
         held_out = test
-    engine = SinglePointTechnique(budget=budget, families=families, seed=seed,
-                                  **({"price_per_core_hour": price_per_core_hour} if price_per_core_hour else {}))
+    prices = {"price_per_core_hour": price_per_core_hour} if price_per_core_hour is not None else {}
+    engine = SinglePointTechnique(budget=budget, families=families, seed=seed, max_trials=max_trials, **prices)
     model = LeptonModel(objective=objective, budget=budget, engine=engine, families=families, seed=seed,
                         max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
     model.train(train, dev)
@@ -55,7 +56,47 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     console.print(f"chosen: {chosen.trial_id} {chosen.family} (objective {objective}); "
                   f"dev {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
                   f"p50 {chosen.latency_p50_ms:.3f} ms")
-    console.print(f"saved: {saved}")
+    console.print(f"saved: {saved}  (run {model.result_.run_id if model.result_ else '?'})")
+
+
+def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool) -> None:
+    from ..engine.technique import SinglePointTechnique
+    from ..search.frontier import check_objective
+    from ..search.leaderboard import leaderboard_frame
+
+    if action not in ("list", "show", "resume"):
+        raise ConfigError(f"unknown action {action!r}; use list, show RUN or resume RUN.")
+    if action != "list" and not run_id:
+        raise ConfigError(f"lepton runs {action} needs a run id (see `lepton runs list`).")
+    engine = SinglePointTechnique()
+    console = _console()
+    if action == "list":
+        table = Table(title=f"runs in {engine.store.path}")
+        for name in ("run", "status", "source", "task", "budget s", "spent s", "trials", "ok"):
+            table.add_column(name)
+        for r in engine.store.runs():
+            c = r["config"]
+            table.add_row(r["run_id"], r["status"], str(c.get("source", "")), str(c.get("task", "")),
+                          f"{c.get('budget_s', 0):.0f}", f"{r['spent_s']:.1f}", str(r["n_trials"]), str(r["n_ok"]))
+        console.print(table)
+        return
+    assert run_id is not None
+    if action == "show":
+        record = engine.store.run(run_id)
+        trials = [t for _, t in engine.store.trials(run_id)]
+        console.print(f"run {run_id}: {record['status']}, spent {record['spent_s']:.1f}s of "
+                      f"{record['config'].get('budget_s', 0):.0f}s, source {record['config'].get('source')}")
+        console.print(leaderboard_table(leaderboard_frame(trials), title=f"run {run_id}"))
+        return
+    check_objective(objective)
+    model = LeptonModel(objective=objective, verbose=0 if quiet else 1)
+    model.resume(run_id, engine=engine)
+    if not quiet:
+        console.print(leaderboard_table(model.leaderboard(), title=f"run {run_id}"))
+    saved = save_model(out, model)
+    chosen = model.chosen
+    console.print(f"chosen: {chosen.trial_id} {chosen.family}: dev {chosen.metric_name} {chosen.dev_metric:.4f}; "
+                  f"saved: {saved}")
 
 
 def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | None) -> None:

@@ -62,6 +62,7 @@ def train(
     test: Annotated[str | None, typer.Option(help="A separate labelled test file (else 15% is held out).")] = None,
     report: Annotated[Path | None, typer.Option(help="Write report.html here (not built yet).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    max_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
     sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
@@ -70,7 +71,7 @@ def train(
 
     run_train(data=data, label=label, task=task, objective=objective, budget=budget,
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
-              out=out, test=test, report=report, seed=seed, sep=sep, quiet=quiet)
+              out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, quiet=quiet)
 
 
 @app.command()
@@ -161,12 +162,16 @@ def serve(model: Annotated[Path, typer.Argument()], host: str = "127.0.0.1", por
 @app.command()
 @_errors
 def runs(
-    action: Annotated[str, typer.Argument()] = "list", run: Annotated[str | None, typer.Argument()] = None
+    action: Annotated[str, typer.Argument(help="list, show or resume.")] = "list",
+    run: Annotated[str | None, typer.Argument(help="The run id (for show and resume).")] = None,
+    out: Annotated[Path, typer.Option(help="resume: directory to save the chosen model in.")] = Path("lepton-model"),
+    objective: Annotated[str, typer.Option(help="resume: balanced, accuracy, speed or cost.")] = "balanced",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
-    """List, show or resume runs from the run store. Not built yet."""
-    from ..errors import NotBuiltError
+    """List the runs in the run store ($LEPTON_HOME/runs.sqlite), show one, or resume a killed one."""
+    from .commands import run_runs
 
-    raise NotBuiltError("lepton runs is not built yet: runs are not persisted in a run store in this version.")
+    run_runs(action=action, run_id=run, out=out, objective=objective, quiet=quiet)
 
 
 def run() -> None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
-from ..search.plan import Candidate
 from ..search.trial import TrialResult
 
 __all__ = ["Callback", "LogCallback"]
@@ -17,7 +16,8 @@ class Callback:
     def on_search_start(self, n_candidates: int, budget_s: float) -> None:
         return None
 
-    def on_trial_start(self, trial_id: str, candidate: Candidate) -> None:
+    def on_trial_start(self, trial_id: str, planned: Any) -> None:
+        """``planned`` has ``family``, ``params`` and ``fraction`` (of the training rows)."""
         return None
 
     def on_trial_end(self, trial: TrialResult) -> bool | None:
@@ -35,14 +35,15 @@ class LogCallback(Callback):
         self.best: float | None = None
 
     def on_search_start(self, n_candidates: int, budget_s: float) -> None:
-        print(f"lepton: searching {n_candidates} candidates within {budget_s:.0f}s", file=self.stream)
+        print(f"lepton: searching within {budget_s:.0f}s", file=self.stream)
 
     def on_trial_end(self, trial: TrialResult) -> bool | None:
         if trial.ok:
             assert trial.dev_metric is not None
             self.best = trial.dev_metric if self.best is None else max(self.best, trial.dev_metric)
+            rows = trial.extra.get("rung_fraction", 1.0)
             print(f"lepton: {trial.trial_id} {trial.family:<7} {trial.metric_name}={trial.dev_metric:.4f} "
-                  f"fit={trial.fit_s:.2f}s p50={trial.latency_p50_ms:.3f}ms best={self.best:.4f}",
+                  f"rows={rows:.0%} fit={trial.fit_s:.2f}s p50={trial.latency_p50_ms:.3f}ms best={self.best:.4f}",
                   file=self.stream)
         else:
             print(f"lepton: {trial.trial_id} {trial.family:<7} {trial.status}: {trial.error}", file=self.stream)

@@ -2,19 +2,44 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..data.dataset import Dataset, Schema
 from ..errors import ConfigError
-from ..features.labels import encode_labels
 from ..features.tabular import TabularPreparer
-from ..models.base import ModelFamily, Prepared
+from ..models.base import ModelFamily
+from ..models.registry import get_family
 from ..search.trial import TrialResult
 
-__all__ = ["SearchResult", "prepare"]
+__all__ = ["SearchResult", "ModelCatalog"]
+
+
+class ModelCatalog(Mapping[str, ModelFamily]):
+    """Fitted models by trial id, loaded from the run directory on first use (a search may leave
+    hundreds; only those looked at are read)."""
+
+    def __init__(self, root: Path, families: dict[str, str]) -> None:
+        self.root = Path(root)
+        self.families = dict(families)
+        self._loaded: dict[str, ModelFamily] = {}
+
+    def __getitem__(self, trial_id: str) -> ModelFamily:
+        if trial_id not in self.families:
+            raise KeyError(trial_id)
+        if trial_id not in self._loaded:
+            self._loaded[trial_id] = get_family(self.families[trial_id]).load(self.root / trial_id)
+        return self._loaded[trial_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.families)
+
+    def __len__(self) -> int:
+        return len(self.families)
 
 
 @dataclass
@@ -24,7 +49,7 @@ class SearchResult:
     schema: Schema
     preparer: TabularPreparer
     trials: list[TrialResult]
-    models: dict[str, ModelFamily]
+    models: Mapping[str, ModelFamily]
     seed: int
     n_threads: int
     budget_s: float
@@ -32,6 +57,7 @@ class SearchResult:
     price_per_core_hour: float
     price_per_gpu_hour: float
     extra: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
 
     def trial(self, trial_id: str) -> TrialResult:
         for t in self.trials:
@@ -41,23 +67,9 @@ class SearchResult:
 
     def output(self, data: Dataset, trial_id: str) -> np.ndarray:
         """Probabilities ``(n, n_classes)`` or values ``(n,)`` of the model of ``trial_id`` on ``data``."""
-        model = self.models.get(trial_id)
-        if model is None:
+        if trial_id not in self.models:
             kept = ", ".join(self.models)
             raise ConfigError(f"the model of trial {trial_id!r} was not kept; kept models: {kept}.")
+        model = self.models[trial_id]
         X = self.preparer.transform(data.X, model.view, source=data.source)
         return model.predict_proba(X) if self.schema.task == "classification" else model.predict(X)
-
-
-def prepare(preparer: TabularPreparer, data: Dataset, view: str, *, labelled: bool = True) -> Prepared:
-    """Prepared features of ``data`` for a family of ``view``; rows with unknown labels are dropped."""
-    X = preparer.transform(data.X, view, source=data.source)  # type: ignore[arg-type]
-    schema = preparer.schema
-    y = None
-    if labelled and data.y is not None:
-        y = encode_labels(data.y, schema)
-        known = y >= 0 if schema.task == "classification" else ~np.isnan(y)
-        if not known.all():
-            X, y = X[known], y[known]
-    return Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
-                    categorical=preparer.categorical_indices(view))  # type: ignore[arg-type]

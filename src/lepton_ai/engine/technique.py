@@ -1,9 +1,9 @@
 """``SinglePointTechnique``: the engine that searches candidates on this one node.
 
-It knows the node (cores, memory, GPU) and its price, prepares the data once, runs candidates
-cheapest first under the budget, measures each one, and records every trial, failed ones included.
-Trials run one after another in this process with all the node's threads; a failing candidate is
-recorded with its error and the search goes on.
+It knows the node (cores, memory, GPU) and its price, prepares the data once (through the feature
+cache), and hands trials from a priority queue to isolated worker processes, each with a share of
+the cores and memory, until the budget in seconds or dollars is spent. Every trial is recorded in
+the run store as it starts and ends, so a killed run resumes where it stopped (``resume``).
 """
 
 from __future__ import annotations
@@ -11,66 +11,93 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Sequence
-from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
-from ..config import DEFAULT_PRICE_PER_CORE_HOUR, DEFAULT_PRICE_PER_GPU_HOUR
+from ..config import DEFAULT_PRICE_PER_CORE_HOUR, DEFAULT_PRICE_PER_GPU_HOUR, Settings
 from ..data.coerce import to_input
 from ..data.dataset import Dataset
 from ..data.load import DataSource, build_dataset
 from ..data.split import split_dataset
-from ..errors import ConfigError, NotFittedError
-from ..features.tabular import TabularPreparer
-from ..models.base import Budget, Prepared
-from ..models.metrics import primary_metric, primary_metric_name
+from ..errors import ConfigError, NotBuiltError, NotFittedError
+from ..features.cache import FeatureCache, PreparedData
 from ..models.registry import resolve_families
 from ..search.budget import SearchBudget, parse_budget
 from ..search.frontier import select_trial
-from ..search.plan import Candidate, plan_candidates
 from ..search.trial import TrialResult
 from .callbacks import Callback
-from .measure import measure_model
+from .executor import Executor, InlineExecutor, LocalExecutor
+from .loop import LoopSettings, run_loop
 from .resources import detect_resources
-from .result import SearchResult, prepare
+from .result import ModelCatalog, SearchResult
+from .runstore import RunStore, new_run_id
+from .scheduler import PlannedTrial, Scheduler
 
 __all__ = ["SinglePointTechnique", "DEV_FRACTION"]
 
 # When no dev set is given, this share of the training rows is held out for early stopping and ranking.
 DEV_FRACTION = 0.2
+# Worker processes may use this share of the node's memory between them.
+MEMORY_SHARE = 0.8
 
 
 class SinglePointTechnique:
     """The node engine: search candidates on this machine within a budget in seconds or dollars.
 
-    ``cores`` defaults to the cores this process may use; ``price_per_core_hour`` and
-    ``price_per_gpu_hour`` turn seconds into dollars (defaults: cloud on-demand list prices,
-    see ``lepton_ai.config``).
+    ``cores`` defaults to the cores this process may use; ``workers`` (default: one per core) trials
+    run at once, each with ``cores // workers`` threads and ``memory_gb / workers`` of memory.
+    ``price_per_core_hour`` and ``price_per_gpu_hour`` turn seconds into dollars (defaults: cloud
+    on-demand list prices, see ``lepton_ai.config``). ``home`` holds the run store and the feature
+    cache (default ``$LEPTON_HOME`` or ``~/.lepton``). ``cluster`` says where trials run: ``None``
+    for worker processes on this node, ``"inline"`` for this process (no isolation; debugging).
+    ``max_trials`` caps the number of trials; ``patience`` ends the search after that many finished
+    trials without an improvement beyond the dev set's noise.
     """
 
     def __init__(
         self,
         cores: int | None = None,
         *,
+        workers: int | None = None,
+        memory_gb: float | None = None,
         price_per_core_hour: float = DEFAULT_PRICE_PER_CORE_HOUR,
         price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR,
         budget: str | float = "60s",
         families: str | Sequence[str] | None = None,
         seed: int = 0,
+        home: str | Path | None = None,
+        cluster: str | None = None,
+        max_trials: int | None = None,
+        patience: int = 40,
     ) -> None:
         resources = detect_resources()
         if cores is not None and (not isinstance(cores, int) or cores < 1):
             raise ConfigError(f"cores must be an int >= 1. Got {cores!r}.")
         if price_per_core_hour < 0 or price_per_gpu_hour < 0:
             raise ConfigError("prices must be >= 0.")
+        for name, value in (("workers", workers), ("max_trials", max_trials), ("patience", patience)):
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ConfigError(f"{name} must be an int >= 1. Got {value!r}.")
+        if cluster not in (None, "inline"):
+            if str(cluster).startswith("tcp://"):
+                raise NotBuiltError(f"cluster={cluster!r}: running trials on a Dask cluster is not built yet.")
+            raise ConfigError(f"cluster must be None (worker processes here), 'inline' or 'tcp://host:port'. "
+                              f"Got {cluster!r}.")
         self.resources = resources
         self.cores = min(cores, resources.cores) if cores else resources.cores
+        self.workers = min(workers or self.cores, self.cores)
+        total_memory = memory_gb * 2**30 if memory_gb else resources.memory_bytes * MEMORY_SHARE
+        self.memory_share_bytes = int(total_memory / self.workers) if total_memory else None
         self.price_per_core_hour = float(price_per_core_hour)
         self.price_per_gpu_hour = float(price_per_gpu_hour)
         self.budget = parse_budget(budget)
         self.families = resolve_families(families)  # type: ignore[arg-type]
         self.seed = seed
+        self.home = Path(home) if home is not None else Settings().home
+        self.cluster = cluster
+        self.max_trials = max_trials
+        self.patience = patience
         self.result_: SearchResult | None = None
 
     @property
@@ -78,6 +105,14 @@ class SinglePointTechnique:
         """What this node costs per wall second with the cores (and GPUs) a search uses."""
         gpu = self.resources.gpus * self.price_per_gpu_hour
         return (self.cores * self.price_per_core_hour + gpu) / 3600.0
+
+    @property
+    def store(self) -> RunStore:
+        return RunStore(self.home / "runs.sqlite")
+
+    @property
+    def cache(self) -> FeatureCache:
+        return FeatureCache(self.home / "cache" / "features")
 
     # ---- the simple face: fit / predict ----------------------------------------------------
     def fit(self, train: DataSource, dev: DataSource | None = None) -> SinglePointTechnique:
@@ -106,7 +141,7 @@ class SinglePointTechnique:
         task: str | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> SearchResult:
-        """Prepare ``train`` once, then fit and measure candidates until the plan or the budget ends."""
+        """Prepare ``train`` (once, cached) and run trials until the plan, the budget or the patience ends."""
         started = time.monotonic()
         seed = self.seed if seed is None else seed
         names = resolve_families(families) if families is not None else self.families  # type: ignore[arg-type]
@@ -114,43 +149,81 @@ class SinglePointTechnique:
         if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
             raise ConfigError(f"epochs must be an int >= 1. Got {epochs!r}.")
         train_ds, dev_ds = self._datasets(train, dev, seed, label, task)
-        preparer = TabularPreparer(train_ds.schema).fit(train_ds)
-        views: dict[str, tuple[Prepared, Prepared]] = {}
-        for view in ("dense", "codes"):
-            views[view] = (prepare(preparer, train_ds, view), prepare(preparer, dev_ds, view))
-        n_rows, n_features = views["dense"][0].X.shape
-        plan = plan_candidates(names, n_rows, n_features, epochs)
-        deadline = started + budget_s
+        prepared = self.cache.get_or_prepare(train_ds, dev_ds)
+        run_id = new_run_id()
+        config = {"families": names, "budget_s": budget_s, "epochs": epochs, "seed": seed, "cores": self.cores,
+                  "workers": self.workers, "max_trials": self.max_trials, "patience": self.patience,
+                  "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
+                  "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task}
+        self.store.create_run(run_id, config, prepared.info.get("key"))
+        return self._execute(run_id, config, prepared, started, (), (), callbacks)
+
+    def resume(self, run_id: str, *, callbacks: Sequence[Callback] = ()) -> SearchResult:
+        """Continue the run ``run_id`` from the run store: finished trials are kept, cut-off ones rerun,
+        and the search goes on with what is left of its budget."""
+        store = self.store
+        run = store.run(run_id)
+        config = run["config"]
+        prepared = self.cache.load(run["data_key"] or "")
+        if prepared is None:
+            raise ConfigError(f"run {run_id}: its prepared features are no longer in {self.cache.root}; "
+                              "it cannot be resumed. Start a new run.")
+        finished, rerun = [], []
+        for status, trial in store.trials(run_id):
+            if status in ("ok", "failed", "skipped"):
+                finished.append(trial)
+            else:
+                rerun.append((trial.trial_id, _planned_from(trial)))
+        store.update_run(run_id, status="running")
+        started = time.monotonic() - float(run["spent_s"])
+        return self._execute(run_id, config, prepared, started, finished, rerun, callbacks)
+
+    def _execute(self, run_id: str, config: dict, prepared: PreparedData, started: float,
+                 finished: Sequence[TrialResult], rerun: Sequence[tuple[str, PlannedTrial]],
+                 callbacks: Sequence[Callback]) -> SearchResult:
+        scheduler = Scheduler(config["families"], prepared.n_rows, prepared.n_features, seed=config["seed"],
+                              epochs=config["epochs"])
+        for trial in finished:
+            scheduler.restore(_planned_from(trial), trial.dev_metric if trial.ok else None)
+        for _, planned in rerun:
+            scheduler.restore(planned, None)
+        run_dir = self.home / "runs" / run_id
+        settings = LoopSettings(
+            run_id=run_id, budget_s=float(config["budget_s"]), threads_per_trial=max(1, self.cores // self.workers),
+            seed=config["seed"], epochs=config["epochs"], run_dir=run_dir,
+            dollars_per_core_second=self.price_per_core_hour / 3600.0,
+            dollars_per_gpu_second=self.price_per_gpu_hour / 3600.0 if self.resources.gpus else 0.0,
+            max_trials=config.get("max_trials"), patience=int(config.get("patience") or self.patience),
+        )
         for cb in callbacks:
-            cb.on_search_start(len(plan), budget_s)
-        trials: list[TrialResult] = []
-        models: dict[str, Any] = {}
-        with _thread_limit(self.cores):
-            for i, candidate in enumerate(plan):
-                trial_id = f"t{i:03d}"
-                remaining = deadline - time.monotonic()
-                if any(t.ok for t in trials) and remaining < min(candidate.estimated_fit_s, 1.0) + 0.5:
-                    trials.append(self._skipped(trial_id, candidate, remaining, train_ds.task))
-                    continue
-                for cb in callbacks:
-                    cb.on_trial_start(trial_id, candidate)
-                budget_for_trial = Budget(deadline=max(deadline - 0.5, time.monotonic() + 0.1),
-                                          max_epochs=epochs, n_threads=self.cores, seed=seed)
-                trial, model = self._run_trial(trial_id, candidate, views, budget_for_trial)
-                trials.append(trial)
-                if model is not None:
-                    models[trial_id] = model
-                if any(bool(cb.on_trial_end(trial)) for cb in callbacks):
-                    break
+            cb.on_search_start(len(rerun), settings.budget_s)
+        try:
+            trials = run_loop(settings, prepared, scheduler, self._executor(run_dir), self.store, started=started,
+                              finished=finished, rerun=rerun, callbacks=callbacks)
+        except BaseException:
+            self.store.update_run(run_id, status="interrupted", spent_s=time.monotonic() - started)
+            raise
+        trials = sorted(trials, key=lambda t: int(t.trial_id[1:]))  # launch order, not the order they ended
+        wall = time.monotonic() - started
+        self.store.update_run(run_id, status="finished", spent_s=wall)
         for cb in callbacks:
             cb.on_search_end(trials)
+        if any(t.extra.get("forced") for t in trials):
+            warnings.warn(f"the budget ({settings.budget_s:.2g}s) is too small for any trial; only the cheapest "
+                          "candidate ran, past the budget. Give a larger budget for a real search.", stacklevel=3)
+        ok = {t.trial_id: t.family for t in trials if t.ok}
         return SearchResult(
-            schema=train_ds.schema, preparer=preparer, trials=trials, models=models, seed=seed,
-            n_threads=self.cores, budget_s=budget_s, wall_s=time.monotonic() - started,
+            schema=prepared.schema, preparer=prepared.preparer, trials=trials,
+            models=ModelCatalog(run_dir / "trials", ok), seed=config["seed"],
+            n_threads=settings.threads_per_trial, budget_s=settings.budget_s, wall_s=wall,
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
-            extra={"n_train": len(train_ds), "n_dev": len(dev_ds), "cleaning": train_ds.cleaning.to_json(),
-                   "source": train_ds.source},
+            extra={**prepared.info, "workers": self.workers}, run_id=run_id,
         )
+
+    def _executor(self, run_dir: Path) -> Executor:
+        if self.cluster == "inline":
+            return InlineExecutor()
+        return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers")
 
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,
                   task: str | None) -> tuple[Dataset, Dataset]:
@@ -165,64 +238,11 @@ class SinglePointTechnique:
             raise ConfigError(f"{dev_ds.source}: the dev set has no label column {train_ds.schema.label!r}.")
         return train_ds, dev_ds
 
-    def _run_trial(self, trial_id: str, candidate: Candidate, views: dict[str, tuple[Prepared, Prepared]],
-                   budget: Budget) -> tuple[TrialResult, Any]:
-        model = candidate.build()
-        train, dev = views[model.view]
-        metric_name = primary_metric_name(train.task)
-        record = TrialResult(trial_id=trial_id, family=candidate.family, params=dict(candidate.params),
-                             metric_name=metric_name, estimated_fit_s=candidate.estimated_fit_s,
-                             n_threads=self.cores)
-        start = time.perf_counter()
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", category=UserWarning)
-                model.fit(train, dev, budget=budget)
-            record.fit_s = time.perf_counter() - start
-            output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
-            assert dev.y is not None
-            record.dev_metric = primary_metric(train.task, dev.y, output)
-            measured = measure_model(model, dev.X)
-        except Exception as exc:  # a failing candidate is a result, not the end of the search
-            return self._failed(record, exc, start), None
-        record.train_cost_usd = record.fit_s * self.dollars_per_second
-        record.latency_p50_ms = measured.latency_p50_ms
-        record.latency_p99_ms = measured.latency_p99_ms
-        record.rows_per_s = measured.rows_per_s
-        record.infer_cost_per_million_usd = 1e6 / measured.rows_per_s * self.dollars_per_second
-        record.size_bytes = measured.size_bytes
-        for key in ("n_trees_", "epochs_run_", "converged_"):
-            if hasattr(model, key):
-                record.extra[key.rstrip("_")] = getattr(model, key)
-        if hasattr(model, "history_"):
-            record.extra["history"] = model.history_
-        return record, model
 
-    @staticmethod
-    def _failed(record: TrialResult, exc: BaseException, start: float) -> TrialResult:
-        record.status = "failed"
-        record.error = f"{type(exc).__name__}: {exc}"
-        record.fit_s = time.perf_counter() - start
-        return record
-
-    @staticmethod
-    def _skipped(trial_id: str, candidate: Candidate, remaining: float, task: str) -> TrialResult:
-        return TrialResult(trial_id=trial_id, family=candidate.family, params=dict(candidate.params),
-                           status="skipped", metric_name=primary_metric_name(task),
-                           error=f"budget: {max(remaining, 0):.1f}s left, estimated {candidate.estimated_fit_s:.1f}s",
-                           estimated_fit_s=candidate.estimated_fit_s)
-
-
-@contextmanager
-def _thread_limit(n_threads: int) -> Any:
-    """Run BLAS/OpenMP and torch with ``n_threads`` threads, restoring the previous counts after."""
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        with threadpool_limits(limits=n_threads):
-            yield
-    finally:
-        torch.set_num_threads(previous)
+def _planned_from(trial: TrialResult) -> PlannedTrial:
+    """The scheduler's view of a recorded trial (for resume)."""
+    extra = trial.extra
+    return PlannedTrial(family=trial.family, params=dict(trial.params), rung=int(extra.get("rung", 0)),
+                        fraction=float(extra.get("rung_fraction", 1.0)), origin=str(extra.get("origin", "start")),
+                        config_id=str(extra.get("config_id", trial.trial_id)),
+                        estimated_fit_s=float(trial.estimated_fit_s or 0.0))

@@ -185,6 +185,7 @@ class MLPFamily(ModelFamily):
 
         self.n_features_ = int(state["n_features"])
         self.y_mean_, self.y_std_ = float(state["y_mean"]), float(state["y_std"])
+        self.epochs_run_ = int(state.get("epochs_run", 0))
         net = _build(self.n_features_, self._out_width(), self.width, self.depth, self.dropout)
         arrays = load_arrays(directory / "weights.safetensors")
         net.load_state_dict({k: torch.from_numpy(v) for k, v in arrays.items()})

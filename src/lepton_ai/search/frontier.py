@@ -14,9 +14,9 @@ inference cost and training cost (lower) and strictly better on one. Objectives:
   error of the best metric, at least one dev row's worth; see :func:`metric_noise`) count as ties,
   so a dev set of 90 rows does not pick a 100x slower model for being one row better.
 
-Selection leaves training cost out (it is spent once a model is trained); the frontier shown to
-the user keeps all three axes. Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``) filter the trials first; when
-none is left, the error lists the closest candidates.
+Selection leaves training cost out (it is spent once a model is trained); the frontier shown to the
+user keeps all three axes. Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``)
+filter the trials first; when none is left, the error lists the closest candidates.
 """
 
 from __future__ import annotations

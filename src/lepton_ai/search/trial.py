@@ -12,7 +12,9 @@ TrialStatus = Literal["ok", "failed", "skipped"]
 
 @dataclass
 class TrialResult:
-    """One candidate's measurements. Latencies are for the model on prepared features."""
+    """One candidate's measurements. Latencies are for the model on prepared features, measured in
+    the trial's worker with its thread share; ``peak_memory_bytes`` is the worker's peak resident
+    memory (the libraries it loaded included)."""
 
     trial_id: str
     family: str
@@ -28,6 +30,7 @@ class TrialResult:
     rows_per_s: float | None = None
     infer_cost_per_million_usd: float | None = None
     size_bytes: int | None = None
+    peak_memory_bytes: int | None = None
     estimated_fit_s: float | None = None
     n_threads: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
@@ -41,4 +44,6 @@ class TrialResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrialResult:
-        return cls(**data)
+        """Rebuild a record; keys this version does not know are ignored."""
+        known = cls.__dataclass_fields__
+        return cls(**{k: v for k, v in data.items() if k in known})

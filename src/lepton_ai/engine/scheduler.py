@@ -1,0 +1,128 @@
+"""The engine's priority queue: which trial runs next, by expected gain per estimated cost.
+
+Three kinds of trial compete for a free worker:
+
+* **starting points** — each family's cheap, good defaults at full fidelity (expected gain 1.0 for
+  a family's first, 0.5 for later ones: the first model of a family teaches the most);
+* **promotions** — ASHA moving a configuration to the next row fidelity (gain 0.8: it already ranked
+  in the top third of its rung);
+* **samples** — new configurations from the TPE sampler at the lowest fidelity (gain 0.3), asked only
+  when nothing else is queued.
+
+Priority is gain divided by the family's prior cost estimate (seconds) for that fidelity, so cheap
+informative trials go first. Ties keep the order of arrival.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models.registry import get_family
+from ..search.asha import Rungs, rung_fractions
+from ..search.plan import plan_candidates
+from ..search.sampler import ConfigSampler
+
+__all__ = ["PlannedTrial", "Scheduler"]
+
+_GAIN = {"first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3}
+
+
+@dataclass
+class PlannedTrial:
+    """A trial waiting for a worker."""
+
+    family: str
+    params: dict[str, Any]
+    rung: int
+    fraction: float
+    origin: str
+    config_id: str
+    estimated_fit_s: float
+    sampler_number: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Scheduler:
+    """Hands out trials by priority and learns from their results (ASHA promotions, TPE)."""
+
+    def __init__(self, families: list[str], n_rows: int, n_features: int, *, seed: int, epochs: int | None,
+                 sample: bool = True) -> None:
+        self.n_rows, self.n_features, self.epochs = n_rows, n_features, epochs
+        self.rungs = Rungs(rung_fractions(n_rows))
+        self.sampler = ConfigSampler(families, n_rows, n_features, seed) if sample else None
+        self._heap: list[tuple[float, int, PlannedTrial]] = []
+        self._order = itertools.count()
+        self._configs: dict[str, PlannedTrial] = {}
+        seen_family: set[str] = set()
+        for i, candidate in enumerate(plan_candidates(families, n_rows, n_features, epochs)):
+            origin = "first" if candidate.family not in seen_family else "start"
+            seen_family.add(candidate.family)
+            self._push(PlannedTrial(candidate.family, candidate.params, self.rungs.top, 1.0, origin, f"s{i}",
+                                    candidate.estimated_fit_s))
+
+    def next(self) -> PlannedTrial | None:
+        """The highest-priority trial, or a new sample when the queue is empty (None without a sampler)."""
+        if not self._heap and self.sampler is not None:
+            self._push(self._sample())
+        if not self._heap:
+            return None
+        return heapq.heappop(self._heap)[2]
+
+    def peek_cost(self) -> float | None:
+        """Estimated seconds of the trial ``next`` would return, if one is queued."""
+        return self._heap[0][2].estimated_fit_s if self._heap else None
+
+    def tell(self, planned: PlannedTrial, metric: float | None) -> None:
+        """Learn a finished trial's dev metric (None when it failed)."""
+        if planned.sampler_number is not None and self.sampler is not None and planned.rung == self.rungs.top:
+            self.sampler.tell(planned.sampler_number, metric)
+        for config_id in self.rungs.record(planned.rung, planned.config_id, metric):
+            base = self._configs[config_id]
+            rung = base.rung + 1
+            promoted = PlannedTrial(base.family, base.params, rung, self.rungs.fractions[rung], "promoted",
+                                    config_id, self._estimate(base.family, base.params, self.rungs.fractions[rung]),
+                                    base.sampler_number)
+            self._push(promoted)
+        low_rung = planned.sampler_number is not None and self.sampler is not None and planned.rung < self.rungs.top
+        if low_rung and (metric is None or planned.config_id not in self._promoted_ids()):
+            # Not promoted now; TPE learns the low-fidelity result so it can steer away.
+            assert self.sampler is not None and planned.sampler_number is not None
+            self.sampler.tell(planned.sampler_number, metric)
+
+    def restore(self, planned: PlannedTrial, metric: float | None) -> None:
+        """Replay a trial finished before a resume: rung results, sampler knowledge, no re-queueing."""
+        self._configs.setdefault(planned.config_id, planned)
+        self._heap = [entry for entry in self._heap if not (entry[2].config_id == planned.config_id
+                                                             and entry[2].rung <= planned.rung)]
+        heapq.heapify(self._heap)
+        if metric is not None:
+            self.rungs.results.setdefault(planned.rung, {})[planned.config_id] = metric
+        if self.sampler is not None and planned.origin == "sampled":
+            self.sampler.add_finished(planned.family, planned.params, metric)
+
+    def _promoted_ids(self) -> set[str]:
+        return set().union(*self.rungs.promoted.values()) if self.rungs.promoted else set()
+
+    def _sample(self) -> PlannedTrial:
+        assert self.sampler is not None
+        number, family, sampled = self.sampler.ask()
+        cls = get_family(family)
+        base = dict(cls.starting_points(self.n_rows, self.n_features)[0])
+        if cls.neural and self.epochs is not None:
+            base["epochs"] = min(int(base.get("epochs", cls().get_params()["epochs"])), self.epochs)
+        params = {**base, **sampled}
+        fraction = self.rungs.fractions[0]
+        return PlannedTrial(family, params, 0, fraction, "sampled", f"o{number}",
+                            self._estimate(family, params, fraction), number)
+
+    def _estimate(self, family: str, params: dict[str, Any], fraction: float) -> float:
+        rows = max(1, int(self.n_rows * fraction))
+        return get_family(family)(**params).estimate_cost(rows, self.n_features).fit_seconds
+
+    def _push(self, planned: PlannedTrial) -> None:
+        self._configs.setdefault(planned.config_id, planned)
+        priority = _GAIN[planned.origin] / max(planned.estimated_fit_s, 1e-3)
+        heapq.heappush(self._heap, (-priority, next(self._order), planned))

@@ -1,0 +1,164 @@
+"""The feature cache: prepared features on disk, keyed by a content hash of data and settings.
+
+The same data with the same preparation settings is never prepared twice, within a run or across
+runs: the first search writes ``<root>/<key>/`` (preparer state, schema, and one ``.npy`` file per
+view and split), later ones read it back. Worker processes memory-map the arrays instead of
+receiving copies. Entries are written to a temporary directory and renamed into place, so a
+reader never sees half an entry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data.dataset import Dataset, Schema
+from ..models.base import Prepared
+from .labels import encode_labels
+from .tabular import TabularPreparer, View
+
+__all__ = ["FeatureCache", "PreparedData", "prepare", "data_key", "PREPARATION_VERSION", "VIEWS"]
+
+# Bump when preparation changes what it outputs: old cache entries then stop matching.
+PREPARATION_VERSION = 1
+VIEWS: tuple[View, ...] = ("dense", "codes")
+
+
+@dataclass
+class PreparedData:
+    """Fitted preparation plus the prepared train and dev splits for every view."""
+
+    schema: Schema
+    preparer: TabularPreparer
+    views: dict[str, tuple[Prepared, Prepared]]
+    info: dict[str, Any] = field(default_factory=dict)
+    directory: Path | None = None  # where the arrays live on disk, when cached
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.views["dense"][0].X)
+
+    @property
+    def n_features(self) -> int:
+        return int(self.views["dense"][0].X.shape[1])
+
+
+def prepare(preparer: TabularPreparer, data: Dataset, view: View, *, labelled: bool = True) -> Prepared:
+    """Prepared features of ``data`` for a family of ``view``; rows with unknown labels are dropped."""
+    X = preparer.transform(data.X, view, source=data.source)
+    schema = preparer.schema
+    y = None
+    if labelled and data.y is not None:
+        y = encode_labels(data.y, schema)
+        known = y >= 0 if schema.task == "classification" else ~np.isnan(y)
+        if not known.all():
+            X, y = X[known], y[known]
+    return Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
+                    categorical=preparer.categorical_indices(view))
+
+
+def prepare_all(train: Dataset, dev: Dataset) -> PreparedData:
+    """Fit preparation on ``train`` and prepare both splits in every view."""
+    preparer = TabularPreparer(train.schema).fit(train)
+    views = {view: (prepare(preparer, train, view), prepare(preparer, dev, view)) for view in VIEWS}
+    return PreparedData(schema=train.schema, preparer=preparer, views=views)
+
+
+def data_key(train: Dataset, dev: Dataset, settings: dict[str, Any] | None = None) -> str:
+    """A SHA-256 over the contents of both splits, the schema and the preparation settings."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps({"version": PREPARATION_VERSION, "schema": train.schema.to_json(),
+                              "settings": settings or {}}, sort_keys=True, default=str).encode())
+    for part in (train, dev):
+        _hash_into(digest, part.X)
+        _hash_into(digest, part.y)
+    return digest.hexdigest()
+
+
+class FeatureCache:
+    """Prepared features under ``root``; ``hits`` and ``misses`` count lookups in this process."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_prepare(self, train: Dataset, dev: Dataset, settings: dict[str, Any] | None = None) -> PreparedData:
+        """Return the cached preparation of ``(train, dev)``, preparing and storing it on a miss."""
+        key = data_key(train, dev, settings)
+        cached = self.load(key)
+        if cached is not None:
+            self.hits += 1
+            return cached
+        self.misses += 1
+        prepared = prepare_all(train, dev)
+        prepared.info = {"key": key, "n_train": len(train), "n_dev": len(dev), "source": train.source,
+                         "cleaning": train.cleaning.to_json()}
+        self.store(key, prepared)
+        return self.load(key) or prepared
+
+    def load(self, key: str) -> PreparedData | None:
+        directory = self.root / key
+        meta_path = directory / "meta.json"
+        if not meta_path.is_file():
+            return None
+        meta = json.loads(meta_path.read_text())
+        schema = Schema.from_json(meta["schema"])
+        preparer = TabularPreparer.from_json(schema, meta["preparer"])
+        views = {}
+        for view in VIEWS:
+            parts = []
+            for split in ("train", "dev"):
+                X = np.load(directory / f"{split}_{view}_X.npy", mmap_mode="r", allow_pickle=False)
+                y = np.load(directory / f"{split}_y.npy", allow_pickle=False)
+                parts.append(Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
+                                      categorical=preparer.categorical_indices(view)))
+            views[view] = (parts[0], parts[1])
+        return PreparedData(schema=schema, preparer=preparer, views=views, info=meta["info"], directory=directory)
+
+    def store(self, key: str, prepared: PreparedData) -> Path:
+        target = self.root / key
+        if (target / "meta.json").is_file():
+            return target
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{key[:12]}.tmp-", dir=self.root))
+        try:
+            for view, (train, dev) in prepared.views.items():
+                for split, part in (("train", train), ("dev", dev)):
+                    np.save(tmp / f"{split}_{view}_X.npy", np.ascontiguousarray(part.X), allow_pickle=False)
+                    np.save(tmp / f"{split}_y.npy", np.asarray(part.y), allow_pickle=False)
+            meta = {"schema": prepared.schema.to_json(), "preparer": prepared.preparer.to_json(),
+                    "info": prepared.info}
+            (tmp / "meta.json").write_text(json.dumps(meta, default=str))
+            try:
+                os.replace(tmp, target)
+            except OSError:  # another process stored the same key first: theirs is identical
+                shutil.rmtree(tmp, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return target
+
+
+def _hash_into(digest: Any, value: Any) -> None:
+    if value is None:
+        digest.update(b"<none>")
+    elif isinstance(value, pd.DataFrame):
+        digest.update(json.dumps([[str(c), str(t)] for c, t in value.dtypes.items()]).encode())
+        digest.update(pd.util.hash_pandas_object(value, index=False).to_numpy().tobytes())
+    else:
+        array = np.asarray(value)
+        digest.update(f"{array.dtype}{array.shape}".encode())
+        if array.dtype == object:
+            digest.update(pd.util.hash_array(array.astype(str)).tobytes())
+        else:
+            digest.update(np.ascontiguousarray(array).tobytes())

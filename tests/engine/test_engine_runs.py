@@ -1,0 +1,109 @@
+"""The run store and the feature cache: resume after a kill, concurrent writers, no repeated preparation."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from lepton_ai import SinglePointTechnique
+from lepton_ai.engine.runstore import RunStore
+from lepton_ai.errors import ConfigError
+
+SCRIPT = textwrap.dedent("""
+    import sys
+    sys.path.insert(0, {tests!r})
+    from conftest import make_table
+    from lepton_ai import SinglePointTechnique
+    engine = SinglePointTechnique(budget="120s", families=["linear", "gbdt", "mlp"], workers=1,
+                                  home={home!r}, max_trials={max_trials})
+    result = engine.search(make_table(400, seed={seed}), label="species")
+    print(result.run_id)
+""")
+
+
+def _script(home, max_trials=12, seed=0):
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return SCRIPT.format(tests=tests, home=str(home), max_trials=max_trials, seed=seed)
+
+
+def _trial_rows(home):
+    with sqlite3.connect(home / "runs.sqlite") as db:
+        return db.execute("SELECT run_id, trial_id, status FROM trials").fetchall()
+
+
+def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_trials(tmp_path):
+    process = subprocess.Popen([sys.executable, "-c", _script(tmp_path)], stdout=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        if (tmp_path / "runs.sqlite").exists() and sum(s == "ok" for *_, s in _trial_rows(tmp_path)) >= 3:
+            break
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    before = {(t, s) for _, t, s in _trial_rows(tmp_path)}
+    finished_before = {t for t, s in before if s == "ok"}
+    assert len(finished_before) >= 3
+    run_id = _trial_rows(tmp_path)[0][0]
+    store = RunStore(tmp_path / "runs.sqlite")
+    records_before = {t.trial_id: t.to_json() for t in store.finished_trials(run_id)}
+
+    result = SinglePointTechnique(workers=1, home=tmp_path).resume(run_id)
+    ids = [t.trial_id for t in result.trials]
+    assert len(ids) == len(set(ids)), "a trial was duplicated"
+    assert finished_before <= set(ids)
+    for trial in result.trials:  # finished trials are kept exactly as they were
+        if trial.trial_id in records_before:
+            assert trial.to_json() == records_before[trial.trial_id]
+    assert len(result.trials) == 12 and all(t.status in ("ok", "failed", "skipped") for t in result.trials)
+    assert store.run(run_id)["status"] == "finished"
+    assert all(result.models[t] is not None for t in result.models)
+
+
+def test_two_runs_write_the_store_at_once(tmp_path):
+    processes = [subprocess.Popen([sys.executable, "-c", _script(tmp_path, max_trials=6, seed=s)],
+                                  stdout=subprocess.PIPE, text=True) for s in (1, 2)]
+    run_ids = [p.communicate(timeout=300)[0].strip().splitlines()[-1] for p in processes]
+    assert all(p.returncode == 0 for p in processes)
+    store = RunStore(tmp_path / "runs.sqlite")
+    assert {r["run_id"] for r in store.runs()} == set(run_ids)
+    for run_id in run_ids:
+        assert len(store.trials(run_id)) == 6
+
+
+def test_the_same_data_is_prepared_once_within_and_across_runs(tmp_path, table, monkeypatch):
+    import lepton_ai.features.cache as cache
+
+    calls = []
+    original = cache.prepare_all
+    monkeypatch.setattr(cache, "prepare_all", lambda *a, **k: calls.append(1) or original(*a, **k))
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=2)
+    engine.search(table, label="species")
+    engine.search(table, label="species")
+    SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=2).search(table, label="species")
+    assert len(calls) == 1
+    engine.search(table.assign(x1=table["x1"] + 1), label="species")  # other data: prepared anew
+    assert len(calls) == 2
+
+
+def test_runs_are_listed_with_their_trials(tmp_path, table):
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=3)
+    result = engine.search(table, label="species")
+    runs = engine.store.runs()
+    assert runs[0]["run_id"] == result.run_id and runs[0]["n_trials"] == 3 and runs[0]["n_ok"] == 3
+    assert runs[0]["config"]["families"] == ["linear"]
+    stored = engine.store.trials(result.run_id)
+    assert [t.trial_id for _, t in stored] == [t.trial_id for t in sorted(result.trials, key=lambda t: t.trial_id)]
+    assert json.dumps(runs[0]["config"])
+
+
+def test_unknown_run_is_a_clear_error(tmp_path):
+    with pytest.raises(ConfigError, match="no run 'nope'"):
+        SinglePointTechnique(home=tmp_path).resume("nope")
