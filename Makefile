@@ -6,7 +6,10 @@ PY := $(VENV)/bin/python
 TORCH_SPEC := torch==2.13.0
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench lint clean
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+.PHONY: install demo test test-slow bench bench-peers lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,12 +29,24 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
+# lepton-ai vs plain LightGBM and scikit-learn baselines (peers not installed here are skipped, saying so).
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# The same with FLAML and AutoGluon, installed into their own venv (about 2 GB).
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet $(TORCH_SPEC)
+	$(BENCH_VENV)/bin/python -m pip install --quiet -e ".[bench]"
+	touch $(BENCH_STAMP)
+
+bench-peers: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/run.py
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(BENCH_VENV) build dist src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

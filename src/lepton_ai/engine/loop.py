@@ -98,7 +98,10 @@ class _LoopState:
                     launching = False
                     break
                 if self._ok_count() > 0 and planned.estimated_fit_s > 1.5 * remaining:
-                    self._skip(trial_id, planned, remaining)
+                    if planned.origin == "sampled":  # the sampler would only offer more: stop launching
+                        launching = False
+                        break
+                    self._skip(trial_id, planned, remaining)  # a planned starting point or promotion left out
                     skips += 1
                     continue
                 skips = 0

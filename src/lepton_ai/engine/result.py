@@ -35,6 +35,9 @@ class ModelCatalog(Mapping[str, ModelFamily]):
             self._loaded[trial_id] = get_family(self.families[trial_id]).load(self.root / trial_id)
         return self._loaded[trial_id]
 
+    def __contains__(self, trial_id: object) -> bool:  # without loading the model
+        return trial_id in self.families
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.families)
 
