@@ -49,7 +49,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
                         max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
     model.train(train, dev)
     if not quiet:
-        console.print(leaderboard_table(model.leaderboard()))
+        console.print(leaderboard_table(model.leaderboard(), max_rows=20))
     score = model.test(held_out)
     saved = save_model(out, model)
     chosen = model.chosen
@@ -153,7 +153,7 @@ def run_demo(*, dataset: str, budget: str) -> None:
     train, dev, test = load_data(dataset, seed=0)  # type: ignore[misc]
     console.print(f"data: {len(train)} train / {len(dev)} dev / {len(test)} test rows, task {train.task}")
     model = LeptonModel(objective="balanced", budget=budget).train(train, dev)
-    console.print(leaderboard_table(model.leaderboard(), title=f"{dataset}: leaderboard"))
+    console.print(leaderboard_table(model.leaderboard(), title=f"{dataset}: leaderboard", max_rows=15))
     score = model.test(test)
     chosen = model.chosen
     console.print(f"chosen (balanced): {chosen.trial_id} {chosen.family}; test {chosen.metric_name} = {score:.4f}")

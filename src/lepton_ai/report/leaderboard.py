@@ -9,12 +9,23 @@ import pandas as pd
 __all__ = ["leaderboard_table", "format_metrics"]
 
 
-def leaderboard_table(board: pd.DataFrame, title: str = "leaderboard") -> Any:
-    """A rich Table of ``LeptonModel.leaderboard()``; ``*`` marks the frontier, ``>`` the chosen row."""
+def leaderboard_table(board: pd.DataFrame, title: str = "leaderboard", max_rows: int | None = None) -> Any:
+    """A rich Table of ``LeptonModel.leaderboard()``; ``*`` marks the frontier, ``>`` the chosen row.
+
+    With ``max_rows``, the best rows are shown (frontier and chosen rows always) and a caption
+    counts the rest.
+    """
     from rich.table import Table
 
     metric = str(board["metric"].iloc[0]) if len(board) else "metric"
-    table = Table(title=title, header_style="bold")
+    hidden = 0
+    if max_rows is not None and len(board) > max_rows:
+        keep = board["frontier"] | board["chosen"]
+        keep |= pd.Series(range(len(board)), index=board.index) < max(0, max_rows - int(keep.sum()))
+        hidden = int((~keep).sum())
+        board = board[keep]
+    table = Table(title=title, header_style="bold",
+                  caption=f"... and {hidden} more trials (lepton runs show RUN lists them all)" if hidden else None)
     for name, justify in (("", "left"), ("trial", "left"), ("family", "left"), ("params", "left"),
                           (f"dev {metric}", "right"), ("fit s", "right"), ("train $", "right"),
                           ("p50 ms", "right"), ("p99 ms", "right"), ("rows/s", "right"),
