@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,10 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
 
 def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Give every column a string name and refuse repeated names."""
+    if frame.columns.is_unique and frame.columns.inferred_type == "string":
+        return frame  # the common case, checked without walking the columns (wide one-row frames)
     names = [str(c) for c in frame.columns]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1) if len(set(names)) < len(names) else []
     if repeated:
         raise DataError(f"{source}: column names repeat: {', '.join(map(repr, repeated))}. Rename them.")
     if names != list(frame.columns):
@@ -109,7 +112,7 @@ def _read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
     names = [name.strip() for name in row]
     if not any(names):
         raise DataError(f"{path}: the first line is blank; expected a header of column names.")
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
     if repeated:
         raise DataError(f"{path}: column names repeat in the header: {', '.join(map(repr, repeated))}.")
     return names

@@ -152,7 +152,10 @@ class TabularPreparer:
 
     # ---- internals ------------------------------------------------------------------------
     def _columns(self, kind: str) -> list[str]:
-        return [c.name for c in self.schema.columns if c.kind == kind]
+        by_kind = self.__dict__.setdefault("_by_kind", {})
+        if kind not in by_kind:
+            by_kind[kind] = [c.name for c in self.schema.columns if c.kind == kind]
+        return by_kind[kind]
 
     def _numeric_names(self) -> list[str]:
         if self.schema.modality != "tabular":
@@ -200,7 +203,9 @@ class TabularPreparer:
 
 def check_columns(X: pd.DataFrame, schema: Schema, source: str) -> None:
     """Refuse a table that lacks any feature column the model was trained on."""
-    missing = [name for name in schema.feature_names if name not in X.columns]
+    names = schema.feature_names
+    found = X.columns.get_indexer(names) if X.columns.is_unique else np.zeros(len(names))
+    missing = [name for name, at in zip(names, found, strict=True) if at < 0]
     if missing:
         raise DataError(
             f"{source}: missing column(s) {', '.join(map(repr, missing))} that the model was trained on. "
