@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter
 import zipfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
