@@ -71,10 +71,6 @@ class Scheduler:
             return None
         return heapq.heappop(self._heap)[2]
 
-    def peek_cost(self) -> float | None:
-        """Estimated seconds of the trial ``next`` would return, if one is queued."""
-        return self._heap[0][2].estimated_fit_s if self._heap else None
-
     def tell(self, planned: PlannedTrial, metric: float | None) -> None:
         """Learn a finished trial's dev metric (None when it failed)."""
         if planned.sampler_number is not None and self.sampler is not None and planned.rung == self.rungs.top:
