@@ -66,8 +66,7 @@ def build_dataset(
         if source[1] is None:
             raise DataError("(X, y): no labels were given (y is None).")
         label = label or _free_label_name(source[0])
-        source = (source[0].assign(**{label: np.asarray(source[1])}), None)
-        source = source[0]
+        source = source[0].assign(**{label: np.asarray(source[1])})
     content, name = read_source(source, sep=sep, encoding=encoding)
     if isinstance(content, pd.DataFrame):
         return _table_dataset(content, label, name, task=task, drop_duplicates=drop_duplicates)
@@ -93,8 +92,9 @@ def read_source(
         return normalize_columns(source, "DataFrame"), "DataFrame"
     if isinstance(source, tuple) and len(source) == 2:
         X, y = source
-        if isinstance(X, pd.DataFrame):
-            return read_source(X)[0], "(X, y)"
+        if isinstance(X, pd.DataFrame):  # y, if given, joins the table under a free column name
+            frame = X if y is None else X.assign(**{_free_label_name(X): np.asarray(y)})
+            return read_source(frame)[0], "(X, y)"
         return (_as_feature_array(X, "X"), None if y is None else _as_label_array(y)), "(X, y)"
     if isinstance(source, np.ndarray):
         return (_as_feature_array(source, "X"), None), "array"

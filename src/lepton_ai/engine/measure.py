@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,24 +28,19 @@ class Measurement:
     size_bytes: int
 
 
-def measure_model(model: ModelFamily, X: np.ndarray, save_to: Path | None = None) -> Measurement:
+def measure_model(model: ModelFamily, X: np.ndarray, save_to: Path) -> Measurement:
     """Time ``model`` on rows of ``X`` (prepared features): one row at a time, then in batches.
 
     Single-row latency: ``predict`` on one row, warm-up excluded, p50/p99 over up to 200 calls or
     0.1 s. Throughput: rows per second predicting a batch of up to 4096 rows (``X`` repeated), from the
     fastest of several calls.
-    Size: the bytes :meth:`ModelFamily.save` writes, into ``save_to`` when given (the model is kept
-    there), else into a temporary directory.
+    Size: the bytes :meth:`ModelFamily.save` writes into ``save_to``, where the model is kept.
     """
     predict = model.predict
     p50, p99 = _single_row_latency(predict, X)
     batch = np.ascontiguousarray(np.resize(X, (min(_BATCH_ROWS, max(len(X), 1) * 64), X.shape[1])))
     rows_per_s = _throughput(predict, batch)
-    if save_to is not None:
-        size = sum(p.stat().st_size for p in model.save(save_to))
-    else:
-        with tempfile.TemporaryDirectory(prefix="lepton-size-") as tmp:
-            size = sum(p.stat().st_size for p in model.save(Path(tmp)))
+    size = sum(p.stat().st_size for p in model.save(save_to))
     return Measurement(latency_p50_ms=p50, latency_p99_ms=p99, rows_per_s=rows_per_s, size_bytes=size)
 
 
