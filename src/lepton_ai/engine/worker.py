@@ -7,6 +7,7 @@ the returned record.
 
 from __future__ import annotations
 
+import dataclasses
 import resource
 import time
 import traceback
@@ -124,20 +125,14 @@ def _load(spec: TrialSpec) -> tuple[Any, Any]:
 
 def _in_memory(part: Any) -> Any:
     """A writable in-memory copy of a memory-mapped split (torch refuses read-only buffers)."""
-    from ..models.base import Prepared
-
-    return Prepared(X=np.array(part.X), y=part.y, task=part.task, n_classes=part.n_classes,
-                    categorical=part.categorical)
+    return dataclasses.replace(part, X=np.array(part.X))
 
 
 def _subsample(train: Any, fraction: float, seed: int) -> Any:
     """The first ``fraction`` of a seeded permutation of the rows: nested across fidelities."""
-    from ..models.base import Prepared
-
     order = np.random.default_rng(seed).permutation(len(train.X))
     keep = np.sort(order[: max(2, int(round(fraction * len(order))))])
-    return Prepared(X=np.asarray(train.X[keep]), y=train.y[keep], task=train.task, n_classes=train.n_classes,
-                    categorical=train.categorical)
+    return dataclasses.replace(train, X=np.asarray(train.X[keep]), y=train.y[keep])
 
 
 def _limit_threads(n_threads: int) -> None:

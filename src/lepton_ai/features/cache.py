@@ -26,7 +26,7 @@ from ..models.base import Prepared
 from .labels import encode_labels
 from .tabular import TabularPreparer, View
 
-__all__ = ["FeatureCache", "PreparedData", "prepare", "data_key", "PREPARATION_VERSION", "VIEWS"]
+__all__ = ["FeatureCache", "PreparedData", "prepare", "data_key", "row_shape", "PREPARATION_VERSION", "VIEWS"]
 
 # Bump when preparation changes what it outputs: old cache entries then stop matching.
 PREPARATION_VERSION = 1
@@ -63,7 +63,12 @@ def prepare(preparer: TabularPreparer, data: Dataset, view: View, *, labelled: b
         if not known.all():
             X, y = X[known], y[known]
     return Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
-                    categorical=preparer.categorical_indices(view))
+                    categorical=preparer.categorical_indices(view), shape=row_shape(schema))
+
+
+def row_shape(schema: Schema) -> tuple[int, ...]:
+    """The per-row shape behind the flat features of an image or sequence dataset; ``()`` for tables."""
+    return tuple(schema.shape) if schema.modality in ("image", "sequence") else ()
 
 
 def prepare_all(train: Dataset, dev: Dataset) -> PreparedData:
@@ -121,7 +126,7 @@ class FeatureCache:
                 X = np.load(directory / f"{split}_{view}_X.npy", mmap_mode="r", allow_pickle=False)
                 y = np.load(directory / f"{split}_y.npy", allow_pickle=False)
                 parts.append(Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
-                                      categorical=preparer.categorical_indices(view)))
+                                      categorical=preparer.categorical_indices(view), shape=row_shape(schema)))
             views[view] = (parts[0], parts[1])
         return PreparedData(schema=schema, preparer=preparer, views=views, info=meta["info"], directory=directory)
 

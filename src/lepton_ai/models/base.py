@@ -70,7 +70,8 @@ class Prepared:
     """Prepared features of one split for one family.
 
     ``X``: (n_rows, n_features) float32. ``y``: class indices (int64) for classification or float64
-    targets for regression; ``None`` when unlabelled.
+    targets for regression; ``None`` when unlabelled. ``shape``: for images and sequences, the
+    per-row shape the flat features come from (``X.reshape(n_rows, *shape)``); ``()`` for tables.
     """
 
     X: np.ndarray
@@ -78,6 +79,7 @@ class Prepared:
     task: Literal["classification", "regression"]
     n_classes: int = 0
     categorical: list[int] = field(default_factory=list)
+    shape: tuple[int, ...] = ()
 
 
 class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
