@@ -263,3 +263,35 @@ def test_nan_and_inf_in_a_training_csv_end_finite(tmp_path):
     dense = preparer.transform(data.X)
     assert np.isfinite(dense).all()
     assert preparer.feature_names("dense") == ["a", "b", "a__missing", "b__missing"]
+
+
+@pytest.fixture(scope="module")
+def mixed():
+    """A mixed table without booleans: one-row inputs take the cell-by-cell path."""
+    frame = _frame().drop(columns="member")
+    data = load_data(frame, label="y", split=None)
+    return frame, TabularPreparer(data.schema).fit(data)
+
+
+@pytest.mark.parametrize("view", ["dense", "codes"])
+def test_one_row_frames_match_the_batch_transform(mixed, view):
+    frame, preparer = mixed
+    batch = preparer.transform(frame, view)
+    for i in (0, 7, 13):  # row 7 has a missing age
+        one = preparer.transform(frame.iloc[[i]], view)
+        np.testing.assert_array_equal(one, batch[i : i + 1])
+
+
+def test_one_row_with_text_in_a_numeric_column_names_it(mixed):
+    frame, preparer = mixed
+    row = frame.iloc[[0]].astype({"income": object})
+    row.iloc[0, row.columns.get_loc("income")] = "lots"
+    with pytest.raises(DataError, match="'income' row 0"):
+        preparer.transform(row)
+
+
+def test_a_repeated_feature_column_is_named(mixed):
+    frame, preparer = mixed
+    doubled = pd.concat([frame.iloc[[0]], frame.iloc[[0]][["age"]]], axis=1)
+    with pytest.raises(DataError, match="'age' appear more than once"):
+        preparer.transform(doubled)
