@@ -30,3 +30,5 @@ class Settings(BaseSettings):
     debug: bool = False
     price_per_core_hour: float = DEFAULT_PRICE_PER_CORE_HOUR
     price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR
+    # Bearer token `lepton serve` requires (LEPTON_TOKEN); needed to bind beyond loopback.
+    token: str | None = None

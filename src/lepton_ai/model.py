@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .compress.apply import compress_after_search, compress_reserve_s
 from .data.coerce import to_input
 from .data.dataset import Dataset, Schema
 from .data.load import DataSource
-from .engine.callbacks import Callback, LogCallback
+from .engine.callbacks import Callback
 from .engine.result import SearchResult
 from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError
 from .features.labels import decode_labels, encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
+from .search.budget import parse_budget
 from .search.frontier import check_objective, metric_noise, select_trial
 from .search.leaderboard import leaderboard_frame
 from .search.trial import TrialResult
@@ -74,17 +79,32 @@ class LeptonModel:
         """
         engine = self.engine or SinglePointTechnique(budget=self.budget or "60s", families=self.families,
                                                      seed=self.seed or 0, max_trials=self.max_trials)
-        callbacks = [*self.callbacks, *([LogCallback()] if self.verbose else [])]
-        self.result_ = engine.search(
-            train, dev, budget=self.budget, families=self.families, epochs=epochs, seed=self.seed,
-            label=label or self.label, task=self.task, callbacks=callbacks,
-        )
+        train = self._record_training(train, dev, epochs, label)
+        callbacks = self._with_progress(engine)
+        started = time.monotonic()
+        budget_s = parse_budget(self.budget or engine.budget).to_seconds(engine.dollars_per_second)
+        reserve_s = compress_reserve_s(budget_s, self.families or engine.families)
+        try:
+            self.result_ = engine.search(
+                train, dev, budget=budget_s - reserve_s, families=self.families, epochs=epochs, seed=self.seed,
+                label=label or self.label, task=self.task, callbacks=callbacks,
+            )
+        finally:
+            _stop_progress(callbacks)
+        # Frontier models get their compressed variants (measured, on the frontier too) in the reserve.
+        compress_after_search(self.result_, engine.cache, deadline=started + budget_s, callbacks=callbacks,
+                              log=(lambda line: print(f"lepton: {line}", file=sys.stderr)) if self.verbose else None)
         return self._choose()
 
     def resume(self, run_id: str, *, engine: SinglePointTechnique | None = None) -> LeptonModel:
         """Finish the run ``run_id`` from the run store (after a kill) and choose from all its trials."""
         engine = engine or self.engine or SinglePointTechnique()
-        self.result_ = engine.resume(run_id, callbacks=[*self.callbacks, *([LogCallback()] if self.verbose else [])])
+        self.chosen_ = None
+        callbacks = self._with_progress(engine)
+        try:
+            self.result_ = engine.resume(run_id, callbacks=callbacks)
+        finally:
+            _stop_progress(callbacks)
         return self._choose()
 
     def _choose(self) -> LeptonModel:
@@ -157,6 +177,20 @@ class LeptonModel:
         board = self.leaderboard()
         return board[board["frontier"]].reset_index(drop=True)
 
+    def report(self, path: str | Path = "report.html", data: DataSource | None = None) -> Path:
+        """Write a self-contained ``report.html`` to ``path`` and return the path.
+
+        It shows the training data, the leaderboard, the frontier plot, learning curves of neural
+        trials, the machine and the call that reproduces the run; labelled ``data`` (say, the test
+        split) adds the confusion matrix and per-class scores, or residual plots for regression.
+        Works after a search whose trials all failed, and says why they failed.
+        """
+        from .report.html import write_report
+
+        if self.result_ is None:
+            raise NotFittedError("this LeptonModel is not trained yet; call train(...) before report(...).")
+        return write_report(path, self, data=data)
+
     @property
     def chosen(self) -> TrialResult:
         """The trial whose model predicts."""
@@ -178,6 +212,33 @@ class LeptonModel:
                 f"{t.family}: {t.metric_name}={t.dev_metric:.4f}, p50={t.latency_p50_ms:.3f} ms]")
 
     # ---- internals -------------------------------------------------------------------------
+    def _record_training(self, train: DataSource, dev: DataSource | None, epochs: int | None,
+                         label: str | None) -> Dataset:
+        """Read ``train`` once, and keep its summary and this call for ``report``."""
+        from .data.load import build_dataset
+        from .report.summary import summarize_dataset
+
+        dataset = build_dataset(train, label or self.label, task=self.task)
+        self.chosen_ = None
+        self.data_summary_ = summarize_dataset(dataset)
+        model_args = {"objective": self.objective, "budget": self.budget, "families": self.families,
+                      "task": self.task, "seed": self.seed, "max_trials": self.max_trials,
+                      **{k: v for k, v in self.limits.items() if v is not None}}
+        if dev is None or isinstance(dev, (str, Path)):
+            dev_source = dev if dev is None else str(dev)
+        else:
+            dev_source = str(getattr(dev, "source", type(dev).__name__))
+        self.train_call_ = (model_args, {"train": dataset.source, "dev": dev_source,
+                                         "label": dataset.schema.label, "epochs": epochs})
+        return dataset
+
+    def _with_progress(self, engine: SinglePointTechnique) -> list[Callback]:
+        """The user's callbacks and the progress display that ``verbose`` asks for."""
+        from .report.progress import progress_callback
+
+        progress = progress_callback(self.verbose, engine.dollars_per_second)
+        return [*self.callbacks, *([progress] if progress is not None else [])]
+
     def _fitted(self) -> SearchResult:
         if self.result_ is None:
             raise NotFittedError("this LeptonModel is not trained yet; call train(...) first.")
@@ -209,3 +270,12 @@ class LeptonModel:
             dataset = dataset.subset(np.flatnonzero(keep))
             y = y[keep]
         return dataset, y
+
+
+def _stop_progress(callbacks: Sequence[Callback]) -> None:
+    """Stop a live progress display, also when the search was interrupted (Ctrl-C, an error)."""
+    from .report.progress import ProgressView
+
+    for cb in callbacks:
+        if isinstance(cb, ProgressView):
+            cb.close()

@@ -93,12 +93,12 @@ def test_datasets_lists_bundled():
         (("train", "iris", "--label", "nope"), "label column 'nope' not found"),
         (("train", "iris", "--families", "linear,xgboost"), "Valid families"),
         (("evaluate", "no/such/model", "iris"), "no such model directory"),
-        (("serve", "somewhere"), "not built yet"),
-        (("compress", "somewhere"), "not built yet"),
+        (("serve", "somewhere"), "no such model directory"),
+        (("compress", "somewhere"), "no such model directory"),
         (("runs", "show", "nope"), "no run 'nope'"),
         (("runs", "resume"), "needs a run id"),
         (("runs", "delete"), "unknown action"),
-        (("train", "iris", "--report", "r.html"), "not built yet"),
+        (("train", "iris", "--report", "no/such/folder/r.html"), "does not exist"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(args, expected):

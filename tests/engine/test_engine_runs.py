@@ -36,7 +36,12 @@ def _script(home, max_trials=12, seed=0):
 
 def _trial_rows(home):
     with sqlite3.connect(home / "runs.sqlite") as db:
-        return db.execute("SELECT run_id, trial_id, status FROM trials").fetchall()
+        try:
+            return db.execute("SELECT run_id, trial_id, status FROM trials").fetchall()
+        except sqlite3.OperationalError as exc:  # the store's tables are not created yet
+            if "no such table" not in str(exc):
+                raise
+            return []
 
 
 def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_trials(tmp_path):
@@ -59,10 +64,13 @@ def test_a_run_killed_with_sigkill_resumes_without_losing_or_repeating_trials(tm
     ids = [t.trial_id for t in result.trials]
     assert len(ids) == len(set(ids)), "a trial was duplicated"
     assert finished_before <= set(ids)
-    for trial in result.trials:  # finished trials are kept exactly as they were
+    for trial in result.trials:  # finished trials are kept as they were (a refit may replace timings and model)
         if trial.trial_id in records_before:
-            assert trial.to_json() == records_before[trial.trial_id]
-    assert len(result.trials) == 12 and all(t.status in ("ok", "failed", "skipped") for t in result.trials)
+            after, before = trial.to_json(), records_before[trial.trial_id]
+            for key in ("family", "params", "status", "dev_metric", "fit_s", "error"):
+                assert after[key] == before[key]
+    searched = [t for t in result.trials if t.family != "ensemble"]  # an ensemble of them may join at the end
+    assert len(searched) == 12 and all(t.status in ("ok", "failed", "skipped") for t in result.trials)
     assert store.run(run_id)["status"] == "finished"
     assert all(result.models[t] is not None for t in result.models)
 

@@ -7,30 +7,36 @@ import pytest
 from lepton_ai.errors import ConfigError
 from lepton_ai.models.registry import FAMILIES, get_family, resolve_families
 
+SEARCHABLE = ["linear", "gbdt", "mlp", "text", "embed", "cnn", "rnn", "cnn1d"]
+VALID = ", ".join(SEARCHABLE)
+
 
 def test_every_family_is_registered_under_its_own_name() -> None:
-    assert list(FAMILIES) == ["linear", "gbdt", "mlp"]
+    assert [n for n, cls in FAMILIES.items() if cls.searchable] == SEARCHABLE
+    assert {"onnx", "onnx-int8", "torch-bf16", "torch-int8", "gbdt-fast", "ensemble"} <= \
+        {n for n, cls in FAMILIES.items() if not cls.searchable}
     for name, cls in FAMILIES.items():
         assert cls.name == name
         assert get_family(name) is cls
 
 
 def test_unknown_family_lists_the_valid_ones() -> None:
-    message = r"unknown model family 'xgboost'\. Valid families: linear, gbdt, mlp\."
+    message = rf"unknown model family 'xgboost'\. Valid families: {VALID}\."
     with pytest.raises(ConfigError, match=message):
         get_family("xgboost")
 
 
 def test_resolve_families_reads_strings_and_lists() -> None:
-    assert resolve_families(None) == ["linear", "gbdt", "mlp"]
+    assert resolve_families(None) == SEARCHABLE
     assert resolve_families("gbdt, linear,gbdt") == ["gbdt", "linear"]
     assert resolve_families(("mlp",)) == ["mlp"]
 
 
 @pytest.mark.parametrize(("names", "message"), [
-    ("", "families is empty. Valid families: linear, gbdt, mlp"),
+    ("", f"families is empty. Valid families: {VALID}"),
     (" , ", "families is empty"),
-    (["linear", "cnn"], "unknown model family 'cnn'. Valid families: linear, gbdt, mlp"),
+    (["linear", "xgboost"], f"unknown model family 'xgboost'. Valid families: {VALID}"),
+    (["onnx"], "onnx"),
 ])
 def test_resolve_families_refuses_bad_selections(names: object, message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -33,3 +33,11 @@ def test_max_rows_keeps_frontier_and_counts_the_rest():
     text = _render(leaderboard_table(board, max_rows=5))
     assert "t029" in text and "more trials" in text
     assert text.count("linear") <= 5
+
+
+def test_brackets_in_params_and_errors_are_text_not_markup():
+    trials = [_trial(0, 0.9, 1.0), _trial(1, None, None, "failed")]
+    trials[0].params = {"layers": "[bold]64[/bold]"}
+    trials[1].error = "KeyError: ['[red]x']"
+    text = _render(leaderboard_table(leaderboard_frame(trials, chosen="t000")))
+    assert "[bold]64[/bold]" in text and "KeyError: ['[red]x']" in text

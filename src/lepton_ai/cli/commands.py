@@ -12,9 +12,10 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ..data.load import load_data
-from ..errors import ConfigError, NotBuiltError
+from ..errors import ConfigError
 from ..model import LeptonModel
 from ..report.leaderboard import format_metrics, leaderboard_table
 from ..store import load_model, save_model
@@ -34,8 +35,16 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
               max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
               sep: str | None, quiet: bool) -> None:
-    _refuse_report(report)
     from ..engine.technique import SinglePointTechnique
+    from ..report.html import check_report_path, write_report
+    from ..report.reproduce import command_line
+
+    if report is not None:
+        check_report_path(report)  # before the search, not after it
+    command = command_line("train", [data], {
+        "label": label, "task": task, "objective": objective, "budget": budget, "max_latency_ms": max_latency_ms,
+        "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
+        "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "quiet": quiet})
 
     console = _console()
     if test is None:
@@ -47,7 +56,14 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     engine = SinglePointTechnique(budget=budget, families=families, seed=seed, max_trials=max_trials, **prices)
     model = LeptonModel(objective=objective, budget=budget, engine=engine, families=families, seed=seed,
                         max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
-    model.train(train, dev)
+    try:
+        model.train(train, dev)
+    except ConfigError:
+        if report is None or model.result_ is None:
+            raise
+        # Every trial failed: the report says which and why, then the error ends the command.
+        typer.echo(f"lepton: wrote {write_report(report, model, command=command)}", err=True)
+        raise
     if not quiet:
         console.print(leaderboard_table(model.leaderboard(), max_rows=20))
     score = model.test(held_out)
@@ -57,6 +73,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
                   f"dev {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
                   f"p50 {chosen.latency_p50_ms:.3f} ms")
     console.print(f"saved: {saved}  (run {model.result_.run_id if model.result_ else '?'})")
+    if report is not None:
+        console.print(f"report: {write_report(report, model, data=held_out, command=command)}")
 
 
 def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool) -> None:
@@ -100,7 +118,11 @@ def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quie
 
 
 def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | None) -> None:
-    _refuse_report(report)
+    from ..report.html import check_report_path, write_report
+    from ..report.reproduce import command_line
+
+    if report is not None:
+        check_report_path(report)
     model = load_model(model_dir)
     dataset = _read_for(model, data, sep)
     result = model.evaluate(dataset)
@@ -113,11 +135,14 @@ def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | 
         cm = result["confusion_matrix"]
         matrix = Table(title="confusion matrix (rows: true, columns: predicted)")
         matrix.add_column("")
-        for name in cm["labels"]:
-            matrix.add_column(str(name), justify="right")
+        for name in cm["labels"]:  # class labels are data: plain text, never rich markup
+            matrix.add_column(Text(str(name)), justify="right")
         for name, row in zip(cm["labels"], cm["matrix"], strict=True):
-            matrix.add_row(str(name), *map(str, row))
+            matrix.add_row(Text(str(name)), *map(str, row))
         console.print(matrix)
+    if report is not None:
+        command = command_line("evaluate", [model_dir, data], {"report": report, "sep": sep})
+        console.print(f"report: {write_report(report, model, data=dataset, command=command)}")
 
 
 def run_predict(*, model_dir: Path, data: str, output: Path | None, proba: bool, sep: str | None) -> None:
@@ -175,8 +200,5 @@ def _read_for(model: LeptonModel, data: str, sep: str | None) -> Any:
     return to_input(data, model.schema, sep=sep)
 
 
-def _refuse_report(report: Path | None) -> None:
-    if report is not None:
-        raise NotBuiltError("--report is not built yet: report.html comes in a later version.")
 
 

@@ -60,7 +60,7 @@ def train(
     price_per_core_hour: Annotated[float | None, typer.Option(help="Dollars per core-hour.")] = None,
     out: Annotated[Path, typer.Option(help="Directory to save the chosen model in.")] = Path("lepton-model"),
     test: Annotated[str | None, typer.Option(help="A separate labelled test file (else 15% is held out).")] = None,
-    report: Annotated[Path | None, typer.Option(help="Write report.html here (not built yet).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write a self-contained report.html here.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     max_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
     sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
@@ -79,7 +79,7 @@ def train(
 def evaluate(
     model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
     data: Annotated[str, typer.Argument(help="Labelled data to score the model on.")],
-    report: Annotated[Path | None, typer.Option(help="Write report.html here (not built yet).")] = None,
+    report: Annotated[Path | None, typer.Option(help="Also write a self-contained report.html here.")] = None,
     sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
 ) -> None:
     """Score MODEL on DATA and print every metric."""
@@ -143,20 +143,41 @@ def demo(
 
 @app.command()
 @_errors
-def compress(model: Annotated[Path, typer.Argument()], int8: bool = False, onnx: bool = False) -> None:
-    """Compress MODEL (int8/bf16/ONNX variants). Not built yet."""
-    from ..errors import NotBuiltError
+def compress(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    int8: Annotated[bool, typer.Option("--int8", help="Dynamic int8 variants (PyTorch and ONNX Runtime).")] = False,
+    onnx: Annotated[bool, typer.Option("--onnx", help="ONNX variants run by ONNX Runtime (fp32 and int8).")] = False,
+    bf16: Annotated[bool, typer.Option("--bf16", help="A bfloat16 PyTorch variant.")] = False,
+    trees: Annotated[bool, typer.Option("--trees", help="LightGBM's fast single-row path.")] = False,
+    data: Annotated[str | None, typer.Option(help="Labelled dev rows to measure on (default: the training "
+                                                  "run's dev split, if this machine still caches it).")] = None,
+    sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+) -> None:
+    """Add compressed variants of MODEL's models (all kinds unless flags pick some), measured, then choose again."""
+    from .compress import chosen_kinds, run_compress
 
-    raise NotBuiltError("lepton compress is not built yet (int8/bf16/ONNX variants come in a later version).")
+    run_compress(model_dir=model, kinds=chosen_kinds(int8=int8, onnx=onnx, bf16=bf16, trees=trees), data=data, sep=sep)
 
 
 @app.command()
 @_errors
-def serve(model: Annotated[Path, typer.Argument()], host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Serve MODEL over HTTP. Not built yet."""
-    from ..errors import NotBuiltError
+def serve(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs LEPTON_TOKEN.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    max_batch: Annotated[int, typer.Option(help="Most rows one model call predicts (micro-batching).")] = 64,
+    max_wait_ms: Annotated[float, typer.Option(help="How long a batch waits for more requests.")] = 2.0,
+    max_queue: Annotated[int, typer.Option(help="Requests waiting beyond this get 429.")] = 1024,
+    timeout_s: Annotated[float, typer.Option(help="Per-request time limit (504 past it).")] = 10.0,
+    max_body_mb: Annotated[float, typer.Option(help="Largest request body (413 past it).")] = 8.0,
+    name: Annotated[str | None, typer.Option(help="Model name in the URL (default: the directory name).")] = None,
+) -> None:
+    """Serve MODEL over HTTP (KServe V1: POST /v1/models/NAME:predict), micro-batching concurrent requests."""
+    from ..serve.runner import ServeOptions, run_server
 
-    raise NotBuiltError("lepton serve is not built yet; use `lepton predict` or the Python API meanwhile.")
+    run_server(model, ServeOptions(host=host, port=port, max_batch=max_batch, max_wait_ms=max_wait_ms,
+                                   max_queue=max_queue, timeout_s=timeout_s, max_body_bytes=int(max_body_mb * 2**20),
+                                   name=name))
 
 
 @app.command()

@@ -7,6 +7,7 @@ and otherwise ignored.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,9 @@ import pandas as pd
 from ..errors import DataError
 from .clean import normalize_labels
 from .dataset import Dataset, Schema
+from .images import IMAGE_SUFFIXES, list_images, read_images
 from .load import read_source
+from .sequences import fit_steps
 
 __all__ = ["to_input"]
 
@@ -27,13 +30,18 @@ def to_input(data: Any, schema: Schema, *, sep: str | None = None, encoding: str
     y_given = None
     if isinstance(data, tuple) and len(data) == 2:
         data, y_given = data
+    if schema.modality == "image" and isinstance(data, (str, Path)) and _is_image_path(Path(data)):
+        X, y_files = _read_image_input(Path(data), schema)
+        return Dataset(X=X, y=_labels(y_files if y_given is None else y_given, schema), schema=schema,
+                       source=str(data))
     content, name = read_source(data, sep=sep, encoding=encoding)
     if isinstance(content, tuple):
         X, y_array = content
         y_given = y_array if y_given is None else y_given
-        if schema.modality == "tabular":
+        if schema.modality in ("tabular", "text"):
             content = _array_as_table(X, schema, name)
         else:
+            X = _image_rows(X, schema, name) if schema.modality == "image" else fit_steps(X, schema.shape, name)
             return Dataset(X=X, y=_labels(y_given, schema), schema=schema, source=name)
     frame = content
     # The label column stays in the frame (preparation selects feature columns by name, and
@@ -42,6 +50,42 @@ def to_input(data: Any, schema: Schema, *, sep: str | None = None, encoding: str
     if y_given is not None:
         y = y_given
     return Dataset(X=frame, y=_labels(y, schema), schema=schema, source=name)
+
+
+def _is_image_path(path: Path) -> bool:
+    return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def _read_image_input(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
+    """Images at ``path`` (a file, a folder of files, or a folder of class sub-folders) at the trained size.
+
+    A folder's files are read in sorted path order; with class sub-folders, their names are the labels.
+    """
+    if not path.exists():
+        raise DataError(f"{path}: no such file or folder.")
+    if path.is_file():
+        return read_images([path], tuple(schema.shape)), None
+    class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and list_images(p))
+    files = [f for d in class_dirs for f in list_images(d)] if class_dirs else list_images(path)
+    if not files:
+        raise DataError(f"{path}: holds no image file ({', '.join(IMAGE_SUFFIXES)}).")
+    y = np.asarray([f.relative_to(path).parts[0] for f in files], dtype=object) if class_dirs else None
+    return read_images(files, tuple(schema.shape)), y
+
+
+def _image_rows(X: np.ndarray, schema: Schema, source: str) -> np.ndarray:
+    """Check an array of images against the trained per-image shape; one image becomes one row."""
+    shape = tuple(schema.shape)
+    if X.shape == shape:
+        X = X[None]
+    if len(shape) == 2 and X.ndim == 4 and X.shape[-1] == 1:  # grayscale with a channel axis
+        X = X[..., 0]
+    if X.shape[1:] != shape:
+        kind = "grayscale H x W" if len(shape) == 2 else "H x W x channels"
+        raise DataError(f"{source}: expected images of shape {shape} ({kind}, N x {' x '.join(map(str, shape))} "
+                        f"for N images); got {X.shape[1:]} per image (array shape {X.shape}). Resize the "
+                        "images, or pass the image files or their folder: files are resized to the trained size.")
+    return X
 
 
 def _array_as_table(X: np.ndarray, schema: Schema, source: str) -> pd.DataFrame:

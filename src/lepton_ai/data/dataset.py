@@ -80,6 +80,10 @@ class CleaningReport:
     n_duplicates_dropped: int = 0
     n_missing_label_dropped: int = 0
     n_infinite_values: dict[str, int] = field(default_factory=dict)
+    # Image folders: files skipped as unreadable (first few named, with the reason) and images resized.
+    n_files_skipped: int = 0
+    skipped_files: dict[str, str] = field(default_factory=dict)
+    n_images_resized: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -14,6 +14,7 @@ from .clean import check_labels, clean_arrays, clean_table, normalize_labels
 from .dataset import Dataset, Modality, Schema
 from .infer import LABEL_CANDIDATES, infer_columns, infer_task
 from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
+from .sequences import from_lengths, is_ragged, pad_sequences
 from .split import DEFAULT_SPLIT, split_dataset
 
 __all__ = ["load_data", "read_source", "array_modality", "DataSource"]
@@ -35,8 +36,10 @@ def load_data(
 ) -> Dataset | tuple[Dataset, ...]:
     """Load ``source``, clean it, infer task and schema, and split it.
 
-    ``source`` is a CSV/TSV/Parquet/.npz path, a bundled dataset name (``lepton datasets``), a
-    DataFrame, an ``(X, y)`` pair or a :class:`Dataset`. ``label`` names the label column of a
+    ``source`` is a CSV/TSV/Parquet/.npz path, a folder of images with one sub-folder per class
+    (see ``data.images``), a bundled dataset name (``lepton datasets``), a DataFrame, an ``(X, y)``
+    pair (``X`` may be a list of ``T_i x F`` sequences of different lengths: ``data.sequences``)
+    or a :class:`Dataset`. ``label`` names the label column of a
     table; when omitted, a column named one of ``label, target, class, y`` is used.
     ``split`` gives fractions for (train, dev, test) or (train, dev); ``None`` returns one Dataset.
     Splits are seeded and stratified for classification.
@@ -67,6 +70,8 @@ def build_dataset(
             raise DataError("(X, y): no labels were given (y is None).")
         label = label or _free_label_name(source[0])
         source = source[0].assign(**{label: np.asarray(source[1])})
+    if isinstance(source, (str, Path)) and Path(source).is_dir():
+        return _image_folder_dataset(Path(source), task=task, drop_duplicates=drop_duplicates)
     content, name = read_source(source, sep=sep, encoding=encoding)
     if isinstance(content, pd.DataFrame):
         return _table_dataset(content, label, name, task=task, drop_duplicates=drop_duplicates)
@@ -95,9 +100,13 @@ def read_source(
         if isinstance(X, pd.DataFrame):  # y, if given, joins the table under a free column name
             frame = X if y is None else X.assign(**{_free_label_name(X): np.asarray(y)})
             return read_source(frame)[0], "(X, y)"
+        if is_ragged(X):
+            X = pad_sequences(X, "X")
         return (_as_feature_array(X, "X"), None if y is None else _as_label_array(y)), "(X, y)"
     if isinstance(source, np.ndarray):
         return (_as_feature_array(source, "X"), None), "array"
+    if is_ragged(source):
+        return (pad_sequences(source, "X"), None), "sequences"
     if isinstance(source, str) and source in BUNDLED and not Path(source).exists():
         X, y = load_bundled(source)
         if isinstance(X, pd.DataFrame):
@@ -123,6 +132,11 @@ def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]
     if not path.exists():
         hint = f" Bundled datasets: {', '.join(BUNDLED)}." if not path.suffix else ""
         raise DataError(f"{name}: no such file.{hint}")
+    if path.is_dir():
+        from .images import read_image_folder
+
+        folder = read_image_folder(path)
+        return (folder.X, folder.y), name
     if path.is_file() and path.stat().st_size == 0:
         raise DataError(f"{name}: the file is empty.")
     suffix = path.suffix.lower()
@@ -134,7 +148,8 @@ def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]
         if x_key is None:
             raise DataError(f"{name}: expected an array named 'x'; the archive holds {', '.join(arrays) or 'nothing'}.")
         y = arrays.get("y", arrays.get("Y"))
-        return (_as_feature_array(arrays[x_key], f"{name}:x"), None if y is None else _as_label_array(y)), name
+        x = arrays[x_key] if "lengths" not in arrays else from_lengths(arrays[x_key], arrays["lengths"], name)
+        return (_as_feature_array(x, f"{name}:x"), None if y is None else _as_label_array(y)), name
     refuse_unsupported(path)
     raise AssertionError("unreachable")
 
@@ -154,6 +169,8 @@ def _table_dataset(
         label=label,
         columns=tuple(columns),
         classes=_classes(y) if inferred == "classification" else (),
+        # A table with a free-text column is "text": the text families read that column's strings.
+        modality="text" if any(c.kind == "text" for c in columns) else "tabular",
         dropped=dropped,
         input_columns=tuple(features.columns),
     )
@@ -177,6 +194,18 @@ def _array_dataset(
         shape=tuple(int(d) for d in X.shape[1:]),
     )
     return Dataset(X=X, y=y_clean, schema=schema, source=source, cleaning=report)
+
+
+def _image_folder_dataset(folder: Path, *, task: str | None, drop_duplicates: bool) -> Dataset:
+    from .images import read_image_folder
+
+    images = read_image_folder(folder)
+    data = _array_dataset(images.X, images.y, "label", str(folder), task=task, modality="image",
+                          drop_duplicates=drop_duplicates)
+    data.cleaning.n_files_skipped = len(images.skipped)
+    data.cleaning.skipped_files = dict(list(images.skipped.items())[:20])
+    data.cleaning.n_images_resized = images.n_resized
+    return data
 
 
 def _find_label(frame: pd.DataFrame, label: str | None, source: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError, NotBuiltError
+from ..errors import DataError
 
 __all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", "TABLE_SUFFIXES", "PICKLE_SUFFIXES"]
 
@@ -89,11 +89,9 @@ def refuse_unsupported(path: Path) -> None:
             f"{path}: '{suffix}' files are pickles or torch checkpoints; lepton-ai never loads those "
             "because they can run code. Use CSV, TSV, Parquet or .npz."
         )
-    if path.is_dir():
-        raise NotBuiltError(f"{path}: image folders are not supported yet; use a CSV, Parquet or .npz file.")
     raise DataError(
         f"{path}: unsupported file type '{suffix or '(none)'}'. Expected one of: "
-        ".csv, .tsv, .parquet, .npz."
+        ".csv, .tsv, .parquet, .npz, or a folder of images with one sub-folder per class."
     )
 
 

@@ -20,6 +20,15 @@ class Callback:
         """``planned`` has ``family``, ``params`` and ``fraction`` (of the training rows)."""
         return None
 
+    def on_queue(self, n_queued: int) -> None:
+        """``n_queued`` planned trials (starting points, promotions) wait for a worker."""
+        return None
+
+    def on_epoch(self, trial_id: str, record: dict[str, Any]) -> None:
+        """A neural trial finished an epoch: ``record`` has ``epoch``, ``n_epochs`` and metrics such as
+        ``train_loss`` and ``dev_loss`` (see ``lepton_ai.models.epochs``). Arrives up to ~0.2 s late."""
+        return None
+
     def on_trial_end(self, trial: TrialResult) -> bool | None:
         return None
 

@@ -4,17 +4,23 @@ patience runs out, and record every trial in the run store as it starts and ends
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..features.cache import PreparedData
+from ..models.ensemble import EnsembleFamily
+from ..models.epochs import EpochLogReader
 from ..models.registry import family_source
 from ..search.frontier import metric_noise
 from ..search.trial import TrialResult
 from .callbacks import Callback
+from .ensemble import DEV_OUTPUTS, build_ensemble
 from .executor import Executor, Outcome
+from .refit import REFIT_SUFFIX, apply_refit, refit_candidates, refit_estimate_s, refit_params
 from .runstore import RunStore
 from .scheduler import PlannedTrial, Scheduler
 from .worker import TrialSpec
@@ -24,6 +30,7 @@ __all__ = ["LoopSettings", "run_loop"]
 _POLL_S = 0.02
 _MEASURE_RESERVE_S = 0.6   # after fit stops: scoring, timing and saving the model
 _MAX_SKIPS_IN_A_ROW = 20
+_REFIT_SHARE = 0.2         # the most of the budget kept back for refits
 
 
 @dataclass
@@ -40,6 +47,7 @@ class LoopSettings:
     dollars_per_gpu_second: float = 0.0
     max_trials: int | None = None
     patience: int = 40          # stop after this many finished trials without a real improvement
+    refit: bool = True          # train the candidates a user may choose again on train + dev at the end
     hard_timeout_factor: float = 20.0
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -60,9 +68,13 @@ def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Schedule
         state.next_index = max(state.next_index, 1 + max(int(tid[1:]) for tid, _ in rerun))
     try:
         state.run()
+        state.ensemble()
+        if settings.refit:
+            state.refit()
     finally:
         for outcome in executor.stop_all("stopped: the search ended"):
-            state.finish(outcome)
+            if not outcome.trial_id.endswith(REFIT_SUFFIX):  # an interrupted refit leaves its trial as it was
+                state.finish(outcome)
         executor.close()
     return state.trials
 
@@ -73,6 +85,7 @@ class _LoopState:
         self.s, self.prepared, self.scheduler = settings, prepared, scheduler
         self.executor, self.store = executor, store
         self.callbacks = callbacks
+        self.epoch_logs = EpochLogReader()
         self.started = started
         self.deadline = started + settings.budget_s          # monotonic
         self.reserve = min(1.0, 0.02 * settings.budget_s)    # for selection and saving after the loop
@@ -83,6 +96,9 @@ class _LoopState:
         self.stale = 0
         self.best: float | None = None
         self.stopped_by_callback = False
+        n_train, n_dev = int(prepared.info.get("n_train") or 0), int(prepared.info.get("n_dev") or 0)
+        self.growth = (n_train + n_dev) / n_train if n_train else 1.0
+        self.refit_reserve = 0.0  # seconds kept back from the search for the refits
 
     # ---- the loop ------------------------------------------------------------------------
     def run(self) -> None:
@@ -90,7 +106,7 @@ class _LoopState:
         if self.deadline - self.reserve - time.monotonic() <= 0 and not self.trials:
             self._force_first()
         while True:
-            remaining = self.deadline - self.reserve - time.monotonic()
+            remaining = self.deadline - self.reserve - self.refit_reserve - time.monotonic()
             launching = remaining > 0 and not self._done()
             while launching and self.executor.free_slots() > 0 and skips < _MAX_SKIPS_IN_A_ROW:
                 trial_id, planned = self._next()
@@ -112,7 +128,8 @@ class _LoopState:
                 continue
             for outcome in self.executor.poll(_POLL_S):
                 self.finish(outcome)
-            if time.monotonic() >= self.deadline - self.reserve / 2:
+            self._report_epochs(self.epoch_logs.poll())
+            if time.monotonic() >= self.deadline - self.reserve / 2 - self.refit_reserve:
                 for outcome in self.executor.stop_all("stopped at the end of the budget"):
                     self.finish(outcome)
                 return
@@ -139,10 +156,77 @@ class _LoopState:
         if planned is not None:
             self.scheduler.tell(planned, trial.dev_metric if trial.ok else None)
         self._track_progress(trial)
+        self._update_refit_reserve()
+        self._report_epochs((outcome.trial_id, r) for r in self.epoch_logs.forget(outcome.trial_id))
+        for cb in self.callbacks:
+            cb.on_queue(self.scheduler.n_queued)
         if any(bool(cb.on_trial_end(trial)) for cb in self.callbacks) and not self.stopped_by_callback:
             self.stopped_by_callback = True
             for other in self.executor.stop_all("stopped: a callback ended the search"):
                 self.finish(other)
+
+    # ---- ensemble and refit ----------------------------------------------------------------
+    def ensemble(self) -> None:
+        """Add the greedy ensemble of the best candidates as one more trial, when it beats them."""
+        dev = self.prepared.views["dense"][1]
+        trial_id = f"t{self.next_index:03d}"
+        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, np.asarray(dev.y), dev.task, trial_id)
+        if trial is None:
+            return
+        model = EnsembleFamily(**trial.params)
+        model._set_task(dev)
+        model.save(self.s.run_dir / "trials" / trial_id)
+        self.next_index += 1
+        self.trials.append(trial)
+        self.store.put_trial(self.s.run_id, trial)
+
+    def refit(self) -> None:
+        """Train the candidates a user may choose again on train + dev, while the budget allows."""
+        pending = refit_candidates(self.trials, limit=2 * self.executor.slots)
+        by_id = {f"{t.trial_id}{REFIT_SUFFIX}": t for t in pending}
+        while pending or self.executor.running():
+            remaining = self.deadline - self.reserve - time.monotonic()
+            while pending and self.executor.free_slots() > 0:
+                trial = pending.pop(0)
+                # A refit cut short by the deadline is thrown away, so one that may just fit is tried.
+                if refit_estimate_s(trial, self.growth, safety=1.0) + _MEASURE_RESERVE_S > remaining:
+                    trial.extra["refit_error"] = f"budget: {max(remaining, 0):.1f}s left for the refit"
+                    continue
+                self._launch_refit(trial, remaining)
+            for outcome in self.executor.poll(_POLL_S):
+                self._finish_refit(by_id[outcome.trial_id], outcome)
+            if time.monotonic() >= self.deadline - self.reserve / 2:
+                for outcome in self.executor.stop_all("stopped at the end of the budget"):
+                    self._finish_refit(by_id[outcome.trial_id], outcome)
+                return
+
+    def _launch_refit(self, trial: TrialResult, remaining: float) -> None:
+        now_wall = time.time()
+        spec = TrialSpec(
+            trial_id=f"{trial.trial_id}{REFIT_SUFFIX}", family=trial.family, params=refit_params(trial),
+            data_dir=str(self.prepared.directory),
+            output_dir=str(self.s.run_dir / "trials" / f"{trial.trial_id}{REFIT_SUFFIX}"),
+            deadline=now_wall + max(0.05, remaining - _MEASURE_RESERVE_S), n_threads=self.s.threads_per_trial,
+            seed=self.s.seed, refit=True, max_epochs=self.s.epochs,
+            dollars_per_core_second=self.s.dollars_per_core_second,
+            dollars_per_gpu_second=self.s.dollars_per_gpu_second, estimated_fit_s=refit_estimate_s(trial, 1.0),
+            family_source=family_source(trial.family),
+        )
+        self.executor.start(spec, now_wall + remaining + self.reserve / 2)
+
+    def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> None:
+        apply_refit(trial, outcome.record, self.s.run_dir / "trials")
+        self.store.put_trial(self.s.run_id, trial)
+
+    def _update_refit_reserve(self) -> None:
+        """Keep back from the search what refitting today's candidates would take (at most a fifth)."""
+        if not self.s.refit:
+            return
+        candidates = refit_candidates(self.trials, limit=2 * self.executor.slots)
+        seconds = [refit_estimate_s(t, self.growth) + _MEASURE_RESERVE_S for t in candidates]
+        if seconds:  # the slowest refit, or all of them shared among the workers, and the loop's own margin
+            needed = max(max(seconds), sum(seconds) / max(1, self.executor.slots)) + self.reserve
+            self.refit_reserve = min(_REFIT_SHARE * self.s.budget_s, needed)
 
     # ---- helpers -------------------------------------------------------------------------
     def _next(self) -> tuple[str, PlannedTrial | None]:
@@ -164,6 +248,8 @@ class _LoopState:
         kill_at = stop_fit_at + _MEASURE_RESERVE_S + 5.0
         if not forced:
             kill_at = min(kill_at, now_wall + remaining + self.reserve / 2)
+        epoch_log = self.s.run_dir / "epochs" / f"{trial_id}.jsonl"
+        self.epoch_logs.watch(trial_id, epoch_log)
         spec = TrialSpec(
             trial_id=trial_id, family=planned.family, params=dict(planned.params),
             data_dir=str(self.prepared.directory), output_dir=str(self.s.run_dir / "trials" / trial_id),
@@ -171,7 +257,7 @@ class _LoopState:
             max_epochs=self.s.epochs, dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second,
             estimated_fit_s=planned.estimated_fit_s, family_source=family_source(planned.family),
-            extra=_planned_extra(planned),
+            extra=_planned_extra(planned), epoch_log=str(epoch_log),
         )
         self.planned[trial_id] = planned
         queued = TrialResult(trial_id=trial_id, family=planned.family, params=dict(planned.params),
@@ -179,7 +265,13 @@ class _LoopState:
         self.store.put_trial(self.s.run_id, queued, status="running")
         for cb in self.callbacks:
             cb.on_trial_start(trial_id, planned)
+            cb.on_queue(self.scheduler.n_queued)
         self.executor.start(spec, kill_at)
+
+    def _report_epochs(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
+        for trial_id, record in records:
+            for cb in self.callbacks:
+                cb.on_epoch(trial_id, record)
 
     def _skip(self, trial_id: str, planned: PlannedTrial, remaining: float) -> None:
         trial = TrialResult(trial_id=trial_id, family=planned.family, params=dict(planned.params), status="skipped",

@@ -13,6 +13,7 @@ from ..data.dataset import Dataset, Schema
 from ..errors import ConfigError
 from ..features.tabular import TabularPreparer
 from ..models.base import ModelFamily
+from ..models.ensemble import EnsembleFamily
 from ..models.registry import get_family
 from ..search.trial import TrialResult
 
@@ -44,6 +45,11 @@ class ModelCatalog(Mapping[str, ModelFamily]):
     def __len__(self) -> int:
         return len(self.families)
 
+    def add(self, trial_id: str, model: ModelFamily) -> None:
+        """Hold a model made after the search (a compressed variant), saved in ``root/trial_id``."""
+        self.families[trial_id] = model.name
+        self._loaded[trial_id] = model
+
 
 @dataclass
 class SearchResult:
@@ -68,11 +74,27 @@ class SearchResult:
                 return t
         raise ConfigError(f"unknown trial {trial_id!r}. Trials: {', '.join(t.trial_id for t in self.trials)}.")
 
+    def add_candidate(self, trial: TrialResult, model: ModelFamily) -> None:
+        """Add a candidate made after the search (a compressed variant): its trial joins ``trials``
+        (and so the frontier and selection) and its model joins ``models``; an earlier one of the same
+        id is replaced."""
+        self.trials = [t for t in self.trials if t.trial_id != trial.trial_id] + [trial]
+        if isinstance(self.models, ModelCatalog):
+            self.models.add(trial.trial_id, model)
+        else:
+            self.models = {**self.models, trial.trial_id: model}
+
+    def model_dir(self, trial_id: str) -> Path | None:
+        """Where the model of ``trial_id`` is kept on disk during a run (``None`` for a loaded model)."""
+        return self.models.root / trial_id if isinstance(self.models, ModelCatalog) else None
+
     def output(self, data: Dataset, trial_id: str) -> np.ndarray:
         """Probabilities ``(n, n_classes)`` or values ``(n,)`` of the model of ``trial_id`` on ``data``."""
         if trial_id not in self.models:
             kept = ", ".join(self.models)
             raise ConfigError(f"the model of trial {trial_id!r} was not kept; kept models: {kept}.")
         model = self.models[trial_id]
+        if isinstance(model, EnsembleFamily):
+            return model.combine([self.output(data, member) for member in model.members])
         X = self.preparer.transform(data.X, model.view, source=data.source)
         return model.predict_proba(X) if self.schema.task == "classification" else model.predict(X)

@@ -63,6 +63,11 @@ class Scheduler:
             self._push(PlannedTrial(candidate.family, candidate.params, self.rungs.top, 1.0, origin, f"s{i}",
                                     candidate.estimated_fit_s))
 
+    @property
+    def n_queued(self) -> int:
+        """Planned trials (starting points, promotions) not started yet; samples are drawn on demand."""
+        return len(self._heap)
+
     def next(self) -> PlannedTrial | None:
         """The highest-priority trial, or a new sample when the queue is empty (None without a sampler)."""
         if not self._heap and self.sampler is not None:

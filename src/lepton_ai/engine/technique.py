@@ -22,7 +22,7 @@ from ..data.load import DataSource, build_dataset
 from ..data.split import split_dataset
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
-from ..models.registry import resolve_families
+from ..models.registry import families_for_modality, resolve_families
 from ..search.budget import SearchBudget, parse_budget
 from ..search.frontier import select_trial
 from ..search.trial import TrialResult
@@ -52,7 +52,9 @@ class SinglePointTechnique:
     cache (default ``$LEPTON_HOME`` or ``~/.lepton``). ``cluster`` says where trials run: ``None``
     for worker processes on this node, ``"inline"`` for this process (no isolation; debugging).
     ``max_trials`` caps the number of trials; ``patience`` ends the search after that many finished
-    trials without an improvement beyond the dev set's noise.
+    trials without an improvement beyond the dev set's noise. ``refit`` (default on) trains the
+    candidates a user may choose once more on train + dev at the end of the budget (see
+    :mod:`lepton_ai.engine.refit`).
     """
 
     def __init__(
@@ -70,6 +72,7 @@ class SinglePointTechnique:
         cluster: str | None = None,
         max_trials: int | None = None,
         patience: int = 40,
+        refit: bool = True,
     ) -> None:
         resources = detect_resources()
         if cores is not None and (not isinstance(cores, int) or cores < 1):
@@ -93,11 +96,13 @@ class SinglePointTechnique:
         self.price_per_gpu_hour = float(price_per_gpu_hour)
         self.budget = parse_budget(budget)
         self.families = resolve_families(families)  # type: ignore[arg-type]
+        self.families_named = families is not None  # named ones must fit the data; the rest are filtered
         self.seed = seed
         self.home = Path(home) if home is not None else Settings().home
         self.cluster = cluster
         self.max_trials = max_trials
         self.patience = patience
+        self.refit = bool(refit)
         self.result_: SearchResult | None = None
 
     @property
@@ -149,10 +154,13 @@ class SinglePointTechnique:
         if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
             raise ConfigError(f"epochs must be an int >= 1. Got {epochs!r}.")
         train_ds, dev_ds = self._datasets(train, dev, seed, label, task)
+        names = families_for_modality(names, train_ds.schema.modality,
+                                      named=families is not None or self.families_named)
         prepared = self.cache.get_or_prepare(train_ds, dev_ds)
         run_id = new_run_id()
         config = {"families": names, "budget_s": budget_s, "epochs": epochs, "seed": seed, "cores": self.cores,
                   "workers": self.workers, "max_trials": self.max_trials, "patience": self.patience,
+                  "refit": self.refit,
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
                   "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task}
         self.store.create_run(run_id, config, prepared.info.get("key"))
@@ -194,9 +202,10 @@ class SinglePointTechnique:
             dollars_per_core_second=self.price_per_core_hour / 3600.0,
             dollars_per_gpu_second=self.price_per_gpu_hour / 3600.0 if self.resources.gpus else 0.0,
             max_trials=config.get("max_trials"), patience=int(config.get("patience") or self.patience),
+            refit=bool(config.get("refit", self.refit)),
         )
         for cb in callbacks:
-            cb.on_search_start(len(rerun), settings.budget_s)
+            cb.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, settings.budget_s)
         try:
             trials = run_loop(settings, prepared, scheduler, self._executor(run_dir), self.store, started=started,
                               finished=finished, rerun=rerun, callbacks=callbacks)

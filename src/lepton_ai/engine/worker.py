@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import resource
+import shutil
 import time
 import traceback
 from dataclasses import asdict, dataclass, field
@@ -17,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["TrialSpec", "run_trial"]
+__all__ = ["TrialSpec", "run_trial", "CHECKPOINT_DIR"]
+
+CHECKPOINT_DIR = "checkpoint"  # under a trial's output_dir
 
 
 @dataclass
@@ -33,12 +36,14 @@ class TrialSpec:
     n_threads: int = 1
     seed: int = 0
     fidelity: float = 1.0     # fraction of training rows used
+    refit: bool = False       # train on train + dev without early stopping; no dev metric
     max_epochs: int | None = None
     dollars_per_core_second: float = 0.0
     dollars_per_gpu_second: float = 0.0
     estimated_fit_s: float = 0.0
     family_source: dict[str, str] | None = None   # for families registered at run time
     extra: dict[str, Any] = field(default_factory=dict)
+    epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.epochs)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -74,19 +79,29 @@ def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
 
 def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, Any]) -> None:
     from ..models.base import Budget
-    from ..models.metrics import primary_metric
+    from ..models.epochs import epoch_log
+    from ..models.metrics import dev_loss, primary_metric
     from ..models.registry import get_family
     from .measure import measure_model
 
     model = get_family(spec.family)(**spec.params)
+    # Neural trials keep a checkpoint per epoch beside their model: a rerun after a kill
+    # (``lepton runs resume``) goes on from the last epoch.
+    checkpoint = Path(spec.output_dir) / CHECKPOINT_DIR if model.neural else None
     budget = Budget(deadline=time.monotonic() + (spec.deadline - time.time()), max_epochs=spec.max_epochs,
-                    n_threads=spec.n_threads, seed=spec.seed)
+                    n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None)
     start = time.perf_counter()
-    model.fit(train, dev, budget=budget)
+    with epoch_log(spec.epoch_log):
+        model.fit(train, None if spec.refit else dev, budget=budget)
     record["fit_s"] = time.perf_counter() - start
-    output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
-    record["dev_metric"] = primary_metric(train.task, dev.y, output)
+    if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
+        output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
+        record["dev_metric"] = primary_metric(train.task, dev.y, output)
+        record["extra"]["dev_loss"] = dev_loss(train.task, dev.y, output)
+        _save_dev_output(spec, output)
     measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir))
+    if checkpoint is not None:  # the trial's model is saved: its training state is no longer needed
+        shutil.rmtree(checkpoint, ignore_errors=True)
     price = spec.dollars_per_core_second * spec.n_threads + (spec.dollars_per_gpu_second if _on_gpu(model) else 0.0)
     record.update(
         train_cost_usd=record["fit_s"] * price,
@@ -99,6 +114,17 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
             record["extra"][key.rstrip("_")] = getattr(model, key)
     if hasattr(model, "history_"):
         record["extra"]["history"] = model.history_
+
+
+def _save_dev_output(spec: TrialSpec, output: np.ndarray) -> None:
+    """Keep the dev outputs of a full-fidelity trial for ensemble selection (engine.ensemble)."""
+    from .ensemble import DEV_OUTPUTS
+
+    if spec.fidelity < 1.0:
+        return
+    directory = Path(spec.output_dir).parent.parent / DEV_OUTPUTS
+    directory.mkdir(parents=True, exist_ok=True)
+    np.save(directory / f"{spec.trial_id}.npy", np.asarray(output, dtype=np.float64), allow_pickle=False)
 
 
 def _on_gpu(model: Any) -> bool:
@@ -118,6 +144,9 @@ def _load(spec: TrialSpec) -> tuple[Any, Any]:
     if prepared is None:
         raise FileNotFoundError(f"prepared features missing at {data_dir}")
     train, dev = prepared.views[get_family(spec.family).view]
+    if spec.refit:
+        both = np.concatenate([np.asarray(train.X), np.asarray(dev.X)])
+        return dataclasses.replace(train, X=both, y=np.concatenate([train.y, dev.y])), _in_memory(dev)
     if spec.fidelity < 1.0:
         return _subsample(train, spec.fidelity, spec.seed), _in_memory(dev)
     return _in_memory(train), _in_memory(dev)

@@ -2,9 +2,9 @@
 
 The same data with the same preparation settings is never prepared twice, within a run or across
 runs: the first search writes ``<root>/<key>/`` (preparer state, schema, and one ``.npy`` file per
-view and split), later ones read it back. Worker processes memory-map the arrays instead of
-receiving copies. Entries are written to a temporary directory and renamed into place, so a
-reader never sees half an entry.
+view and split; the text view of a table with text columns as JSON), later ones read it back.
+Worker processes memory-map the arrays instead of receiving copies. Entries are written to a
+temporary directory and renamed into place, so a reader never sees half an entry.
 """
 
 from __future__ import annotations
@@ -25,12 +25,15 @@ from ..data.dataset import Dataset, Schema
 from ..models.base import Prepared
 from .labels import encode_labels
 from .tabular import TabularPreparer, View
+from .text import load_texts, save_texts
 
 __all__ = ["FeatureCache", "PreparedData", "prepare", "data_key", "row_shape", "PREPARATION_VERSION", "VIEWS"]
 
 # Bump when preparation changes what it outputs: old cache entries then stop matching.
-PREPARATION_VERSION = 1
+PREPARATION_VERSION = 2
 VIEWS: tuple[View, ...] = ("dense", "codes")
+# Tables with text columns also get the "text" view (raw strings, stored as JSON beside the arrays).
+TEXT_VIEW: View = "text"
 
 
 @dataclass
@@ -74,7 +77,7 @@ def row_shape(schema: Schema) -> tuple[int, ...]:
 def prepare_all(train: Dataset, dev: Dataset) -> PreparedData:
     """Fit preparation on ``train`` and prepare both splits in every view."""
     preparer = TabularPreparer(train.schema).fit(train)
-    views = {view: (prepare(preparer, train, view), prepare(preparer, dev, view)) for view in VIEWS}
+    views = {view: (prepare(preparer, train, view), prepare(preparer, dev, view)) for view in _views(train.schema)}
     return PreparedData(schema=train.schema, preparer=preparer, views=views)
 
 
@@ -120,10 +123,11 @@ class FeatureCache:
         schema = Schema.from_json(meta["schema"])
         preparer = TabularPreparer.from_json(schema, meta["preparer"])
         views = {}
-        for view in VIEWS:
+        for view in _views(schema):
             parts = []
             for split in ("train", "dev"):
-                X = np.load(directory / f"{split}_{view}_X.npy", mmap_mode="r", allow_pickle=False)
+                X = (load_texts(directory / f"{split}_{view}_X.json") if view == TEXT_VIEW else
+                     np.load(directory / f"{split}_{view}_X.npy", mmap_mode="r", allow_pickle=False))
                 y = np.load(directory / f"{split}_y.npy", allow_pickle=False)
                 parts.append(Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
                                       categorical=preparer.categorical_indices(view), shape=row_shape(schema)))
@@ -139,7 +143,10 @@ class FeatureCache:
         try:
             for view, (train, dev) in prepared.views.items():
                 for split, part in (("train", train), ("dev", dev)):
-                    np.save(tmp / f"{split}_{view}_X.npy", np.ascontiguousarray(part.X), allow_pickle=False)
+                    if view == TEXT_VIEW:
+                        save_texts(tmp / f"{split}_{view}_X.json", part.X)
+                    else:
+                        np.save(tmp / f"{split}_{view}_X.npy", np.ascontiguousarray(part.X), allow_pickle=False)
                     np.save(tmp / f"{split}_y.npy", np.asarray(part.y), allow_pickle=False)
             meta = {"schema": prepared.schema.to_json(), "preparer": prepared.preparer.to_json(),
                     "info": prepared.info}
@@ -152,6 +159,10 @@ class FeatureCache:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return target
+
+
+def _views(schema: Schema) -> tuple[View, ...]:
+    return (*VIEWS, TEXT_VIEW) if any(c.kind == "text" for c in schema.columns) else VIEWS
 
 
 def _hash_into(digest: Any, value: Any) -> None:

@@ -8,6 +8,8 @@ Two views of the same fitted state serve the two kinds of family:
 * ``codes`` — for tree models: numeric values as they are (missing stays NaN, trees route it),
   categories as integer codes (unseen or missing is NaN), booleans as 0/1, text hashed.
 
+A third view, ``text``, hands the text columns' raw strings to the text families (features/text.py).
+
 Columns are aligned by name: a reordered table gives identical features, extra columns are
 ignored, and a missing column is an error that names it.
 """
@@ -23,13 +25,17 @@ import pandas as pd
 
 from ..data.dataset import Dataset, Schema
 from ..errors import DataError, NotFittedError
+from .text import text_block
 
 __all__ = ["TabularPreparer", "View", "MAX_ONE_HOT", "TEXT_HASH_FEATURES", "check_columns", "column_positions"]
 
-View = Literal["dense", "codes"]
+# "text" is the raw strings of the text columns, for the text families (features/text.py).
+View = Literal["dense", "codes", "text"]
 # Categories beyond the most frequent MAX_ONE_HOT share one "other" slot in the dense view.
 MAX_ONE_HOT = 32
 TEXT_HASH_FEATURES = 1024
+# Modalities whose rows are arrays (flattened here) rather than table columns.
+_ARRAY_MODALITIES = ("image", "sequence")
 # Up to this many numeric columns in a mixed-type frame are read one by one (faster than a selection).
 _PER_COLUMN_MAX = 64
 # Frames of up to this many cells (one-row predictions) are read cell by cell, not column by column.
@@ -81,9 +87,16 @@ class TabularPreparer:
 
     # ---- transforming ---------------------------------------------------------------------
     def transform(self, X: pd.DataFrame | np.ndarray, view: View = "dense", *, source: str = "data") -> np.ndarray:
-        """Return the prepared float32 matrix ``(n_rows, n_features)`` of ``X`` in ``view``."""
+        """Return the prepared float32 matrix ``(n_rows, n_features)`` of ``X`` in ``view``.
+
+        The "text" view is an object array ``(n_rows, n_text_columns)`` of strings instead.
+        """
         if self.numeric_ is None:
             raise NotFittedError("TabularPreparer.transform was called before fit.")
+        if view == "text":
+            if isinstance(X, pd.DataFrame):
+                check_columns(X, self.schema, source)
+            return text_block(X, self._columns("text"), source)
         state = self.numeric_
         columns = self._few_rows_columns(X)
         block = self._numeric_block(X, source, columns)
@@ -165,7 +178,7 @@ class TabularPreparer:
         return by_kind[kind]
 
     def _numeric_names(self) -> list[str]:
-        if self.schema.modality != "tabular":
+        if self.schema.modality in _ARRAY_MODALITIES:
             return [f"x{i}" for i in range(int(np.prod(self.schema.shape)))]
         return [c.name for c in self.schema.columns if c.kind in ("numeric", "boolean")]
 
@@ -176,7 +189,7 @@ class TabularPreparer:
         dominate one-row latency; reading each cell with ``iat`` costs ~2.5 µs. ``None`` when the
         fast path does not apply (arrays, more cells, duplicate or missing columns).
         """
-        if self.schema.modality != "tabular" or not isinstance(X, pd.DataFrame):
+        if self.schema.modality in _ARRAY_MODALITIES or not isinstance(X, pd.DataFrame):
             return None
         names = self.schema.feature_names
         if len(X) * len(names) > _FEW_CELLS:
@@ -190,7 +203,7 @@ class TabularPreparer:
     def _numeric_block(self, X: pd.DataFrame | np.ndarray, source: str,
                        columns: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Numeric and boolean columns as float64, in schema order; arrays are flattened."""
-        if self.schema.modality != "tabular":
+        if self.schema.modality in _ARRAY_MODALITIES:
             return _array_block(X, self.schema, source)
         assert isinstance(X, pd.DataFrame)
         check_columns(X, self.schema, source)

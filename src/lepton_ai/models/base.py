@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ..errors import ConfigError, NotFittedError
+from ..errors import ConfigError, NotBuiltError, NotFittedError
 
 __all__ = ["ModelFamily", "Cost", "Budget", "Domain", "Prepared", "FAMILY_FILE"]
 
@@ -36,12 +36,17 @@ class Cost:
 
 @dataclass(frozen=True)
 class Budget:
-    """What one fit may spend: a wall-clock deadline, an epoch cap, threads and a seed."""
+    """What one fit may spend: a wall-clock deadline, an epoch cap, threads and a seed.
+
+    ``checkpoint_dir``: where neural families keep their state after every epoch; a fit given a
+    directory that holds a checkpoint of the same training resumes from it (models/checkpoint.py).
+    """
 
     deadline: float | None = None  # time.monotonic() value
     max_epochs: int | None = None
     n_threads: int = 1
     seed: int = 0
+    checkpoint_dir: str | None = None
 
     @classmethod
     def of_seconds(cls, seconds: float | None, **kwargs: Any) -> Budget:
@@ -69,7 +74,8 @@ class Domain:
 class Prepared:
     """Prepared features of one split for one family.
 
-    ``X``: (n_rows, n_features) float32. ``y``: class indices (int64) for classification or float64
+    ``X``: (n_rows, n_features) float32; in the "text" view, an object array (n_rows, n_text_columns)
+    of strings. ``y``: class indices (int64) for classification or float64
     targets for regression; ``None`` when unlabelled. ``shape``: for images and sequences, the
     per-row shape the flat features come from (``X.reshape(n_rows, *shape)``); ``()`` for tables.
     """
@@ -86,8 +92,12 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     """Base of every family. Subclasses set ``name`` and implement the abstract methods."""
 
     name: ClassVar[str]
-    view: ClassVar[Literal["dense", "codes"]] = "dense"   # which prepared view it consumes
+    view: ClassVar[Literal["dense", "codes", "text"]] = "dense"   # which prepared view it consumes
     neural: ClassVar[bool] = False
+    # The data modalities (Schema.modality) the family can learn from; the engine offers it no other.
+    modalities: ClassVar[tuple[str, ...]] = ("tabular", "image", "sequence", "text")
+    # False for families made from a fitted model (compressed variants): loadable, never searched.
+    searchable: ClassVar[bool] = True
 
     # ---- learning -------------------------------------------------------------------------
     @abstractmethod
@@ -111,6 +121,14 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         out = self._raw_predict(X)
         return out.argmax(axis=1) if self.task_ == "classification" else out
 
+    def export_module(self) -> Any:
+        """The fitted network as one ``torch.nn.Module``: flat float32 ``(n, n_features)`` in, the outputs
+        of ``_raw_predict`` out (probabilities or values). Compression (ONNX, int8, bf16) starts from it.
+
+        Only neural families have one; the others raise :class:`NotBuiltError`.
+        """
+        raise NotBuiltError(f"{type(self).__name__} has no torch module to export; only neural families do.")
+
     # ---- cost and search -----------------------------------------------------------------
     @abstractmethod
     def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
@@ -127,9 +145,23 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         """Cheap, good configurations to try first, cheapest first."""
 
     @classmethod
+    def refit_params(cls, params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """Parameters to train a finished trial again on train + dev, where no dev set stops it early.
+
+        ``extra`` is the trial's record (``n_trees``, ``epochs_run``, ``history``...). The default
+        keeps ``params``; families that stop early fix the length the trial found instead.
+        """
+        return dict(params)
+
+    @classmethod
     def test_params(cls) -> dict[str, Any]:
         """A tiny configuration for the contract tests."""
         return {}
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        """Why this family cannot run here (an optional package is missing), or ``None`` when it can."""
+        return None
 
     # ---- persistence ----------------------------------------------------------------------
     def save(self, directory: Path) -> list[Path]:

@@ -61,7 +61,8 @@ def check_family(cls: type[ModelFamily], task: str, *, bad_params: dict[str, Any
 
 def synthetic_data(cls: type[ModelFamily], task: str, n_rows: int, *, n_classes: int = 3,
                    seed: int = 0) -> Prepared:
-    """A learnable table of 6 features for ``cls``'s view; the ``codes`` view gets a categorical column.
+    """A learnable table of 6 features for ``cls``'s view; the ``codes`` view gets a categorical column,
+    the ``text`` view one column of words that name each feature's sign and size (``f3_hi``).
 
     ``y`` depends on the features through fixed weights, so two calls with different seeds draw
     rows from the same problem (a train and a dev split).
@@ -69,16 +70,46 @@ def synthetic_data(cls: type[ModelFamily], task: str, n_rows: int, *, n_classes:
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n_rows, 6)).astype(np.float32)
     categorical: list[int] = []
-    if cls.view == "codes":
+    array_modality = None if "tabular" in cls.modalities else next(
+        (m for m in cls.modalities if m in ("image", "sequence")), None)
+    if cls.view == "codes" and array_modality is None:
         X[:, 5] = rng.integers(0, 4, size=n_rows)
         categorical = [5]
     weights = np.random.default_rng(12345).normal(size=(6, max(n_classes, 1)))
     signal = X.astype(np.float64) @ weights + 0.3 * rng.normal(size=(n_rows, weights.shape[1]))
+    features = _as_words(X) if cls.view == "text" else X
+    shape: tuple[int, ...] = ()
+    if array_modality is not None:
+        features, shape = _as_array_rows(X, array_modality, rng)
     if task == "classification":
         y = signal.argmax(axis=1).astype(np.int64)
         y[:n_classes] = np.arange(n_classes)  # every class present, however few rows
-        return Prepared(X=X, y=y, task="classification", n_classes=n_classes, categorical=categorical)
-    return Prepared(X=X, y=10.0 + 3.0 * signal[:, 0], task="regression", categorical=categorical)
+        return Prepared(X=features, y=y, task="classification", n_classes=n_classes, categorical=categorical,
+                        shape=shape)
+    return Prepared(X=features, y=10.0 + 3.0 * signal[:, 0], task="regression", categorical=categorical,
+                    shape=shape)
+
+
+def _as_array_rows(X: np.ndarray, modality: str, rng: np.random.Generator) -> tuple[np.ndarray, tuple[int, ...]]:
+    """Flat rows of 8×8 images (pixel values around 100) or of 10×3 sequences zero-padded after 6 to 10
+    frames, both carrying the 6 features of ``X``: for families that accept only images or sequences."""
+    if modality == "image":
+        projection = np.random.default_rng(54321).normal(size=(X.shape[1], 64))
+        return (100.0 + 20.0 * X.astype(np.float64) @ projection).astype(np.float32), (8, 8)
+    frames = np.stack([X[:, (t % 2) * 3 : (t % 2) * 3 + 3] * (1.0 + 0.1 * t) for t in range(10)], axis=1)
+    frames = frames + 0.05 * rng.normal(size=frames.shape)
+    lengths = rng.integers(6, 11, size=len(X))
+    frames[np.arange(10)[None, :] >= lengths[:, None]] = 0.0
+    return frames.reshape(len(X), -1).astype(np.float32), (10, 3)
+
+
+def _as_words(X: np.ndarray) -> np.ndarray:
+    """The "text" view of ``X``: one string per row, a word per feature for its quartile (``f0_lo``...)."""
+    buckets = np.digitize(X, [-0.67, 0.0, 0.67])
+    names = np.array(["lo", "midlo", "midhi", "hi"])
+    out = np.empty((len(X), 1), dtype=object)
+    out[:, 0] = [" ".join(f"f{j}_{names[b]}" for j, b in enumerate(row)) for row in buckets]
+    return out
 
 
 def _check_not_fitted(model: ModelFamily, X: np.ndarray) -> None:
@@ -192,7 +223,7 @@ def _check_binary_and_missing_class(cls: type[ModelFamily], X_dev: np.ndarray, b
     full = synthetic_data(cls, "classification", 120, n_classes=3, seed=3)
     y = np.asarray(full.y)
     absent = Prepared(X=full.X[y != 2], y=y[y != 2], task="classification", n_classes=3,
-                      categorical=full.categorical)
+                      categorical=full.categorical, shape=full.shape)
     _check_proba(cls(**cls.test_params()).fit(absent, budget=budget), X_dev, 3)
 
 

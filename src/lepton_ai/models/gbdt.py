@@ -68,6 +68,11 @@ class GBDTFamily(ModelFamily):
         self.n_trees_ = int(best)
         return self
 
+    @classmethod
+    def refit_params(cls, params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+        """The number of trees early stopping chose on dev."""
+        return {**params, "n_estimators": int(extra.get("n_trees") or params.get("n_estimators", 200))}
+
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
         out = np.asarray(self.booster_.predict(X, num_threads=1), dtype=np.float64)
         if self.task_ == "classification" and out.ndim == 1:  # binary: the probability of class 1

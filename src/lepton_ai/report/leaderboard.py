@@ -6,16 +6,42 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["leaderboard_table", "format_metrics"]
+__all__ = ["leaderboard_table", "leaderboard_cells", "format_metrics", "format_size", "COLUMNS"]
+
+# (key of leaderboard_cells, heading, right-aligned); the metric heading gets the metric's name.
+COLUMNS = (("trial", "trial", False), ("family", "family", False), ("params", "params", False),
+           ("metric", "dev {metric}", True), ("fit_s", "fit s", True), ("train_usd", "train $", True),
+           ("p50_ms", "p50 ms", True), ("p99_ms", "p99 ms", True), ("rows_per_s", "rows/s", True),
+           ("per_million_usd", "$/M rows", True), ("size", "size", True))
+
+
+def leaderboard_cells(row: Any) -> dict[str, str]:
+    """Display strings of one ``LeptonModel.leaderboard()`` row (a namedtuple from ``itertuples``).
+
+    A failed or skipped trial shows its status in the metric column and its error in ``error``.
+    """
+    ok = row.status == "ok" and not pd.isna(row.dev_metric)
+    cells = {
+        "trial": str(row.trial), "family": str(row.family), "params": str(row.params), "status": str(row.status),
+        "metric": f"{row.dev_metric:.4f}" if ok else str(row.status), "fit_s": _num(row.fit_s, "{:.2f}"),
+        "train_usd": _num(row.train_cost_usd, "{:.2e}"), "p50_ms": _num(row.latency_p50_ms, "{:.3f}"),
+        "p99_ms": _num(row.latency_p99_ms, "{:.3f}"), "rows_per_s": _num(row.rows_per_s, "{:,.0f}"),
+        "per_million_usd": _num(row.infer_cost_per_million_usd, "{:.2e}"),
+        "size": format_size(row.size_bytes) if ok else "", "error": "" if ok else str(row.error or ""),
+    }
+    if not ok:
+        cells["train_usd"] = ""
+    return cells
 
 
 def leaderboard_table(board: pd.DataFrame, title: str = "leaderboard", max_rows: int | None = None) -> Any:
     """A rich Table of ``LeptonModel.leaderboard()``; ``*`` marks the frontier, ``>`` the chosen row.
 
     With ``max_rows``, the best rows are shown (frontier and chosen rows always) and a caption
-    counts the rest.
+    counts the rest. Cells are plain text: brackets in parameters or errors are not rich markup.
     """
     from rich.table import Table
+    from rich.text import Text
 
     metric = str(board["metric"].iloc[0]) if len(board) else "metric"
     hidden = 0
@@ -26,23 +52,19 @@ def leaderboard_table(board: pd.DataFrame, title: str = "leaderboard", max_rows:
         board = board[keep]
     table = Table(title=title, header_style="bold",
                   caption=f"... and {hidden} more trials (lepton runs show RUN lists them all)" if hidden else None)
-    for name, justify in (("", "left"), ("trial", "left"), ("family", "left"), ("params", "left"),
-                          (f"dev {metric}", "right"), ("fit s", "right"), ("train $", "right"),
-                          ("p50 ms", "right"), ("p99 ms", "right"), ("rows/s", "right"),
-                          ("$/M rows", "right"), ("size", "right")):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+    table.add_column("", justify="left")
+    for _, heading, right in COLUMNS:
+        table.add_column(heading.format(metric=metric), justify="right" if right else "left", overflow="fold")
     for row in board.itertuples(index=False):
+        cells = leaderboard_cells(row)
         mark = (">" if row.chosen else " ") + ("*" if row.frontier else " ")
-        if row.status != "ok":
-            table.add_row(mark, row.trial, row.family, _short(row.params), row.status, _num(row.fit_s, "{:.2f}"),
-                          "", "", "", "", "", _short(str(row.error), 40), style="dim")
+        values = [cells[key] for key, _, _ in COLUMNS]
+        values[2] = _short(values[2])
+        if cells["error"]:
+            values[-1] = _short(cells["error"], 40)
+            table.add_row(*(Text(v) for v in (mark, *values)), style="dim")
             continue
-        table.add_row(
-            mark, row.trial, row.family, _short(row.params), f"{row.dev_metric:.4f}", f"{row.fit_s:.2f}",
-            f"{row.train_cost_usd:.2e}", f"{row.latency_p50_ms:.3f}", f"{row.latency_p99_ms:.3f}",
-            f"{row.rows_per_s:,.0f}", f"{row.infer_cost_per_million_usd:.2e}", _size(row.size_bytes),
-            style="bold green" if row.chosen else None,
-        )
+        table.add_row(*(Text(v) for v in (mark, *values)), style="bold green" if row.chosen else None)
     return table
 
 
@@ -52,18 +74,21 @@ def format_metrics(report: dict[str, Any]) -> list[tuple[str, str]]:
             for k, v in report.items() if isinstance(v, (int, float, str)) and k != "task"]
 
 
-def _num(value: Any, fmt: str) -> str:
-    return "" if value is None or pd.isna(value) else fmt.format(value)
-
-
-def _short(text: str, width: int = 48) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _size(n: Any) -> str:
+def format_size(n: Any) -> str:
+    """Bytes as ``512 B``, ``12.3 KB``, ``4.5 MB`` (powers of 1000); empty for a missing value."""
+    if n is None or pd.isna(n):
+        return ""
     n = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000:
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1000
     return f"{n:.1f} TB"
+
+
+def _num(value: Any, fmt: str) -> str:
+    return "" if value is None or pd.isna(value) else fmt.format(value)
+
+
+def _short(text: str, width: int = 48) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -3,7 +3,7 @@
 A trial is on the frontier when no other trial is at least as good on all of dev metric (higher),
 inference cost and training cost (lower) and strictly better on one. Objectives:
 
-* ``accuracy`` — the best dev metric (ties: lower latency).
+* ``accuracy`` — the best dev metric (ties: the lower dev loss when trials have one, then lower latency).
 * ``speed`` — the lowest single-row latency within ``tolerance`` (1 point) of the best metric.
 * ``cost`` — the lowest inference cost per million rows within ``tolerance`` of the best metric.
   For both, the tolerance widens to the dev set's ``noise`` when that is larger.
@@ -87,6 +87,9 @@ def select_trial(
     best = max(_metric(t) for t in front)
     if objective == "accuracy":
         top = [t for t in front if _metric(t) == best]
+        if all(_loss(t) is not None for t in top):  # the same accuracy: the better fit of dev first
+            lowest = min(_loss(t) for t in top)  # type: ignore[type-var]
+            top = [t for t in top if _loss(t) == lowest]
         return _cheapest(top, _latency)
     near = [t for t in feasible if _metric(t) >= best - max(tolerance, noise)]
     if objective == "speed":
@@ -149,7 +152,13 @@ def _dominates(a: TrialResult, b: TrialResult, training_cost: bool = True) -> bo
         return False
     if _clearly_cheaper(b, a, training_cost):
         return False
-    if _metric(a) > _metric(b) or _clearly_cheaper(a, b, training_cost):
+    if _metric(a) > _metric(b):
+        return True
+    # Equal metric: the dev loss (log-loss or squared error), when both have one, tells the better fit.
+    loss_a, loss_b = _loss(a), _loss(b)
+    if loss_a is not None and loss_b is not None and loss_a != loss_b:
+        return loss_a < loss_b  # b is not clearly cheaper (checked above)
+    if _clearly_cheaper(a, b, training_cost):
         return True
     # Equal metric and costs within the tolerance: the smaller model, then the earlier trial, stands.
     return (a.size_bytes or 0, a.trial_id) < (b.size_bytes or 0, b.trial_id)
@@ -206,6 +215,11 @@ def _infeasible_message(ok: list[TrialResult], max_latency_ms: float | None, max
 
 def _metric(t: TrialResult) -> float:
     return t.dev_metric if t.dev_metric is not None else float("-inf")
+
+
+def _loss(t: TrialResult) -> float | None:
+    loss = t.extra.get("dev_loss")
+    return None if loss is None else float(loss)
 
 
 def _latency(t: TrialResult) -> float:

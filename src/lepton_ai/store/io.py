@@ -41,6 +41,8 @@ def save_model(path: str | Path, model: Any) -> Path:
     result = inner.result_
     keep = {t.trial_id for t in pareto_front(result.trials) if t.trial_id in result.models}
     keep.add(inner._chosen_id())
+    for trial_id in list(keep):  # an ensemble needs its members
+        keep.update(getattr(result.models[trial_id], "members", ()) if trial_id in result.models else ())
     target = Path(path)
     with atomic_directory(target) as tmp:
         for trial_id in sorted(keep):

@@ -1,0 +1,92 @@
+"""Make the compressed variants of one fitted model.
+
+Neural families (those with :meth:`ModelFamily.export_module`) get ``torch-bf16``, ``torch-int8``,
+``onnx`` (fp32) and ``onnx-int8``; LightGBM models get ``gbdt-fast``, LightGBM's single-row fast
+path. Every variant is then measured like any candidate (see :mod:`lepton_ai.compress.apply`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, NotBuiltError, TrialError
+from ..models.base import ModelFamily
+from ..models.gbdt import GBDTFamily
+from ..models.gbdt_fast import GBDTFastFamily
+from ..models.onnx import OnnxFamily, OnnxInt8Family
+from ..models.torch_variant import TorchBf16Family, TorchInt8Family
+from ..models.variant import VariantFamily
+from .onnx_export import export_onnx, quantize_onnx_int8
+
+__all__ = ["KINDS", "NEURAL_KINDS", "TREE_KINDS", "variant_kinds", "make_variants"]
+
+NEURAL_KINDS = ("torch-bf16", "torch-int8", "onnx", "onnx-int8")
+TREE_KINDS = ("gbdt-fast",)
+KINDS = NEURAL_KINDS + TREE_KINDS
+# An fp32 ONNX export must give the module's outputs to within this, relative to their scale
+# (float32 rounding and operator order differ; a wrong graph is off by far more).
+_EXPORT_TOLERANCE = 1e-3
+
+
+def variant_kinds(source: ModelFamily | type[ModelFamily], requested: Sequence[str] | None = None) -> list[str]:
+    """The variant kinds that apply to ``source`` (a model or a family class) among ``requested``
+    (default: all of them)."""
+    wanted = list(KINDS if requested is None else requested)
+    unknown = [k for k in wanted if k not in KINDS]
+    if unknown:
+        raise ConfigError(f"unknown variant kind(s) {', '.join(unknown)}. Valid kinds: {', '.join(KINDS)}.")
+    cls = source if isinstance(source, type) else type(source)
+    if issubclass(cls, VariantFamily):
+        return []
+    if issubclass(cls, GBDTFamily):
+        return [k for k in wanted if k in TREE_KINDS]
+    if cls.neural:
+        return [k for k in wanted if k in NEURAL_KINDS]
+    return []
+
+
+def make_variants(source: ModelFamily, source_trial: str, kinds: Sequence[str], X_sample: np.ndarray) -> \
+        dict[str, VariantFamily]:
+    """The variants of the fitted ``source`` of each kind in ``kinds``, by kind.
+
+    ``X_sample``: prepared rows ``(n, n_features)`` used to fix the input width and to check that
+    the fp32 ONNX export reproduces the source. A kind that fails raises :class:`TrialError`.
+    """
+    variants: dict[str, VariantFamily] = {}
+    onnx_fp32: bytes | None = None
+    for kind in kinds:
+        if kind == "gbdt-fast":
+            variants[kind] = GBDTFastFamily.from_source(source, source_trial)
+        elif kind == "torch-bf16":
+            variants[kind] = TorchBf16Family.from_source(source, source_trial)
+        elif kind == "torch-int8":
+            variants[kind] = TorchInt8Family.from_source(source, source_trial)
+        elif kind in ("onnx", "onnx-int8"):
+            if onnx_fp32 is None:
+                onnx_fp32 = _export_checked(source, X_sample)
+            if kind == "onnx":
+                variants[kind] = OnnxFamily.from_bytes(onnx_fp32, source, source_trial)
+            else:
+                variants[kind] = OnnxInt8Family.from_bytes(quantize_onnx_int8(onnx_fp32), source, source_trial)
+        else:
+            raise ConfigError(f"unknown variant kind {kind!r}. Valid kinds: {', '.join(KINDS)}.")
+    return variants
+
+
+def _export_checked(source: ModelFamily, X_sample: np.ndarray) -> bytes:
+    try:
+        module = source.export_module()
+    except NotBuiltError as exc:
+        raise TrialError(f"{source.name}: {exc}") from exc
+    data = export_onnx(module, int(X_sample.shape[1]))
+    rows = np.ascontiguousarray(X_sample[:64], dtype=np.float32)
+    probe = OnnxFamily.from_bytes(data, source, "")
+    if not len(rows):
+        return data
+    expected = source._raw_predict(rows)
+    gap = float(np.max(np.abs(probe._raw_predict(rows) - expected)))
+    if not gap <= _EXPORT_TOLERANCE * (1.0 + float(np.max(np.abs(expected)))):
+        raise TrialError(f"{source.name}: the ONNX export differs from the model by {gap:.3g} on dev rows.")
+    return data

@@ -1,0 +1,90 @@
+"""Ensemble selection: a weighted average of finished candidates, chosen greedily on dev.
+
+After the search, the best full-fidelity candidates' dev outputs (saved by each worker) are
+combined by greedy forward selection with replacement (Caruana et al., 2004, as AutoGluon's
+weighted ensemble does): start from the best model, then repeatedly add whichever model most
+improves the dev loss of the average (log-loss for classification, squared error for regression).
+The ensemble joins the trials as one more candidate on the frontier. Its dev metric is measured on
+the same dev rows that chose the weights, so it is a little optimistic; it is kept only when its
+metric is at least the best single candidate's and its dev loss is lower than every member's by
+``MIN_LOSS_GAIN``. Its timings are derived, not measured: latency and size are the sums of
+its members' (they run one after another), rows/s the harmonic combination, training cost the sum.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..models.metrics import dev_loss, primary_metric, primary_metric_name
+from ..search.trial import TrialResult
+
+__all__ = ["build_ensemble", "DEV_OUTPUTS", "MAX_MEMBERS_CONSIDERED"]
+
+DEV_OUTPUTS = "dev_outputs"    # run_dir/dev_outputs/<trial_id>.npy, written by the workers
+MAX_MEMBERS_CONSIDERED = 8
+MIN_LOSS_GAIN = 0.02           # relative
+_ROUNDS = 25
+
+
+def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.ndarray, task: str,
+                   trial_id: str) -> TrialResult | None:
+    """The ensemble of ``trials`` as a new trial ``trial_id``, or ``None`` when it does not beat the best one."""
+    pool = [t for t in trials if t.ok and t.extra.get("rung_fraction", 1.0) >= 1.0 and t.family != "ensemble"
+            and (outputs_dir / f"{t.trial_id}.npy").is_file()]
+    pool = sorted(pool, key=lambda t: (-(t.dev_metric or 0.0), int(t.trial_id[1:])))[:MAX_MEMBERS_CONSIDERED]
+    if len(pool) < 2:
+        return None
+    outputs = [np.load(outputs_dir / f"{t.trial_id}.npy", allow_pickle=False) for t in pool]
+    if any(o.shape[0] != len(y_dev) for o in outputs):
+        return None
+    counts = _greedy(outputs, y_dev, task)
+    if len(counts) < 2:
+        return None
+    members = [pool[i] for i in sorted(counts)]
+    weights = [counts[i] / sum(counts.values()) for i in sorted(counts)]
+    combined = sum(w * outputs[i] for w, i in zip(weights, sorted(counts), strict=True))
+    metric = primary_metric(task, y_dev, np.asarray(combined))
+    loss = dev_loss(task, y_dev, np.asarray(combined))
+    best_single_loss = min(_losses(outputs, y_dev, task))
+    if metric < max(t.dev_metric or 0.0 for t in pool) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
+        return None
+    return TrialResult(
+        trial_id=trial_id, family="ensemble",
+        params={"members": [t.trial_id for t in members], "weights": [round(w, 6) for w in weights]},
+        metric_name=primary_metric_name(task), dev_metric=metric,
+        fit_s=sum(t.fit_s or 0.0 for t in members),
+        train_cost_usd=sum(t.train_cost_usd or 0.0 for t in members),
+        latency_p50_ms=sum(t.latency_p50_ms or 0.0 for t in members),
+        latency_p99_ms=sum(t.latency_p99_ms or 0.0 for t in members),
+        rows_per_s=1.0 / sum(1.0 / (t.rows_per_s or np.inf) for t in members),
+        infer_cost_per_million_usd=sum(t.infer_cost_per_million_usd or 0.0 for t in members),
+        size_bytes=sum(t.size_bytes or 0 for t in members),
+        peak_memory_bytes=max(t.peak_memory_bytes or 0 for t in members) or None,
+        n_threads=max(t.n_threads for t in members),
+        extra={"origin": "ensemble", "rung_fraction": 1.0, "dev_loss": loss, "timings": "derived from the members"},
+    )
+
+
+def _greedy(outputs: list[np.ndarray], y: np.ndarray, task: str) -> Counter[int]:
+    """How many times each model is picked in ``_ROUNDS`` rounds of forward selection with replacement."""
+    losses = _losses(outputs, y, task)
+    first = int(np.argmin(losses))
+    counts: Counter[int] = Counter({first: 1})
+    total = outputs[first].astype(np.float64)
+    best_loss, best_counts = losses[first], Counter(counts)
+    for n in range(2, _ROUNDS + 1):
+        trial_losses = [dev_loss(task, y, (total + o) / n) for o in outputs]
+        pick = int(np.argmin(trial_losses))
+        total = total + outputs[pick]
+        counts[pick] += 1
+        if trial_losses[pick] < best_loss - 1e-12:
+            best_loss, best_counts = trial_losses[pick], Counter(counts)
+    return best_counts
+
+
+def _losses(outputs: list[np.ndarray], y: np.ndarray, task: str) -> list[float]:
+    return [dev_loss(task, y, o) for o in outputs]

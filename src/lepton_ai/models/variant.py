@@ -1,0 +1,99 @@
+"""Compressed variants: a fitted model in a faster or smaller form, made from another trial's model.
+
+A variant is a family like any other for loading, predicting and measuring (so it can join the
+frontier and be chosen), but it is never searched or trained: :mod:`lepton_ai.compress` makes it
+from a fitted source model. ``source_trial`` and ``source_family`` name where it came from.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import ArtifactError, ConfigError
+from .base import Budget, Cost, Domain, ModelFamily, Prepared
+
+__all__ = ["VariantFamily", "SourceVariant", "SOURCE_DIR"]
+
+SOURCE_DIR = "source"
+
+
+class VariantFamily(ModelFamily):
+    """Base of the compressed variants. ``kind`` says which compression made it."""
+
+    searchable = False
+    kind: ClassVar[str]
+
+    def __init__(self, *, source_trial: str = "", source_family: str = "") -> None:
+        self.source_trial = source_trial
+        self.source_family = source_family
+
+    @property  # type: ignore[misc]
+    def view(self) -> str:  # type: ignore[override]
+        """The prepared view of the source family: a variant reads the same features."""
+        return self.source_view_
+
+    def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> ModelFamily:
+        raise ConfigError(f"{self.name} models are made from a trained model by compression "
+                          "(lepton compress, or train's automatic compression); they cannot be trained.")
+
+    def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
+        return Cost(fit_seconds=0.0, predict_ms_per_row=0.01, memory_bytes=0)
+
+    @classmethod
+    def search_space(cls, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {}
+
+    @classmethod
+    def starting_points(cls, n_rows: int, n_features: int) -> list[dict[str, Any]]:
+        return []
+
+    def _adopt(self, source: ModelFamily) -> None:
+        """Take the task, classes and view of the fitted ``source``."""
+        source._check_fitted()
+        self.task_ = source.task_
+        self.n_classes_ = source.n_classes_
+        self.source_view_ = str(source.view)
+
+    def _state_json(self) -> dict[str, Any]:
+        return {"view": self.source_view_}
+
+    def _read_view(self, directory: Path, state: dict[str, Any]) -> None:
+        view = state.get("view")
+        if view not in ("dense", "codes"):
+            raise ArtifactError(f"{directory}: {self.name} model has no valid source view (got {view!r}).")
+        self.source_view_ = view
+
+
+class SourceVariant(VariantFamily):
+    """A variant that keeps its source model's files in ``source/`` and converts it when loaded.
+
+    The conversion (bf16 cast, dynamic int8 quantisation, a faster prediction path) is
+    deterministic, so the loaded variant predicts exactly like the one that was measured.
+    """
+
+    @classmethod
+    def from_source(cls, source: ModelFamily, source_trial: str) -> SourceVariant:
+        variant = cls(source_trial=source_trial, source_family=source.name)
+        variant._adopt(source)
+        variant.source_ = source
+        variant._convert()
+        return variant
+
+    @abstractmethod
+    def _convert(self) -> None:
+        """Build the fast form from ``self.source_``."""
+
+    def _save_weights(self, directory: Path) -> list[Path]:
+        return self.source_.save(directory / SOURCE_DIR)
+
+    def _load_weights(self, directory: Path, state: dict[str, Any]) -> None:
+        from .registry import get_family
+
+        self._read_view(directory, state)
+        source_dir = directory / SOURCE_DIR
+        if not source_dir.is_dir():
+            raise ArtifactError(f"{directory}: {self.name} model has no {SOURCE_DIR}/ folder with its source model.")
+        self.source_ = get_family(self.source_family).load(source_dir)
+        self._convert()

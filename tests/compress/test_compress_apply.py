@@ -1,0 +1,98 @@
+"""Compression of a search result: variants are measured, join the trials and the frontier, and get saved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from lepton_ai import LeptonModel, SinglePointTechnique, load_model, save_model
+from lepton_ai.cli.main import app
+from lepton_ai.compress.apply import compress_reserve_s, compress_result
+from lepton_ai.features.cache import prepare
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from conftest import make_table
+
+    frame = make_table(300)
+    engine = SinglePointTechnique(budget="20s", families="mlp,gbdt", max_trials=2, cluster="inline")
+    model = LeptonModel(engine=engine, verbose=0).train(frame, label="species", epochs=3)
+    return model, frame
+
+
+@pytest.mark.slow
+def test_train_compresses_the_frontier_and_variants_are_measured(trained) -> None:
+    model, _ = trained
+    variants = [t for t in model.result_.trials if t.extra.get("variant_of")]
+    assert variants, "train should add the variants of its frontier models"
+    for t in variants:
+        source = model.result_.trial(t.extra["variant_of"])
+        assert t.trial_id == f"{source.trial_id}-{t.params['kind']}" and t.ok
+        assert t.latency_p50_ms > 0 and t.rows_per_s > 0 and t.size_bytes > 0
+        assert t.fit_s >= source.fit_s and abs(t.dev_metric - source.dev_metric) <= 0.1
+    board = model.leaderboard()
+    assert set(board["trial"]) >= {t.trial_id for t in variants}
+
+
+@pytest.mark.slow
+def test_selecting_a_variant_predicts_through_it_and_saves(trained, tmp_path) -> None:
+    model, frame = trained
+    variant = next(t for t in model.result_.trials if t.extra.get("variant_of"))
+    model.chosen_ = variant.trial_id
+    labels = model.predict(frame)
+    saved = save_model(tmp_path / "m", model)
+    again = load_model(saved)
+    assert again.chosen.family == variant.family
+    np.testing.assert_array_equal(again.predict(frame), labels)
+
+
+@pytest.mark.slow
+def test_compress_again_adds_nothing_new(trained) -> None:
+    model, frame = trained
+    result = model.result_
+    dataset = model._input(frame)
+    dev = {view: prepare(result.preparer, dataset, view) for view in ("dense", "codes")}
+    assert compress_result(result, dev) == []
+
+
+@pytest.mark.slow
+def test_no_time_left_skips_with_a_line(trained) -> None:
+    import time
+
+    model, frame = trained
+    result = model.result_
+    source = next(t.trial_id for t in result.trials if t.family == "gbdt" and t.trial_id in result.models)
+    dataset = model._input(frame)
+    lines: list[str] = []
+    added = compress_result(result, {"codes": prepare(result.preparer, dataset, "codes")}, sources=[source],
+                            kinds=["gbdt-fast"], deadline=time.monotonic(), log=lines.append)
+    exists = f"{source}-gbdt-fast" in {t.trial_id for t in result.trials}
+    assert added == [] and (exists or "no time left" in lines[0])
+
+
+def test_reserve_only_for_families_with_variants() -> None:
+    assert compress_reserve_s(60.0, "linear") == 0.0
+    assert compress_reserve_s(60.0, ["linear", "mlp"]) == pytest.approx(3.6)
+    assert compress_reserve_s(1000.0, "gbdt") == 6.0
+
+
+def test_cli_compress_adds_variants_to_a_saved_model(tmp_path) -> None:
+    from conftest import make_table
+
+    frame = make_table(300)
+    engine = SinglePointTechnique(budget="20s", families="mlp", max_trials=1, cluster="inline")
+    model = LeptonModel(engine=engine, verbose=0, families="mlp").train(frame, label="species", epochs=3)
+    model.result_.trials = [t for t in model.result_.trials if not t.extra.get("variant_of")]  # as if not compressed
+    model.select("accuracy")
+    saved = save_model(tmp_path / "m", model)
+    data = tmp_path / "dev.csv"
+    frame.to_csv(data, index=False)
+    result = CliRunner().invoke(app, ["compress", str(saved), "--onnx", "--data", str(data)])
+    assert result.exit_code == 0, result.output
+    assert "-onnx " in result.output and "-onnx-int8" in result.output and "torch-bf16" not in result.output
+    again = load_model(saved)  # hashes still verify
+    assert any(t.family == "onnx" for t in again.result_.trials)
+    bad = CliRunner().invoke(app, ["compress", str(saved), "--data", str(tmp_path / "missing.csv")])
+    assert bad.exit_code == 2

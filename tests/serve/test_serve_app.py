@@ -1,0 +1,185 @@
+"""The HTTP app in-process: predictions, validation naming the field, limits, auth, probes, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from serve_fixtures import ROW, served_model  # noqa: F401  (fixture)
+
+from lepton_ai.serve import ServeOptions, create_app
+from lepton_ai.serve.schemas import RequestError, decode_request
+
+
+@pytest.fixture(scope="module")
+def client(served_model):  # noqa: F811
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(max_body_bytes=4096))) as c:
+        yield c
+
+
+def test_predict_matches_the_model(client, served_model) -> None:  # noqa: F811
+    import pandas as pd
+
+    rows = [ROW, {**ROW, "x1": -2.0, "colour": "blue", "flag": False}]
+    response = client.post("/v1/models/iris:predict", json={"instances": rows})
+    assert response.status_code == 200
+    assert response.json()["predictions"] == served_model.predict(pd.DataFrame(rows)).tolist()
+    proba = client.post("/v1/models/iris:predict", json={"instances": rows, "proba": True}).json()
+    assert proba["classes"] == ["setosa", "versicolor", "virginica"]
+    np.testing.assert_allclose(proba["predictions"], served_model.predict_proba(pd.DataFrame(rows)), rtol=1e-9)
+
+
+@pytest.mark.parametrize(("body", "loc", "message"), [
+    (b'{"instances": [{"x1": 1, "colour": "red", "flag": true}]}', ["body", "instances", 0, "x2"], "missing column"),
+    (b'{"instances": [{"x1": 1, "x2": 2, "colour": "red", "flag": true, "zz": 1}]}', ["body", "instances", 0, "zz"],
+     "unknown column"),
+    (b'{"instances": [{"x1": "a", "x2": 2, "colour": "red", "flag": true}]}', ["body", "instances", 0, "x1"],
+     "expected a number"),
+    (b'{"instances": [{"x1": NaN, "x2": 2, "colour": "red", "flag": true}]}', ["body", "instances", 0, "x1"],
+     "not allowed"),
+    (b'{"instances": [{"x1": 1, "x2": Infinity, "colour": "red", "flag": true}]}', ["body", "instances", 0, "x2"],
+     "not allowed"),
+    (b'{"instances": [{"x1": 1, "x2": 2, "colour": "red", "flag": "maybe"}]}', ["body", "instances", 0, "flag"],
+     "true or false"),
+    (b'{"instances": [3]}', ["body", "instances", 0], "object keyed by column"),
+    (b'{"instances": []}', ["body", "instances"], "non-empty list"),
+    (b'{"rows": []}', ["body", "rows"], "unknown field"),
+    (b'{"instances": [{}], "proba": "yes"}', ["body", "proba"], "true or false"),
+    (b'not json', ["body"], "not valid JSON"),
+])
+def test_bad_requests_get_422_naming_the_field(client, body: bytes, loc: list, message: str) -> None:
+    response = client.post("/v1/models/iris:predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    errors = response.json()["detail"]
+    assert any(e["loc"] == loc and message in e["msg"] for e in errors), errors
+
+
+def test_body_limit_counts_declared_and_chunked_bodies(client) -> None:
+    assert client.post("/v1/models/iris:predict", content=b"x" * 5000).status_code == 413
+
+    def chunks():
+        for _ in range(5):
+            yield b"x" * 1000
+
+    response = client.post("/v1/models/iris:predict", content=chunks())  # no Content-Length: chunked
+    assert response.status_code == 413 and "limit" in response.json()["detail"]
+
+
+def test_unknown_model_is_404_and_probes_answer(client) -> None:
+    assert client.post("/v1/models/other:predict", json={"instances": [ROW]}).status_code == 404
+    info = client.get("/v1/models/iris").json()
+    assert info["task"] == "classification" and [c["name"] for c in info["inputs"]] == ["x1", "x2", "colour", "flag"]
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").json() == {"detail": "ready"}
+    assert client.get("/docs").status_code == 200
+
+
+def test_metrics_count_requests_and_batch_sizes(client) -> None:
+    client.post("/v1/models/iris:predict", json={"instances": [ROW, ROW, ROW]})
+    text = client.get("/metrics").text
+    assert 'lepton_requests_total{code="200",route="predict"}' in text
+    assert "lepton_batch_rows_bucket" in text and "lepton_queue_depth" in text
+    assert 'route="other"' not in text
+
+
+def test_token_is_required_with_constant_time_check(served_model) -> None:  # noqa: F811
+    app = create_app(served_model, name="iris", token="s3cret")
+    with TestClient(app) as c:
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 401
+        wrong = c.post("/v1/models/iris:predict", json={"instances": [ROW]}, headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 401 and wrong.headers["www-authenticate"] == "Bearer"
+        ok = c.post("/v1/models/iris:predict", json={"instances": [ROW]}, headers={"Authorization": "Bearer s3cret"})
+        assert ok.status_code == 200
+        assert c.get("/healthz").status_code == 200  # probes stay open
+
+
+def test_a_full_queue_answers_429_with_retry_after(served_model) -> None:  # noqa: F811
+    import time
+
+    app = create_app(served_model, name="iris", options=ServeOptions(max_queue=1, max_wait_ms=0))
+    with TestClient(app) as c:
+        batcher = app.fastapi.state.batcher
+        predict = batcher.predict
+        batcher.predict = lambda rows: (time.sleep(0.4), predict(rows))[1]
+
+        async def three() -> list:
+            import httpx
+
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http:
+                async def post(delay: float) -> httpx.Response:
+                    await asyncio.sleep(delay)
+                    return await http.post("/v1/models/iris:predict", json={"instances": [ROW]})
+
+                # The first is being predicted, the second waits in the queue, the third finds it full.
+                return list(await asyncio.gather(post(0.0), post(0.1), post(0.2)))
+
+        first, second, third = c.portal.call(three)
+        assert (first.status_code, second.status_code, third.status_code) == (200, 200, 429)
+        assert third.headers["retry-after"] == "1"
+
+
+def test_a_slow_model_answers_504_and_others_still_succeed(served_model, monkeypatch) -> None:  # noqa: F811
+    import time
+
+    app = create_app(served_model, name="iris", options=ServeOptions(timeout_s=0.2, max_wait_ms=0))
+    with TestClient(app) as c:
+        batcher = app.fastapi.state.batcher
+        predict = batcher.predict
+        monkeypatch.setattr(batcher, "predict", lambda rows: (time.sleep(0.5), predict(rows))[1])
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 504
+        monkeypatch.setattr(batcher, "predict", predict)
+        time.sleep(0.4)  # the abandoned call still holds the model thread until it ends
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 200
+
+
+def test_one_failing_request_never_fails_its_batch(served_model) -> None:  # noqa: F811
+    from lepton_ai.errors import DataError
+
+    app = create_app(served_model, name="iris", options=ServeOptions(max_wait_ms=50, max_batch=100))
+    with TestClient(app) as c:
+        batcher = app.fastapi.state.batcher
+        predict = batcher.predict
+
+        def picky(rows: list) -> list:
+            if any(r["x1"] == 99.0 for r in rows):
+                raise DataError("x1 = 99 is refused by this model")
+            return predict(rows)
+
+        batcher.predict = picky
+
+        async def together() -> list[int]:
+            import httpx
+
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                bodies = [{"instances": [ROW]}, {"instances": [{**ROW, "x1": 99}]}, {"instances": [ROW, ROW]}]
+                responses = await asyncio.gather(*(http.post("/v1/models/iris:predict", json=b) for b in bodies))
+            return [r.status_code for r in responses]
+
+        assert c.portal.call(together) == [200, 422, 200]
+        assert batcher.metrics.batch_rows._sum.get() >= 4  # they were batched together first
+
+
+def test_images_as_png_or_nested_lists_are_checked_per_instance() -> None:
+    from PIL import Image
+
+    from lepton_ai.data.dataset import Schema
+
+    schema = Schema(task="classification", label="y", columns=(), classes=("a", "b"), modality="image", shape=(4, 5))
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((8, 10), 200, dtype=np.uint8), "L").save(buffer, format="PNG")
+    png = base64.b64encode(buffer.getvalue()).decode()
+    good = decode_request(f'{{"instances": ["{png}", {[[1] * 5] * 4}]}}'.encode(), schema)
+    assert [r.shape for r in good.rows] == [(4, 5), (4, 5)]  # the PNG is resized to the training size
+    with pytest.raises(RequestError) as caught:
+        decode_request(f'{{"instances": ["!!", "{base64.b64encode(b"junk").decode()}", [[1, 2]], [[1, [2]]]]}}'
+                       .encode(), schema)
+    messages = {tuple(e["loc"]): e["msg"] for e in caught.value.errors}
+    assert "not valid base64" in messages[("body", "instances", 0)]
+    assert "undecodable image" in messages[("body", "instances", 1)]
+    assert "wrong shape [1, 2]; expected [4, 5]" in messages[("body", "instances", 2)]
+    assert "ragged" in messages[("body", "instances", 3)]
