@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install demo test test-slow bench bench-peers lint clean
+.PHONY: install demo test test-slow bench bench-tabular bench-neural bench-text bench-compress bench-serve bench-peers lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,9 +29,28 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
+# Every benchmark in benchmarks/ (about 1.5 hours; each target below runs one of them).
+bench: bench-tabular bench-neural bench-text bench-compress bench-serve
+
 # lepton-ai vs plain LightGBM and scikit-learn baselines (peers not installed here are skipped, saying so).
-bench: $(STAMP)
+bench-tabular: $(STAMP)
 	$(PY) benchmarks/run.py
+
+# CNN / LSTM / 1D-CNN vs tutorial-style PyTorch models, and the CNN's GFLOP/s vs this CPU's matmul ceiling.
+bench-neural: $(STAMP)
+	$(PY) benchmarks/neural.py
+
+# The text families on rotten_tomatoes vs TF-IDF + logistic regression.
+bench-text: $(STAMP)
+	$(PY) benchmarks/text.py
+
+# Eager fp32 vs bf16 / int8 / ONNX variants, and LightGBM's single-row fast path.
+bench-compress: $(STAMP)
+	$(PY) benchmarks/compress.py
+
+# `lepton serve` vs a plain per-request FastAPI endpoint at concurrency 1, 8, 64.
+bench-serve: $(STAMP)
+	$(PY) benchmarks/serve_load.py
 
 # The same with FLAML and AutoGluon, installed into their own venv (about 2 GB).
 $(BENCH_STAMP): pyproject.toml

@@ -72,6 +72,26 @@ def test_no_time_left_skips_with_a_line(trained) -> None:
     assert added == [] and (exists or "no time left" in lines[0])
 
 
+@pytest.mark.slow
+def test_a_variant_that_fails_is_left_out_with_a_line(trained, monkeypatch) -> None:
+    import lepton_ai.compress.apply as apply
+
+    model, frame = trained
+    result = model.result_
+    source = next(t.trial_id for t in result.trials if t.family == "gbdt" and t.trial_id in result.models)
+    monkeypatch.setattr(result, "trials", [t for t in result.trials if t.trial_id != f"{source}-gbdt-fast"])
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("onnxruntime: bad graph")
+
+    monkeypatch.setattr(apply, "_measured", broken)
+    lines: list[str] = []
+    dataset = model._input(frame)
+    added = compress_result(result, {"codes": prepare(result.preparer, dataset, "codes")}, sources=[source],
+                            kinds=["gbdt-fast"], log=lines.append)
+    assert added == [] and "RuntimeError: onnxruntime: bad graph; left out" in lines[0]
+
+
 def test_reserve_only_for_families_with_variants() -> None:
     assert compress_reserve_s(60.0, "linear") == 0.0
     assert compress_reserve_s(60.0, ["linear", "mlp"]) == pytest.approx(3.6)

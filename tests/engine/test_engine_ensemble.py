@@ -86,3 +86,10 @@ def test_an_ensemble_of_real_trials_predicts_saves_and_loads(tmp_path, table):
     loaded = load_model(save_model(tmp_path / "m", model))
     assert loaded.chosen.trial_id == "t099"
     np.testing.assert_allclose(loaded.predict_proba(data), expected)
+
+
+def test_accuracy_counts_gaps_within_the_dev_noise_as_ties_broken_by_dev_loss():
+    lucky, better_fit = _trial("t000", 0.900, loss=0.30, p50=0.01), _trial("t001", 0.895, loss=0.20, p50=1.0)
+    assert select_trial([lucky, better_fit], "accuracy", noise=0.01).trial_id == "t001"
+    assert select_trial([lucky, better_fit], "accuracy", noise=0.001).trial_id == "t000"
+    assert select_trial([lucky, better_fit], "accuracy").trial_id == "t000"

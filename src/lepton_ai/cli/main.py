@@ -50,13 +50,16 @@ def _errors(func: F) -> F:
 @app.command()
 @_errors
 def train(
-    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file or a bundled dataset name.")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file, an image folder (one sub-folder per "
+                                              "class) or a bundled dataset name.")],
     label: Annotated[str | None, typer.Option(help="Label column (default: label/target/class/y).")] = None,
     task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
     objective: Annotated[str, typer.Option(help="balanced, accuracy, speed or cost.")] = "balanced",
     budget: Annotated[str, typer.Option(help="Seconds ('60s', '5m') or dollars ('$0.05').")] = "60s",
     max_latency_ms: Annotated[float | None, typer.Option(help="Hard limit on single-row p50 latency.")] = None,
-    families: Annotated[str | None, typer.Option(help="Comma-separated families, e.g. gbdt,linear,mlp.")] = None,
+    families: Annotated[str | None, typer.Option(
+        help="Comma-separated families: linear, gbdt, mlp, cnn, rnn, cnn1d, text, embed (default: all that fit "
+             "the data).")] = None,
     price_per_core_hour: Annotated[float | None, typer.Option(help="Dollars per core-hour.")] = None,
     out: Annotated[Path, typer.Option(help="Directory to save the chosen model in.")] = Path("lepton-model"),
     test: Annotated[str | None, typer.Option(help="A separate labelled test file (else 15% is held out).")] = None,

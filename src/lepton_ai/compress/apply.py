@@ -21,7 +21,6 @@ import numpy as np
 from ..engine.callbacks import Callback
 from ..engine.measure import measure_model
 from ..engine.result import SearchResult
-from ..errors import LeptonError
 from ..features.cache import FeatureCache
 from ..models.base import ModelFamily, Prepared
 from ..models.metrics import primary_metric
@@ -79,15 +78,20 @@ def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, source
 def _compress_one(result: SearchResult, source_id: str, source: ModelFamily, kinds: list[str], dev: Prepared,
                   say: Callable[[str], None]) -> Iterator[TrialResult]:
     start = time.perf_counter()
+    # A variant that cannot be made or run (an export the exporters cannot trace, a runtime error in
+    # ONNX Runtime) is left out with a line saying why; the source and the search stay as they are.
     try:
         variants = make_variants(source, source_id, kinds, np.array(dev.X[:256], dtype=np.float32))
-    except LeptonError as exc:  # e.g. an export the ONNX exporters cannot trace: the source stays as it is
-        say(f"compress: {source_id} ({source.name}): {exc}")
+    except Exception as exc:
+        say(f"compress: {source_id} ({source.name}): {type(exc).__name__}: {exc}")
         return
     made_s = (time.perf_counter() - start) / max(len(variants), 1)
     baseline = _dev_metric(source, dev)
     for kind, variant in variants.items():
-        yield _measured(result, source_id, kind, variant, dev, made_s, baseline)
+        try:
+            yield _measured(result, source_id, kind, variant, dev, made_s, baseline)
+        except Exception as exc:
+            say(f"compress: {source_id}-{kind}: {type(exc).__name__}: {exc}; left out")
 
 
 def _dev_metric(model: ModelFamily, dev: Prepared) -> float:

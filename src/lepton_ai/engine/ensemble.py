@@ -6,9 +6,10 @@ weighted ensemble does): start from the best model, then repeatedly add whicheve
 improves the dev loss of the average (log-loss for classification, squared error for regression).
 The ensemble joins the trials as one more candidate on the frontier. Its dev metric is measured on
 the same dev rows that chose the weights, so it is a little optimistic; it is kept only when its
-metric is at least the best single candidate's and its dev loss is lower than every member's by
-``MIN_LOSS_GAIN``. Its timings are derived, not measured: latency and size are the sums of
-its members' (they run one after another), rows/s the harmonic combination, training cost the sum.
+metric is within the dev set's noise of the best single candidate's (``metric_noise``) and its dev
+loss is lower than every member's by ``MIN_LOSS_GAIN``. Its timings are derived, not measured:
+latency and size are the sums of its members' (they run one after another), rows/s the harmonic
+combination, training cost the sum.
 """
 
 from __future__ import annotations
@@ -20,12 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from ..models.metrics import dev_loss, primary_metric, primary_metric_name
+from ..search.frontier import metric_noise
 from ..search.trial import TrialResult
 
 __all__ = ["build_ensemble", "DEV_OUTPUTS", "MAX_MEMBERS_CONSIDERED"]
 
 DEV_OUTPUTS = "dev_outputs"    # run_dir/dev_outputs/<trial_id>.npy, written by the workers
 MAX_MEMBERS_CONSIDERED = 8
+PER_FAMILY = 2                 # the pool takes the best two of each family first
 MIN_LOSS_GAIN = 0.02           # relative
 _ROUNDS = 25
 
@@ -35,7 +38,7 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     """The ensemble of ``trials`` as a new trial ``trial_id``, or ``None`` when it does not beat the best one."""
     pool = [t for t in trials if t.ok and t.extra.get("rung_fraction", 1.0) >= 1.0 and t.family != "ensemble"
             and (outputs_dir / f"{t.trial_id}.npy").is_file()]
-    pool = sorted(pool, key=lambda t: (-(t.dev_metric or 0.0), int(t.trial_id[1:])))[:MAX_MEMBERS_CONSIDERED]
+    pool = _diverse(pool)
     if len(pool) < 2:
         return None
     outputs = [np.load(outputs_dir / f"{t.trial_id}.npy", allow_pickle=False) for t in pool]
@@ -50,7 +53,8 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     metric = primary_metric(task, y_dev, np.asarray(combined))
     loss = dev_loss(task, y_dev, np.asarray(combined))
     best_single_loss = min(_losses(outputs, y_dev, task))
-    if metric < max(t.dev_metric or 0.0 for t in pool) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
+    best = max(t.dev_metric or 0.0 for t in pool)
+    if metric < best - metric_noise(task, best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
         return None
     return TrialResult(
         trial_id=trial_id, family="ensemble",
@@ -67,6 +71,24 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
         n_threads=max(t.n_threads for t in members),
         extra={"origin": "ensemble", "rung_fraction": 1.0, "dev_loss": loss, "timings": "derived from the members"},
     )
+
+
+def _diverse(pool: list[TrialResult]) -> list[TrialResult]:
+    """The best ``PER_FAMILY`` trials of each family, then the best of the rest, ``MAX_MEMBERS_CONSIDERED`` in all.
+
+    Many near-copies of one family (a long search samples dozens of linear models) would otherwise
+    fill the pool and leave out the other families, whose errors differ most.
+    """
+    ranked = sorted(pool, key=lambda t: (-(t.dev_metric or 0.0), t.extra.get("dev_loss", 0.0), int(t.trial_id[1:])))
+    per_family: dict[str, int] = {}
+    first = []
+    for trial in ranked:
+        if per_family.get(trial.family, 0) < PER_FAMILY:
+            per_family[trial.family] = per_family.get(trial.family, 0) + 1
+            first.append(trial)
+    rest = [t for t in ranked if t not in first]
+    chosen = (first + rest)[:MAX_MEMBERS_CONSIDERED]
+    return sorted(chosen, key=ranked.index)
 
 
 def _greedy(outputs: list[np.ndarray], y: np.ndarray, task: str) -> Counter[int]:

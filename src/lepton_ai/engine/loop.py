@@ -129,7 +129,9 @@ class _LoopState:
             for outcome in self.executor.poll(_POLL_S):
                 self.finish(outcome)
             self._report_epochs(self.epoch_logs.poll())
-            if time.monotonic() >= self.deadline - self.reserve / 2 - self.refit_reserve:
+            # Trials in flight were given their own deadlines when they started (the refit reserve of that
+            # moment taken off), so they end by themselves; only the end of the budget stops them.
+            if time.monotonic() >= self.deadline - self.reserve / 2:
                 for outcome in self.executor.stop_all("stopped at the end of the budget"):
                     self.finish(outcome)
                 return

@@ -18,6 +18,8 @@ _MAX_LATENCY_CALLS = 200
 _LATENCY_SECONDS = 0.1
 _THROUGHPUT_SECONDS = 0.1
 _BATCH_ROWS = 4096
+_PROBE_ROWS = 64
+_BATCH_CALL_SECONDS = 0.025
 
 
 @dataclass(frozen=True)
@@ -32,14 +34,13 @@ def measure_model(model: ModelFamily, X: np.ndarray, save_to: Path) -> Measureme
     """Time ``model`` on rows of ``X`` (prepared features): one row at a time, then in batches.
 
     Single-row latency: ``predict`` on one row, warm-up excluded, p50/p99 over up to 200 calls or
-    0.1 s. Throughput: rows per second predicting a batch of up to 4096 rows (``X`` repeated), from the
-    fastest of several calls.
+    0.1 s. Throughput: rows per second predicting a batch of up to 4096 rows (``X`` repeated; smaller
+    for slow models, so that a call takes about 25 ms), from the fastest of several calls.
     Size: the bytes :meth:`ModelFamily.save` writes into ``save_to``, where the model is kept.
     """
     predict = model.predict
     p50, p99 = _single_row_latency(predict, X)
-    batch = np.ascontiguousarray(np.resize(X, (min(_BATCH_ROWS, max(len(X), 1) * 64), X.shape[1])))
-    rows_per_s = _throughput(predict, batch)
+    rows_per_s = _throughput(predict, _batch(predict, X))
     size = sum(p.stat().st_size for p in model.save(save_to))
     return Measurement(latency_p50_ms=p50, latency_p99_ms=p99, rows_per_s=rows_per_s, size_bytes=size)
 
@@ -57,6 +58,16 @@ def _single_row_latency(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarr
         times.append(time.perf_counter() - start)
     ms = np.asarray(times) * 1e3
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def _batch(predict: Callable[[np.ndarray], np.ndarray], X: np.ndarray) -> np.ndarray:
+    """Rows of ``X`` repeated into a batch one call predicts in about 25 ms (64 to 4096 rows)."""
+    probe = np.ascontiguousarray(np.resize(X, (_PROBE_ROWS, X.shape[1])))
+    start = time.perf_counter()
+    predict(probe)
+    rate = _PROBE_ROWS / max(time.perf_counter() - start, 1e-6)
+    rows = int(min(_BATCH_ROWS, max(_PROBE_ROWS, rate * _BATCH_CALL_SECONDS)))
+    return np.ascontiguousarray(np.resize(X, (rows, X.shape[1])))
 
 
 def _throughput(predict: Callable[[np.ndarray], np.ndarray], batch: np.ndarray) -> float:

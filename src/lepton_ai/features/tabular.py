@@ -187,13 +187,13 @@ class TabularPreparer:
 
         Selecting a column of a DataFrame costs ~25 µs and ``get_indexer`` ~70 µs, which would
         dominate one-row latency; reading each cell with ``iat`` costs ~2.5 µs. ``None`` when the
-        fast path does not apply (arrays, more cells, duplicate or missing columns).
+        fast path does not apply (arrays, all-numeric frames, more cells, duplicate or missing columns).
         """
         if self.schema.modality in _ARRAY_MODALITIES or not isinstance(X, pd.DataFrame):
             return None
         names = self.schema.feature_names
-        if len(X) * len(names) > _FEW_CELLS:
-            return None
+        if len(X) * len(names) > _FEW_CELLS or all(dtype.kind in "biuf" for dtype in X.dtypes):
+            return None  # all-numeric frames have a faster path of their own (_numeric_block)
         positions = column_positions(X)
         if len(positions) < X.shape[1] or any(name not in positions for name in names):
             return None  # check_columns names what is missing or repeated

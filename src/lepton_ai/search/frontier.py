@@ -3,7 +3,8 @@
 A trial is on the frontier when no other trial is at least as good on all of dev metric (higher),
 inference cost and training cost (lower) and strictly better on one. Objectives:
 
-* ``accuracy`` — the best dev metric (ties: the lower dev loss when trials have one, then lower latency).
+* ``accuracy`` — the best dev metric; metrics within ``noise`` of the best tie, and ties go to the lower
+  dev loss (log-loss or squared error) when the tied trials have one, then to the lower latency.
 * ``speed`` — the lowest single-row latency within ``tolerance`` (1 point) of the best metric.
 * ``cost`` — the lowest inference cost per million rows within ``tolerance`` of the best metric.
   For both, the tolerance widens to the dev set's ``noise`` when that is larger.
@@ -86,8 +87,14 @@ def select_trial(
     front = pareto_front(feasible, training_cost=False)
     best = max(_metric(t) for t in front)
     if objective == "accuracy":
-        top = [t for t in front if _metric(t) == best]
-        if all(_loss(t) is not None for t in top):  # the same accuracy: the better fit of dev first
+        # Metrics within the dev set's noise of the best are ties; among them, the lower dev loss
+        # (a smoother measure of the same fit, when every tied trial has one) is the better model.
+        near_best = [t for t in feasible if _metric(t) >= best - noise]
+        if noise > 0 and all(_loss(t) is not None for t in near_best):
+            top = near_best
+        else:
+            top = [t for t in front if _metric(t) == best]
+        if all(_loss(t) is not None for t in top):
             lowest = min(_loss(t) for t in top)  # type: ignore[type-var]
             top = [t for t in top if _loss(t) == lowest]
         return _cheapest(top, _latency)
