@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 
-__all__ = ["ModelFamily", "Cost", "Budget", "Domain", "Prepared", "FAMILY_FILE"]
+__all__ = ["ModelFamily", "DerivedFamily", "Cost", "Budget", "Domain", "Prepared", "FAMILY_FILE"]
 
 FAMILY_FILE = "family.json"
 
@@ -227,6 +227,28 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "task_")
+
+
+class DerivedFamily(ModelFamily):
+    """A family made from trained models (a compressed variant, an ensemble): loaded, measured and
+    chosen like any other, but never searched or trained. ``made_by`` says what makes it."""
+
+    searchable: ClassVar[bool] = False
+    made_by: ClassVar[str] = "lepton-ai from trained models"
+
+    def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> ModelFamily:
+        raise ConfigError(f"{self.name} models are made by {self.made_by}; they cannot be trained.")
+
+    def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
+        return Cost(fit_seconds=0.0, predict_ms_per_row=0.0, memory_bytes=0)
+
+    @classmethod
+    def search_space(cls, n_rows: int, n_features: int) -> dict[str, Domain]:
+        return {}
+
+    @classmethod
+    def starting_points(cls, n_rows: int, n_features: int) -> list[dict[str, Any]]:
+        return []
 
 
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:

@@ -10,30 +10,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, NotBuiltError
-from .base import Budget, Cost, Domain, ModelFamily, Prepared
+from .base import DerivedFamily
 
 __all__ = ["EnsembleFamily"]
 
 
-class EnsembleFamily(ModelFamily):
+class EnsembleFamily(DerivedFamily):
     """``members`` (trial ids) averaged with ``weights`` (non-negative, summing to 1)."""
 
     name = "ensemble"
-    searchable: ClassVar[bool] = False
+    made_by = "the engine from finished trials (engine.ensemble)"
     view = "dense"  # not used: every member reads its own view
 
     def __init__(self, *, members: Sequence[str] = (), weights: Sequence[float] = ()) -> None:
         self.members = members
         self.weights = weights
-
-    def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> EnsembleFamily:
-        raise NotBuiltError("an ensemble is made by the engine from finished trials (engine.ensemble); "
-                            "it is not trained on features.")
 
     def combine(self, outputs: Sequence[np.ndarray]) -> np.ndarray:
         """The weighted average of the members' outputs, given in the order of ``members``."""
@@ -46,17 +42,6 @@ class EnsembleFamily(ModelFamily):
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
         raise NotBuiltError("an ensemble predicts through the search result that holds its members "
                             "(LeptonModel.predict); combine the members' outputs with combine().")
-
-    def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
-        return Cost(fit_seconds=0.0, predict_ms_per_row=0.0, memory_bytes=0)
-
-    @classmethod
-    def search_space(cls, n_rows: int, n_features: int) -> dict[str, Domain]:
-        return {}
-
-    @classmethod
-    def starting_points(cls, n_rows: int, n_features: int) -> list[dict[str, Any]]:
-        return []
 
     def _save_weights(self, directory: Path) -> list[Path]:
         return []

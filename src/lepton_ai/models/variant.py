@@ -11,18 +11,18 @@ from abc import abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import ArtifactError, ConfigError
-from .base import Budget, Cost, Domain, ModelFamily, Prepared
+from ..errors import ArtifactError
+from .base import DerivedFamily, ModelFamily
 
 __all__ = ["VariantFamily", "SourceVariant", "SOURCE_DIR"]
 
 SOURCE_DIR = "source"
 
 
-class VariantFamily(ModelFamily):
+class VariantFamily(DerivedFamily):
     """Base of the compressed variants. ``kind`` says which compression made it."""
 
-    searchable = False
+    made_by = "compression from a trained model (lepton compress, or train's automatic compression)"
     kind: ClassVar[str]
 
     def __init__(self, *, source_trial: str = "", source_family: str = "") -> None:
@@ -33,21 +33,6 @@ class VariantFamily(ModelFamily):
     def view(self) -> str:  # type: ignore[override]
         """The prepared view of the source family: a variant reads the same features."""
         return self.source_view_
-
-    def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> ModelFamily:
-        raise ConfigError(f"{self.name} models are made from a trained model by compression "
-                          "(lepton compress, or train's automatic compression); they cannot be trained.")
-
-    def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
-        return Cost(fit_seconds=0.0, predict_ms_per_row=0.01, memory_bytes=0)
-
-    @classmethod
-    def search_space(cls, n_rows: int, n_features: int) -> dict[str, Domain]:
-        return {}
-
-    @classmethod
-    def starting_points(cls, n_rows: int, n_features: int) -> list[dict[str, Any]]:
-        return []
 
     def _adopt(self, source: ModelFamily) -> None:
         """Take the task, classes and view of the fitted ``source``."""
