@@ -68,9 +68,10 @@ def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Schedule
         state.next_index = max(state.next_index, 1 + max(int(tid[1:]) for tid, _ in rerun))
     try:
         state.run()
-        state.ensemble()
-        if settings.refit:
-            state.refit()
+        if not state.stopped_by_callback:  # a callback that ends the search ends it now: no more work
+            state.ensemble()
+            if settings.refit:
+                state.refit()
     finally:
         for outcome in executor.stop_all("stopped: the search ended"):
             if not outcome.trial_id.endswith(REFIT_SUFFIX):  # an interrupted refit leaves its trial as it was
