@@ -116,3 +116,15 @@ def test_cli_compress_adds_variants_to_a_saved_model(tmp_path) -> None:
     assert any(t.family == "onnx" for t in again.result_.trials)
     bad = CliRunner().invoke(app, ["compress", str(saved), "--data", str(tmp_path / "missing.csv")])
     assert bad.exit_code == 2
+
+
+@pytest.mark.slow
+def test_a_fast_tree_variant_copies_in_memory(trained) -> None:
+    import copy
+
+    model, frame = trained
+    result = model.result_
+    trial_id = next(t.trial_id for t in result.trials if t.family == "gbdt-fast")
+    variant = result.models[trial_id]
+    X = result.preparer.transform(frame.drop(columns="species").iloc[[0]], "codes")
+    np.testing.assert_array_equal(copy.deepcopy(variant).predict_proba(X), variant.predict_proba(X))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import threading
 import weakref
+from typing import Any
 
 import numpy as np
 
@@ -42,6 +43,16 @@ class GBDTFastFamily(SourceVariant):
         self.fast_config_ = handle
         weakref.finalize(self, _LIB.LGBM_FastConfigFree, handle)
         self.lock_ = threading.Lock()  # one fast configuration: its buffers are not shared between threads
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies in memory (``copy.deepcopy``, joblib, scikit-learn's checks) leave out the C handle and
+        the lock; :meth:`__setstate__` makes them again. Saved models never use this (no pickle)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("fast_config_", "lock_")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if "source_" in state:
+            self._convert()
 
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
         if len(X) != 1 or X.shape[1] != self.n_features_:
