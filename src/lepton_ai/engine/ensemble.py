@@ -44,7 +44,8 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     outputs = [np.load(outputs_dir / f"{t.trial_id}.npy", allow_pickle=False) for t in pool]
     if any(o.shape[0] != len(y_dev) for o in outputs):
         return None
-    counts = _greedy(outputs, y_dev, task)
+    losses = [dev_loss(task, y_dev, o) for o in outputs]
+    counts = _greedy(outputs, losses, y_dev, task)
     if len(counts) < 2:
         return None
     members = [pool[i] for i in sorted(counts)]
@@ -52,7 +53,7 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     combined = sum(w * outputs[i] for w, i in zip(weights, sorted(counts), strict=True))
     metric = primary_metric(task, y_dev, np.asarray(combined))
     loss = dev_loss(task, y_dev, np.asarray(combined))
-    best_single_loss = min(_losses(outputs, y_dev, task))
+    best_single_loss = min(losses)
     best = max(t.dev_metric or 0.0 for t in pool)
     if metric < best - metric_noise(task, best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
         return None
@@ -91,9 +92,8 @@ def _diverse(pool: list[TrialResult]) -> list[TrialResult]:
     return sorted(chosen, key=ranked.index)
 
 
-def _greedy(outputs: list[np.ndarray], y: np.ndarray, task: str) -> Counter[int]:
+def _greedy(outputs: list[np.ndarray], losses: list[float], y: np.ndarray, task: str) -> Counter[int]:
     """How many times each model is picked in ``_ROUNDS`` rounds of forward selection with replacement."""
-    losses = _losses(outputs, y, task)
     first = int(np.argmin(losses))
     counts: Counter[int] = Counter({first: 1})
     total = outputs[first].astype(np.float64)
@@ -106,7 +106,3 @@ def _greedy(outputs: list[np.ndarray], y: np.ndarray, task: str) -> Counter[int]
         if trial_losses[pick] < best_loss - 1e-12:
             best_loss, best_counts = trial_losses[pick], Counter(counts)
     return best_counts
-
-
-def _losses(outputs: list[np.ndarray], y: np.ndarray, task: str) -> list[float]:
-    return [dev_loss(task, y, o) for o in outputs]
