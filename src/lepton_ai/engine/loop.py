@@ -104,7 +104,9 @@ class _LoopState:
     # ---- the loop ------------------------------------------------------------------------
     def run(self) -> None:
         skips = 0
-        if self.deadline - self.reserve - time.monotonic() <= 0 and not self.trials:
+        # Less than the time to measure a model left (a cached preparation can leave a sliver of a
+        # tiny budget): the cheapest candidate runs past the budget rather than being cut to nothing.
+        if self.deadline - self.reserve - time.monotonic() <= _MEASURE_RESERVE_S and not self.trials:
             self._force_first()
         while True:
             remaining = self.deadline - self.reserve - self.refit_reserve - time.monotonic()
