@@ -96,6 +96,7 @@ def test_reserve_only_for_families_with_variants() -> None:
     assert compress_reserve_s(60.0, "linear") == 0.0
     assert compress_reserve_s(60.0, ["linear", "mlp"]) == pytest.approx(3.6)
     assert compress_reserve_s(1000.0, "gbdt") == 6.0
+    assert compress_reserve_s(9.0, "gbdt") == 0.0  # a short budget keeps its seconds for training
 
 
 def test_cli_compress_adds_variants_to_a_saved_model(tmp_path) -> None:

@@ -94,3 +94,30 @@ def test_dask_cluster_is_not_built_yet():
 
     with pytest.raises(NotBuiltError, match="Dask"):
         SinglePointTechnique(cluster="tcp://127.0.0.1:8786")
+
+
+class TorchProbeFamily(LinearFamily):
+    """Fails with a message saying whether its worker process has torch imported."""
+
+    name = "torchprobe"
+
+    def fit(self, train, dev=None, *, budget=None):
+        import sys
+
+        raise RuntimeError(f"torch imported: {'torch' in sys.modules}")
+
+
+class NeuralTorchProbeFamily(TorchProbeFamily):
+    name = "torchprobe-neural"
+    preload = ("torch",)
+
+
+def test_only_families_that_preload_torch_run_in_the_worker_server_that_has_it(monkeypatch, table):
+    for cls in (TorchProbeFamily, NeuralTorchProbeFamily):
+        monkeypatch.setitem(FAMILIES, cls.name, cls)
+    result = SinglePointTechnique(budget="10s", families=["torchprobe", "torchprobe-neural", "linear"],
+                                  max_trials=3).search(table, label="species")
+    errors = {t.family: t.error for t in result.trials if not t.ok}
+    assert "torch imported: False" in errors["torchprobe"]
+    assert "torch imported: True" in errors["torchprobe-neural"]
+    assert any(t.ok for t in result.trials if t.family == "linear")

@@ -159,13 +159,17 @@ def _threads(n_threads: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
+_MIN_BUDGET_TO_COMPRESS_S = 10.0
+
+
 def compress_reserve_s(budget_s: float, families: str | Sequence[str]) -> float:
     """The part of a training budget ``train`` keeps for compressing the frontier: 6% of it, between
-    1 and 6 seconds, when a family with variants (neural, LightGBM) is searched; else nothing."""
+    1 and 6 seconds, when a family with variants (neural, LightGBM) is searched; else nothing. A
+    budget under 10 s keeps nothing back: its seconds are worth more to training than to a variant."""
     names = resolve_families(families)  # type: ignore[arg-type]
-    if not any(variant_kinds(get_family(name)) for name in names):
+    if budget_s < _MIN_BUDGET_TO_COMPRESS_S or not any(variant_kinds(get_family(name)) for name in names):
         return 0.0
-    return min(max(0.06 * budget_s, 1.0), 6.0, 0.5 * budget_s)
+    return min(max(0.06 * budget_s, 1.0), 6.0)
 
 
 def compress_after_search(result: SearchResult, cache: FeatureCache, *, deadline: float,

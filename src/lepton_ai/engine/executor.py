@@ -23,13 +23,19 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..models.registry import get_family
 from .worker import TrialSpec, run_trial
 
 __all__ = ["Executor", "LocalExecutor", "InlineExecutor", "Outcome"]
+
+# What the worker server imports before it forks any trial (torch comes later, in a second server).
+LIGHT_MODULES = ("numpy", "pandas", "sklearn.linear_model", "lightgbm", "lepton_ai.engine.worker",
+                 "lepton_ai.models.registry", "lepton_ai.features.cache")
 
 
 @dataclass
@@ -67,6 +73,10 @@ class Executor(ABC):
     def close(self) -> None:
         return None
 
+    def wait_ready(self, modules: Sequence[str], timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds until a trial that needs ``modules`` would start at once."""
+        return True
+
 
 @dataclass
 class _Running:
@@ -81,8 +91,9 @@ class _Running:
 class LocalExecutor(Executor):
     """Trials in worker processes on this node, each with a thread count and a memory share.
 
-    Workers are forked by a zygote (``lepton_ai.engine.zygote``) started on first use; each
-    writes its record to a file in ``work_dir`` and its output to a log file beside it.
+    Workers are forked by a zygote (``lepton_ai.engine.zygote``) started on first use (or ahead of
+    it, by :meth:`warm`); each writes its record to a file in ``work_dir`` and its output to a log
+    file beside it.
     """
 
     def __init__(self, slots: int, memory_share_bytes: int | None = None, work_dir: Path | None = None) -> None:
@@ -93,6 +104,15 @@ class LocalExecutor(Executor):
         self._running: dict[str, _Running] = {}
         self._keys: dict[str, str] = {}   # request key -> trial id
 
+    @staticmethod
+    def warm(modules: Iterable[str]) -> None:
+        """Start the worker server now, and its import of ``modules`` (torch), while the caller
+        prepares the data: the first trials then start without waiting for imports."""
+        _Zygote.shared().warm(modules)
+
+    def wait_ready(self, modules: Sequence[str], timeout: float) -> bool:
+        return _Zygote.shared().wait_ready(modules, timeout)
+
     def start(self, spec: TrialSpec, kill_at: float) -> None:
         self.work_dir.mkdir(parents=True, exist_ok=True)
         result = self.work_dir / f"{spec.trial_id}.result.json"
@@ -100,7 +120,8 @@ class LocalExecutor(Executor):
         key = uuid.uuid4().hex
         self._keys[key] = spec.trial_id
         self._running[spec.trial_id] = _Running(spec, result, time.time(), kill_at)
-        _Zygote.shared().submit(key, {"spec": spec.to_json(), "result": str(result),
+        needs = list(get_family(spec.family).preload)
+        _Zygote.shared().submit(key, {"needs": needs, "spec": spec.to_json(), "result": str(result),
                                       "log": str(self.work_dir / f"{spec.trial_id}.log")}, self._events)
 
     def running(self) -> list[str]:
@@ -162,6 +183,8 @@ class LocalExecutor(Executor):
         if run.pid is not None:
             with contextlib.suppress(ProcessLookupError):  # already gone: nothing left to kill
                 os.kill(run.pid, signal.SIGKILL)
+        else:  # not forked yet, or its start not seen yet: the server that runs it kills it
+            _Zygote.shared().cancel(next(k for k, t in self._keys.items() if t == trial_id))
         return Outcome(trial_id, _failed(run, reason))
 
 
@@ -197,10 +220,13 @@ class _Zygote:
     _lock = threading.Lock()
 
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "lepton_ai.engine.zygote"],
+        self.process = subprocess.Popen([sys.executable, "-m", "lepton_ai.engine.zygote", *LIGHT_MODULES],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.routes: dict[str, queue.Queue[dict[str, Any]]] = {}
         self._write_lock = threading.Lock()
+        self._loaded: set[str] = set()   # modules imported by a server that forks trials
+        self._warmed: set[str] = set()   # modules asked for by warm()
+        self._ready = threading.Condition()
         threading.Thread(target=self._read_events, daemon=True, name="lepton-zygote-events").start()
         atexit.register(self.stop)
 
@@ -213,9 +239,29 @@ class _Zygote:
 
     def submit(self, key: str, request: dict[str, Any], events: queue.Queue[dict[str, Any]]) -> None:
         self.routes[key] = events
+        self._write({"key": key, **request})
+
+    def warm(self, modules: Iterable[str]) -> None:
+        wanted = sorted(set(modules) - self._warmed - set(LIGHT_MODULES))
+        if wanted:
+            self._warmed.update(wanted)
+            self._write({"warm": wanted})
+
+    def wait_ready(self, modules: Iterable[str], timeout: float) -> bool:
+        """Whether a server with the light modules and ``modules`` is up, waiting up to ``timeout``."""
+        wanted = set(LIGHT_MODULES) | set(modules)
+        self.warm(modules)
+        with self._ready:
+            return self._ready.wait_for(lambda: wanted <= self._loaded or self.process.poll() is not None,
+                                        timeout=max(0.0, timeout)) and wanted <= self._loaded
+
+    def cancel(self, key: str) -> None:
+        self._write({"cancel": key})
+
+    def _write(self, request: dict[str, Any]) -> None:
         assert self.process.stdin is not None
-        with self._write_lock:
-            self.process.stdin.write((json.dumps({"key": key, **request}, default=str) + "\n").encode())
+        with self._write_lock, contextlib.suppress(BrokenPipeError):  # a dead server is seen by poll()
+            self.process.stdin.write((json.dumps(request, default=str) + "\n").encode())
             self.process.stdin.flush()
 
     def exit_code(self) -> int | None:
@@ -236,6 +282,11 @@ class _Zygote:
         for line in self.process.stdout:
             if line.strip():
                 event = json.loads(line)
+                if event["event"] == "ready":
+                    with self._ready:
+                        self._loaded.update(event["modules"])
+                        self._ready.notify_all()
+                    continue
                 route = self.routes.get(event["key"])
                 if route is not None:
                     route.put(event)

@@ -49,6 +49,7 @@ class LoopSettings:
     patience: int = 40          # stop after this many finished trials without a real improvement
     refit: bool = True          # train the candidates a user may choose again on train + dev at the end
     hard_timeout_factor: float = 20.0
+    needs: tuple[str, ...] = ()  # modules every family of the search needs in its workers (torch)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,6 +105,9 @@ class _LoopState:
     # ---- the loop ------------------------------------------------------------------------
     def run(self) -> None:
         skips = 0
+        # Trials launched before the worker server has its imports would lose that time from their
+        # fit window (and a short budget would cut them to nothing); the wait is budget time anyway.
+        self.executor.wait_ready(self.s.needs, self.deadline - self.reserve - time.monotonic())
         # Less than the time to measure a model left (a cached preparation can leave a sliver of a
         # tiny budget): the cheapest candidate runs past the budget rather than being cut to nothing.
         if self.deadline - self.reserve - time.monotonic() <= _MEASURE_RESERVE_S and not self.trials:
@@ -144,7 +148,9 @@ class _LoopState:
         trial_id, planned = self._next()
         if planned is not None:
             planned.extra["forced"] = True
-            self._launch(trial_id, planned, max(2.0 * planned.estimated_fit_s, 1.0), forced=True)
+            # Past the budget by at most the budget itself (a second at least).
+            window = max(1.0, min(2.0 * planned.estimated_fit_s, self.s.budget_s))
+            self._launch(trial_id, planned, window, forced=True)
             while self.executor.running():
                 for outcome in self.executor.poll(_POLL_S):
                     self.finish(outcome)

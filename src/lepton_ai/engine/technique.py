@@ -22,7 +22,7 @@ from ..data.load import DataSource, build_dataset
 from ..data.split import split_dataset
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
-from ..models.registry import families_for_modality, resolve_families
+from ..models.registry import families_for_modality, get_family, resolve_families
 from ..search.budget import SearchBudget, parse_budget
 from ..search.frontier import select_trial
 from ..search.trial import TrialResult
@@ -153,6 +153,7 @@ class SinglePointTechnique:
         budget_s = parse_budget(budget if budget is not None else self.budget).to_seconds(self.dollars_per_second)
         if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
             raise ConfigError(f"epochs must be an int >= 1. Got {epochs!r}.")
+        self._warm(names)  # the worker server imports while the data is read and prepared
         train_ds, dev_ds = self._datasets(train, dev, seed, label, task)
         names = families_for_modality(names, train_ds.schema.modality,
                                       named=families is not None or self.families_named)
@@ -183,6 +184,7 @@ class SinglePointTechnique:
             else:
                 rerun.append((trial.trial_id, _planned_from(trial)))
         store.update_run(run_id, status="running")
+        self._warm(config["families"])
         started = time.monotonic() - float(run["spent_s"])
         return self._execute(run_id, config, prepared, started, finished, rerun, callbacks)
 
@@ -203,6 +205,7 @@ class SinglePointTechnique:
             dollars_per_gpu_second=self.price_per_gpu_hour / 3600.0 if self.resources.gpus else 0.0,
             max_trials=config.get("max_trials"), patience=int(config.get("patience") or self.patience),
             refit=bool(config.get("refit", self.refit)),
+            needs=tuple(set.intersection(*(set(get_family(n).preload) for n in config["families"]))),
         )
         for cb in callbacks:
             cb.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, settings.budget_s)
@@ -228,6 +231,10 @@ class SinglePointTechnique:
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
             extra={**prepared.info, "workers": self.workers}, run_id=run_id,
         )
+
+    def _warm(self, families: Sequence[str]) -> None:
+        if self.cluster != "inline":
+            LocalExecutor.warm({module for name in families for module in get_family(name).preload})
 
     def _executor(self, run_dir: Path) -> Executor:
         if self.cluster == "inline":

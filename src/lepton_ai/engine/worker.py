@@ -8,6 +8,7 @@ the returned record.
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import shutil
 import time
@@ -165,9 +166,13 @@ def _subsample(train: Any, fraction: float, seed: int) -> Any:
 
 
 def _limit_threads(n_threads: int) -> None:
-    """Give this process exactly ``n_threads`` for torch, BLAS and OpenMP."""
-    import torch
+    """Give this process exactly ``n_threads`` for torch (where it is imported), BLAS and OpenMP."""
+    import sys
+
     from threadpoolctl import threadpool_limits
 
-    torch.set_num_threads(n_threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:  # a family that imports torch later does so in its own fit, under OMP_NUM_THREADS
+        torch.set_num_threads(n_threads)
+    os.environ["OMP_NUM_THREADS"] = str(n_threads)
     threadpool_limits(limits=n_threads)

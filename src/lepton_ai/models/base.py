@@ -98,6 +98,9 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     modalities: ClassVar[tuple[str, ...]] = ("tabular", "image", "sequence", "text")
     # False for families made from a fitted model (compressed variants): loadable, never searched.
     searchable: ClassVar[bool] = True
+    # Modules a worker process should have imported before it runs this family's trial (the worker
+    # server keeps torch in a second process, imported once, so tree and linear trials start without it).
+    preload: ClassVar[tuple[str, ...]] = ()
 
     # ---- learning -------------------------------------------------------------------------
     @abstractmethod

@@ -42,6 +42,7 @@ class EmbedFamily(LinearFamily):
     name = "embed"
     view = "text"
     modalities = ("text",)
+    preload = ("torch",)
 
     def __init__(self, *, C: float = 1.0, max_iter: int = 1000, batch_size: int = 64) -> None:
         self.C = C

@@ -29,6 +29,7 @@ class TorchFamily(ModelFamily):
     """Shared fitting, prediction, persistence and export of the neural families."""
 
     neural = True
+    preload = ("torch",)
     # Parameters that may change between a checkpoint and the fit that resumes it.
     resumable_changes: ClassVar[tuple[str, ...]] = ("epochs", "patience")
 
