@@ -103,3 +103,22 @@ def test_embed_family_saves_the_head_and_the_encoder_name_only(tmp_path):
     assert sum(p.stat().st_size for p in files) < 100_000
     state = EmbedFamily.load(tmp_path / "m")._state_json()
     assert state["encoder"] == "sentence-transformers/all-MiniLM-L6-v2" and state["encoder_version"]
+
+
+def test_words_and_characters_are_each_a_unit_vector_and_older_models_keep_one_norm(tmp_path):
+    import json
+
+    model = TextFamily(char_ngrams=4).fit(_sentiment(), budget=Budget(seed=0))
+    texts = join_text(_sentiment(10, seed=2).X)
+    features = model._features(texts).toarray()
+    n_words = len(model.terms_["word"])
+    for block in (features[:, :n_words], features[:, n_words:]):
+        np.testing.assert_allclose(np.linalg.norm(block, axis=1), 1.0)
+    model.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "family.json"
+    meta = json.loads(meta_path.read_text())
+    assert meta["state"]["per_analyzer_norm"] is True
+    del meta["state"]["per_analyzer_norm"]  # as saved before per-analyzer normalisation
+    meta_path.write_text(json.dumps(meta))
+    older = TextFamily.load(tmp_path / "m")
+    np.testing.assert_allclose(np.linalg.norm(older._features(texts).toarray(), axis=1), 1.0)
