@@ -92,3 +92,39 @@ def test_bad_engine_arguments(kwargs):
 def test_resources_are_detected():
     sp = SinglePointTechnique()
     assert sp.cores >= 1 and sp.resources.memory_bytes > 0 and sp.resources.gpus >= 0
+
+
+class CostlyLinearFamily(LinearFamily):
+    """A linear model that claims to need far more seconds than any test budget."""
+
+    name = "costly-linear"
+
+    def estimate_cost(self, n_rows, n_features):
+        cost = super().estimate_cost(n_rows, n_features)
+        return type(cost)(fit_seconds=1000.0, predict_ms_per_row=cost.predict_ms_per_row,
+                          memory_bytes=cost.memory_bytes)
+
+
+def test_a_trial_the_budget_cannot_pay_for_runs_alone_with_every_core(monkeypatch, table):
+    monkeypatch.setitem(FAMILIES, CostlyLinearFamily.name, CostlyLinearFamily)
+    costly = SinglePointTechnique(cores=2, workers=2, budget="4s", families=["costly-linear"], max_trials=3,
+                                  refit=False).search(table, label="species")
+    ran = [t for t in costly.trials if t.status != "skipped"]  # the rest do not fit what is left
+    assert ran and all(t.ok and t.n_threads == 2 for t in ran)
+    cheap = SinglePointTechnique(cores=2, workers=2, budget="4s", families=["linear"], max_trials=3,
+                                 refit=False).search(table, label="species")
+    assert len(cheap.trials) == 3 and all(t.ok and t.n_threads == 1 for t in cheap.trials)
+
+
+def test_max_trials_holds_when_several_trials_end_in_one_poll(monkeypatch, table):
+    from lepton_ai.engine.executor import InlineExecutor
+
+    def two_at_once(self, run_dir):
+        executor = InlineExecutor()
+        executor.slots = 2  # both pending trials run and come back in the same poll
+        return executor
+
+    monkeypatch.setattr(SinglePointTechnique, "_executor", two_at_once)
+    result = SinglePointTechnique(budget="10s", families=["linear"], max_trials=3, refit=False).search(
+        table, label="species")
+    assert len([t for t in result.trials if t.family != "ensemble"]) == 3

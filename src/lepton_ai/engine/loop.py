@@ -14,7 +14,7 @@ import numpy as np
 from ..features.cache import PreparedData
 from ..models.ensemble import EnsembleFamily
 from ..models.epochs import EpochLogReader
-from ..models.registry import family_source
+from ..models.registry import family_source, get_family
 from ..search.frontier import metric_noise
 from ..search.trial import TrialResult
 from .callbacks import Callback
@@ -29,6 +29,7 @@ __all__ = ["LoopSettings", "run_loop"]
 
 _POLL_S = 0.02
 _MEASURE_RESERVE_S = 0.6   # after fit stops: scoring, timing and saving the model
+_FORCED_WAIT_S = 60.0      # the longest a forced trial waits for its worker server's imports
 _MAX_SKIPS_IN_A_ROW = 20
 _REFIT_SHARE = 0.2         # the most of the budget kept back for refits
 
@@ -101,6 +102,7 @@ class _LoopState:
         n_train, n_dev = int(prepared.info.get("n_train") or 0), int(prepared.info.get("n_dev") or 0)
         self.growth = (n_train + n_dev) / n_train if n_train else 1.0
         self.refit_reserve = 0.0  # seconds kept back from the search for the refits
+        self.exclusive = ""  # a trial running alone with every core: nothing else starts while it runs
 
     # ---- the loop ------------------------------------------------------------------------
     def run(self) -> None:
@@ -115,7 +117,8 @@ class _LoopState:
         while True:
             remaining = self.deadline - self.reserve - self.refit_reserve - time.monotonic()
             launching = remaining > 0 and not self._done()
-            while launching and self.executor.free_slots() > 0 and skips < _MAX_SKIPS_IN_A_ROW:
+            while launching and self.executor.free_slots() > 0 and skips < _MAX_SKIPS_IN_A_ROW \
+                    and self.exclusive not in self.executor.running() and not self._done():
                 trial_id, planned = self._next()
                 if planned is None:
                     launching = False
@@ -128,6 +131,10 @@ class _LoopState:
                     skips += 1
                     continue
                 skips = 0
+                # A first trial that the budget cannot even pay for runs alone with every core: split
+                # between trials, the seconds left would train two models that both stop early.
+                if not self.executor.running() and self.executor.slots > 1 and planned.estimated_fit_s > remaining:
+                    self.exclusive = trial_id
                 self._launch(trial_id, planned, remaining)
             if not self.executor.running():
                 if not launching or skips >= _MAX_SKIPS_IN_A_ROW:
@@ -148,8 +155,11 @@ class _LoopState:
         trial_id, planned = self._next()
         if planned is not None:
             planned.extra["forced"] = True
-            # Past the budget by at most the budget itself (a second at least).
-            window = max(1.0, min(2.0 * planned.estimated_fit_s, self.s.budget_s))
+            # Past the budget by at most the budget itself (a second of fitting at least).
+            window = max(1.0 + _MEASURE_RESERVE_S, min(2.0 * planned.estimated_fit_s, self.s.budget_s))
+            # It is past the budget already: its window counts from when its worker can start.
+            self.executor.wait_ready(get_family(planned.family).preload, _FORCED_WAIT_S)
+            self.exclusive = trial_id
             self._launch(trial_id, planned, window, forced=True)
             while self.executor.running():
                 for outcome in self.executor.poll(_POLL_S):
@@ -264,7 +274,7 @@ class _LoopState:
         spec = TrialSpec(
             trial_id=trial_id, family=planned.family, params=dict(planned.params),
             data_dir=str(self.prepared.directory), output_dir=str(self.s.run_dir / "trials" / trial_id),
-            deadline=stop_fit_at, n_threads=self.s.threads_per_trial, seed=self.s.seed, fidelity=planned.fraction,
+            deadline=stop_fit_at, n_threads=self._threads(trial_id), seed=self.s.seed, fidelity=planned.fraction,
             max_epochs=self.s.epochs, dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second,
             estimated_fit_s=planned.estimated_fit_s, family_source=family_source(planned.family),
@@ -278,6 +288,10 @@ class _LoopState:
             cb.on_trial_start(trial_id, planned)
             cb.on_queue(self.scheduler.n_queued)
         self.executor.start(spec, kill_at)
+
+    def _threads(self, trial_id: str) -> int:
+        share = self.s.threads_per_trial
+        return share * self.executor.slots if trial_id == self.exclusive else share
 
     def _report_epochs(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
         for trial_id, record in records:

@@ -63,14 +63,27 @@ class RunStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.busy_timeout_ms = busy_timeout_ms
         with self._connect() as db:
+            self._use_wal(db)
             db.executescript(_SCHEMA)
+
+    def _use_wal(self, db: sqlite3.Connection) -> None:
+        """Put the file in WAL mode (it stays so). Changing the journal mode fails at once with
+        "database is locked", without waiting, while another process opens the file: retry."""
+        give_up = time.monotonic() + self.busy_timeout_ms / 1000
+        while True:
+            try:
+                db.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= give_up:
+                    raise
+                time.sleep(0.05)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
         db = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None)
         try:
             db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
             db.row_factory = sqlite3.Row
             yield db
