@@ -39,7 +39,8 @@ def run_baseline(X: pd.DataFrame, y: np.ndarray, Xt: pd.DataFrame, yt: np.ndarra
 
 
 def run_lepton(X: pd.DataFrame, y: np.ndarray, Xt: pd.DataFrame, yt: np.ndarray, budget_s: float,
-               home: Path) -> dict[str, float | str]:
+               home: Path) -> tuple[dict[str, float | str], dict[str, float | str]]:
+    """The default (``balanced``) choice, and the ``accuracy`` choice of the same search (no retraining)."""
     from lepton_ai import LeptonModel, SinglePointTechnique
 
     engine = SinglePointTechnique(budget=f"{budget_s:g}s", home=home)
@@ -47,7 +48,15 @@ def run_lepton(X: pd.DataFrame, y: np.ndarray, Xt: pd.DataFrame, yt: np.ndarray,
     model = LeptonModel(budget=f"{budget_s:g}s", engine=engine, verbose=0).train(X.assign(**{LABEL: y}),
                                                                                  label=LABEL)
     wall = time.perf_counter() - start
-    return {**measure(model.predict, Xt, yt, "classification", wall), "model": model.chosen.family}
+    balanced = {**measure(model.predict, Xt, yt, "classification", wall), "model": _chosen(model)}
+    model.select(objective="accuracy")
+    return balanced, {**measure(model.predict, Xt, yt, "classification", wall), "model": _chosen(model)}
+
+
+def _chosen(model: object) -> str:
+    chosen = model.chosen  # type: ignore[attr-defined]
+    return f"{chosen.trial_id} {chosen.family} {chosen.params}"
+
 
 
 def main() -> None:
@@ -63,11 +72,13 @@ def main() -> None:
     print(versions_line())
     print(f"# {DATASET}: {len(X)} train rows, {len(Xt)} test rows; lepton-ai budget {budget_s:g} s; "
           f"{args.repeats} repeat(s), medians shown")
-    runs: dict[str, list[dict]] = {"tfidf+logistic": [], "lepton-ai": []}
+    runs: dict[str, list[dict]] = {"tfidf+logistic": [], "lepton-ai": [], "lepton accuracy": []}
     for _ in range(args.repeats):
         runs["tfidf+logistic"].append(run_baseline(X, y, Xt, yt))
         with tempfile.TemporaryDirectory(prefix="lepton-bench-text-") as home:  # a cold feature cache
-            runs["lepton-ai"].append(run_lepton(X, y, Xt, yt, budget_s, Path(home)))
+            balanced, accurate = run_lepton(X, y, Xt, yt, budget_s, Path(home))
+        runs["lepton-ai"].append(balanced)
+        runs["lepton accuracy"].append(accurate)
     medians = {name: {k: statistics.median(r[k] for r in rows) for k in ("metric", "wall_s", "p50_ms", "rows_per_s")}
                for name, rows in runs.items()}
     print(f"{'system':<16} {'test acc':>9} {'wall s':>8} {'p50 ms':>8} {'rows/s':>10}  model")
@@ -75,9 +86,11 @@ def main() -> None:
         chosen = ",".join(str(r.get("model", "")) for r in runs[name])
         print(f"{name:<16} {m['metric']:>9.4f} {m['wall_s']:>8.1f} {m['p50_ms']:>8.3f} {m['rows_per_s']:>10,.0f}  "
               f"{chosen}")
-    base, ours = medians["tfidf+logistic"], medians["lepton-ai"]
-    print(f"# lepton-ai vs baseline: accuracy {ours['metric'] - base['metric']:+.4f}, one-row latency "
-          f"x{ours['p50_ms'] / base['p50_ms']:.2f}, batch throughput x{ours['rows_per_s'] / base['rows_per_s']:.2f}")
+    base = medians["tfidf+logistic"]
+    for name in ("lepton-ai", "lepton accuracy"):
+        ours = medians[name]
+        print(f"# {name} vs baseline: accuracy {ours['metric'] - base['metric']:+.4f}, one-row latency "
+              f"x{ours['p50_ms'] / base['p50_ms']:.2f}, batch throughput x{ours['rows_per_s'] / base['rows_per_s']:.2f}")
 
 
 if __name__ == "__main__":
