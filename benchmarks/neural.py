@@ -17,8 +17,9 @@ are medians over ``--repeats``. Each process imports torch and its optimiser mac
 (``torch._dynamo``, which the first ``torch.optim`` optimiser otherwise loads, about 1.2 s) before any
 timer starts, so the timings compare training, not imports. ``LeptonModel`` runs twice per process:
 *cold* is the first ``train()``, which starts lepton-ai's worker server (its own imports, about 2.7 s,
-inside the budget); *warm* is a second ``train()`` in the same process, as in a notebook or a service. Because the machine may be shared, the load average is printed with
-each section: treat timings taken under load as indicative.
+inside the budget); *warm* is a second ``train()`` in the same process, as in a notebook or a service. Because the
+machine may be shared, the load average is printed with each section: treat timings taken under
+load as indicative.
 
     python benchmarks/neural.py            # 3 repeats, digits at 60 s (about 6 minutes)
     python benchmarks/neural.py --quick    # 1 repeat, digits at 20 s (about 2 minutes)

@@ -90,7 +90,8 @@ def main() -> None:
     for name in ("lepton-ai", "lepton accuracy"):
         ours = medians[name]
         print(f"# {name} vs baseline: accuracy {ours['metric'] - base['metric']:+.4f}, one-row latency "
-              f"x{ours['p50_ms'] / base['p50_ms']:.2f}, batch throughput x{ours['rows_per_s'] / base['rows_per_s']:.2f}")
+              f"x{ours['p50_ms'] / base['p50_ms']:.2f}, "
+              f"batch throughput x{ours['rows_per_s'] / base['rows_per_s']:.2f}")
 
 
 if __name__ == "__main__":

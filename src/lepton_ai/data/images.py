@@ -20,13 +20,14 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from ..errors import DataError
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_SIDE", "MAX_IMAGE_PIXELS", "ImageFolder", "read_image_folder",
-           "read_images", "list_images", "is_image_file"]
+           "read_images", "list_images", "is_image_file", "decode_image"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 # Small CNNs on a CPU train on thumbnails; a larger common size is scaled down to this longer side.
@@ -146,6 +147,17 @@ def _read_header(path: Path) -> tuple[tuple[int, int], str]:
     if width == 0 or height == 0:
         raise DataError(f"{path}: the image has no pixels ({width}x{height}).")
     return (width, height), mode
+
+
+def decode_image(source: Path | BinaryIO, size: tuple[int, int], channels: int) -> np.ndarray:
+    """uint8 pixels of one image (a path or a binary stream) at ``size`` (width, height) with
+    ``channels`` (1 or 3). The header is checked first: a decompression bomb or a non-image is a
+    :class:`DataError` before any pixel is decoded."""
+    _read_header(source)  # type: ignore[arg-type]
+    if not isinstance(source, (str, Path)):
+        source.seek(0)
+    pixels, _ = _load_pixels(source, size, channels)  # type: ignore[arg-type]
+    return pixels
 
 
 def _common_size(sizes: list[tuple[int, int]]) -> tuple[int, int]:

@@ -35,6 +35,7 @@ import signal
 import sys
 from typing import Any
 
+
 def main() -> None:
     """Arguments: the light modules to import before forking any trial."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the executor's to handle

@@ -16,7 +16,7 @@ import numpy as np
 from .base import Budget, Cost, Domain, ModelFamily, Prepared
 from .weights import load_arrays, save_arrays
 
-__all__ = ["LinearFamily"]
+__all__ = ["LinearFamily", "expand_classes"]
 
 
 class LinearFamily(ModelFamily):
@@ -44,7 +44,7 @@ class LinearFamily(ModelFamily):
                 model = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=1e-4)
                 model.fit(train.X, train.y)
                 coef, intercept = model.coef_, model.intercept_
-                coef, intercept = _expand_classes(coef, intercept, model.classes_, train.n_classes)
+                coef, intercept = expand_classes(coef, intercept, model.classes_, train.n_classes)
             else:
                 model = Ridge(alpha=1.0 / self.C)
                 model.fit(train.X, train.y)
@@ -95,7 +95,7 @@ class LinearFamily(ModelFamily):
         return {"converged": self.converged_}
 
 
-def _expand_classes(coef: np.ndarray, intercept: np.ndarray, seen: np.ndarray, n_classes: int) -> tuple:
+def expand_classes(coef: np.ndarray, intercept: np.ndarray, seen: np.ndarray, n_classes: int) -> tuple:
     """Give classes absent from a training split a very low logit, so outputs keep all columns."""
     if len(seen) == n_classes:
         return coef, intercept

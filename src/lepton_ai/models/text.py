@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .base import Budget, Cost, Domain, Prepared
-from .linear import LinearFamily, _expand_classes
+from .linear import LinearFamily, expand_classes
 from .weights import load_arrays, save_arrays
 
 __all__ = ["TextFamily", "join_text"]
@@ -112,7 +112,7 @@ class TextFamily(LinearFamily):
                 model = LogisticRegression(C=self.C, solver="saga", max_iter=self.max_iter, tol=1e-4,
                                            random_state=budget.seed)
                 model.fit(features, train.y)
-                coef, intercept = _expand_classes(model.coef_, model.intercept_, model.classes_, train.n_classes)
+                coef, intercept = expand_classes(model.coef_, model.intercept_, model.classes_, train.n_classes)
             else:
                 model = Ridge(alpha=1.0 / self.C)
                 model.fit(features, train.y)

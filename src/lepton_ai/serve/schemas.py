@@ -169,7 +169,7 @@ def _check_array(loc: Loc, value: Any, schema: Schema, errors: list[dict[str, An
 
 
 def _decode_image(text: str, shape: tuple[int, ...]) -> np.ndarray:
-    from ..data.images import _load_pixels, _read_header
+    from ..data.images import decode_image
     from ..errors import DataError
 
     try:
@@ -177,8 +177,7 @@ def _decode_image(text: str, shape: tuple[int, ...]) -> np.ndarray:
     except (binascii.Error, ValueError):
         raise ValueError("not valid base64") from None
     try:
-        _read_header(io.BytesIO(raw))  # type: ignore[arg-type]  # refuses decompression bombs before decoding
-        pixels, _ = _load_pixels(io.BytesIO(raw), (int(shape[1]), int(shape[0])), 3 if len(shape) == 3 else 1)  # type: ignore[arg-type]
+        pixels = decode_image(io.BytesIO(raw), (int(shape[1]), int(shape[0])), 3 if len(shape) == 3 else 1)
     except DataError as exc:
         reason = str(exc).split(": ", 1)[-1]
         raise ValueError(f"undecodable image: {reason}") from None
