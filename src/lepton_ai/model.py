@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,14 @@ from .search.leaderboard import leaderboard_frame
 from .search.trial import TrialResult
 
 __all__ = ["LeptonModel"]
+
+
+class _Limits(TypedDict):
+    """The hard limits a trial is chosen under; ``None`` is no limit."""
+
+    max_latency_ms: float | None
+    max_model_mb: float | None
+    min_metric: float | None
 
 
 class LeptonModel:
@@ -63,7 +71,8 @@ class LeptonModel:
         self.task = task
         self.label = label
         self.seed = seed
-        self.limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb, "min_metric": min_metric}
+        self.limits: _Limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb,
+                                "min_metric": min_metric}
         self.max_trials = max_trials
         self.verbose = verbose
         self.callbacks = list(callbacks)

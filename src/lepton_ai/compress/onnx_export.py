@@ -66,7 +66,9 @@ def _export_torchscript(module: Any, example: tuple[Any, ...]) -> bytes:
     import torch
 
     buffer = io.BytesIO()
-    torch.onnx.export(module, example, buffer, dynamo=False, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+    # torch annotates f as a path only; its TorchScript exporter also writes to a file-like object.
+    torch.onnx.export(module, example, buffer,  # type: ignore[arg-type]
+                      dynamo=False, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
                       dynamic_axes={INPUT_NAME: {0: "n"}, OUTPUT_NAME: {0: "n"}}, opset_version=OPSET)
     return buffer.getvalue()
 

@@ -8,6 +8,7 @@ path. Every variant is then measured like any candidate (see :mod:`lepton_ai.com
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -37,7 +38,8 @@ def variant_kinds(source: ModelFamily | type[ModelFamily], requested: Sequence[s
     unknown = [k for k in wanted if k not in KINDS]
     if unknown:
         raise ConfigError(f"unknown variant kind(s) {', '.join(unknown)}. Valid kinds: {', '.join(KINDS)}.")
-    cls = source if isinstance(source, type) else type(source)
+    # ModelFamily derives from an untyped base (sklearn), so isinstance cannot narrow ``source`` here.
+    cls = cast(type[ModelFamily], source if isinstance(source, type) else type(source))
     if issubclass(cls, VariantFamily):
         return []
     if issubclass(cls, GBDTFamily):

@@ -70,7 +70,7 @@ def replace_infinities(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int
         return frame, counts
     frame = frame.copy()
     for j in np.flatnonzero(infinite.any(axis=0)):
-        name = numeric.columns[j]
+        name = numeric.columns[j]  # type: ignore[call-overload]  # pandas-stubs omit NumPy integer positions
         counts[name] = int(infinite[:, j].sum())
         frame[name] = frame[name].mask(np.isinf(frame[name].astype(float)))
     return frame, counts

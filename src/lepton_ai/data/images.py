@@ -20,11 +20,14 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from ..errors import DataError
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 __all__ = ["IMAGE_SUFFIXES", "MAX_IMAGE_SIDE", "MAX_IMAGE_PIXELS", "ImageFolder", "read_image_folder",
            "read_images", "list_images", "is_image_file", "decode_image"]
@@ -63,9 +66,9 @@ def read_image_folder(folder: Path) -> ImageFolder:
     """Read a labelled folder (one sub-folder per class), choosing the size and mode from the files."""
     class_dirs = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
-        found = len(list_images(folder))
+        n_found = len(list_images(folder))
         raise DataError(f"{folder}: expected one sub-folder per class (e.g. {folder}/cat/001.png); found "
-                        f"{found} image file(s) and no sub-folder.")
+                        f"{n_found} image file(s) and no sub-folder.")
     if len(class_dirs) == 1:
         raise DataError(f"{folder}: only one class folder ({class_dirs[0].name!r}); classification needs at "
                         "least two sub-folders.")
@@ -186,7 +189,7 @@ def _load_pixels(path: Path, size: tuple[int, int], channels: int) -> tuple[np.n
         raise DataError(f"{path}: not a readable image ({type(exc).__name__}: {exc}).") from exc
 
 
-def _to_mode(image: object, channels: int) -> object:
+def _to_mode(image: Image.Image, channels: int) -> Image.Image:
     """Convert a decoded Pillow image to 8-bit grayscale ("L") or "RGB", transparency on white."""
     from PIL import Image
 

@@ -73,7 +73,8 @@ def _column_kind(present: pd.Series) -> ColumnKind:
     if numeric.notna().all():
         return "numeric"
     unique_fraction = as_text.nunique() / len(as_text)
-    mean_words = as_text.str.split().str.len().mean()
+    # pandas-stubs type .str.len for strings only; on lists it gives their lengths.
+    mean_words = as_text.str.split().str.len().mean()  # type: ignore[misc]
     if unique_fraction >= _TEXT_MIN_UNIQUE_FRACTION and mean_words >= _TEXT_MIN_MEAN_WORDS:
         return "text"
     return "categorical"

@@ -36,6 +36,7 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
             raise DataError(f"{path}: cannot be read as Parquet ({exc}).") from exc
         return _check_frame(normalize_columns(frame, str(path)), str(path))
     delimiter = sep if sep is not None else TABLE_SUFFIXES.get(suffix, ",")
+    assert delimiter is not None  # only Parquet suffixes map to None, and they returned above
     header = _read_header(path, delimiter, encoding)
     if len(header) == 1:  # before parsing: decimal commas in a ';' file would fail as "malformed"
         _refuse_other_delimiter(path, header[0], delimiter)

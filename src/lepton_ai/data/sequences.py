@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def sequence_lengths(X: np.ndarray) -> np.ndarray:
     ``X`` must hold raw values (Dataset.X or the "codes" view reshaped), not standardised ones. A row of
     zeros only has length 1, so every sequence has at least one step.
     """
-    real = np.asarray(X).reshape(len(X), X.shape[1], -1).any(axis=2)
+    real = cast(np.ndarray, np.asarray(X).reshape(len(X), X.shape[1], -1).any(axis=2))
     last = X.shape[1] - np.argmax(real[:, ::-1], axis=1)
     return np.where(real.any(axis=1), last, 1).astype(np.int64)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ..search.trial import TrialResult
 
@@ -39,7 +39,7 @@ class Callback:
 class LogCallback(Callback):
     """Plain log lines, one per trial: what ran, how it scored, how long it took."""
 
-    def __init__(self, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: IO[str] | None = None) -> None:
         self.stream = stream or sys.stderr
         self.best: float | None = None
 

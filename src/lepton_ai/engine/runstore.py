@@ -99,7 +99,8 @@ class RunStore:
 
     def update_run(self, run_id: str, *, status: str | None = None, spent_s: float | None = None,
                    note: str | None = None) -> None:
-        sets, values = ["updated = ?"], [time.time()]
+        sets: list[str] = ["updated = ?"]
+        values: list[str | float] = [time.time()]
         for column, value in (("status", status), ("spent_s", spent_s), ("note", note)):
             if value is not None:
                 sets.append(f"{column} = ?")

@@ -77,7 +77,9 @@ def row_shape(schema: Schema) -> tuple[int, ...]:
 def prepare_all(train: Dataset, dev: Dataset) -> PreparedData:
     """Fit preparation on ``train`` and prepare both splits in every view."""
     preparer = TabularPreparer(train.schema).fit(train)
-    views = {view: (prepare(preparer, train, view), prepare(preparer, dev, view)) for view in _views(train.schema)}
+    views: dict[str, tuple[Prepared, Prepared]] = {
+        view: (prepare(preparer, train, view), prepare(preparer, dev, view)) for view in _views(train.schema)
+    }
     return PreparedData(schema=train.schema, preparer=preparer, views=views)
 
 
@@ -122,7 +124,7 @@ class FeatureCache:
         meta = json.loads(meta_path.read_text())
         schema = Schema.from_json(meta["schema"])
         preparer = TabularPreparer.from_json(schema, meta["preparer"])
-        views = {}
+        views: dict[str, tuple[Prepared, Prepared]] = {}
         for view in _views(schema):
             parts = []
             for split in ("train", "dev"):

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -79,8 +79,9 @@ class TabularPreparer:
             std=np.where(std > 0, std, 1.0),
             missing_in_train=np.isnan(numeric_block).any(axis=0),
         )
+        frame = cast(pd.DataFrame, train.X)  # only tables have categorical columns
         for column in self._columns("categorical"):
-            counts = train.X[column].dropna().astype(str).value_counts(sort=True)
+            counts = frame[column].dropna().astype(str).value_counts(sort=True)
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
             self.categories_[column] = [value for value, _ in ranked]
         return self
@@ -109,11 +110,12 @@ class TabularPreparer:
                 blocks.append(missing[:, state.missing_in_train].astype(np.float64))
         else:
             blocks.append(block)
+        frame = cast(pd.DataFrame, X)  # only tables have categorical and text columns
         for column in self._columns("categorical"):
-            values = columns[column] if columns is not None else X[column].to_numpy()
+            values = columns[column] if columns is not None else frame[column].to_numpy()
             blocks.append(self._encode_category(values, column, view))
         for column in self._columns("text"):
-            blocks.append(_hash_text(X[column]))
+            blocks.append(_hash_text(frame[column]))
         out = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
         return np.ascontiguousarray(out, dtype=np.float32)
 
@@ -228,9 +230,9 @@ class TabularPreparer:
             if len(numeric) <= _PER_COLUMN_MAX:
                 # Mixed frame with few numeric columns: reading them one by one skips the costly
                 # multi-column selection.
-                columns = [X[name] for name in numeric]
-                if all(column.dtype.kind in "biuf" for column in columns):
-                    block = np.column_stack([c.to_numpy(dtype=np.float64, na_value=np.nan) for c in columns])
+                selected = [X[name] for name in numeric]
+                if all(column.dtype.kind in "biuf" for column in selected):
+                    block = np.column_stack([c.to_numpy(dtype=np.float64, na_value=np.nan) for c in selected])
                     return np.where(np.isinf(block), np.nan, block)
             return _to_float(X[numeric], source)
         parts = {}

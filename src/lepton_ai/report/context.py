@@ -36,7 +36,7 @@ def report_context(model: Any, *, data: Any = None, data_summary: dict[str, Any]
     metric = result.trials[0].metric_name if result.trials else "metric"
     rows = []
     for row in board.itertuples(index=False):
-        cells = leaderboard_cells(row)
+        cells: dict[str, Any] = leaderboard_cells(row)
         cells.update(chosen=bool(row.chosen), frontier=bool(row.frontier), fidelity=f"{row.fidelity:.0%}")
         rows.append(cells)
     context: dict[str, Any] = {

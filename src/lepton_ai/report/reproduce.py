@@ -10,7 +10,7 @@ from typing import Any
 __all__ = ["command_line", "api_call"]
 
 
-def command_line(command: str, arguments: Sequence[str], options: Mapping[str, Any]) -> str:
+def command_line(command: str, arguments: Sequence[object], options: Mapping[str, Any]) -> str:
     """``lepton COMMAND ARG... --option value ...``, quoted for a POSIX shell.
 
     ``None`` and ``False`` options are left out (the defaults); ``True`` is a bare flag; an option

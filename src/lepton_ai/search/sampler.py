@@ -60,7 +60,9 @@ class ConfigSampler:
         space = self._spaces.get(family)
         if space is None or value is None:
             return
-        distributions = {"family": optuna.distributions.CategoricalDistribution(self.families)}
+        distributions: dict[str, optuna.distributions.BaseDistribution] = {
+            "family": optuna.distributions.CategoricalDistribution(self.families)
+        }
         values: dict[str, Any] = {"family": family}
         for name, domain in space.items():
             if name in params:
@@ -81,6 +83,7 @@ def _distribution(domain: Domain) -> Any:
     import optuna
 
     if domain.kind == "float":
+        assert domain.low is not None and domain.high is not None  # a float domain has both bounds
         return optuna.distributions.FloatDistribution(domain.low, domain.high, log=domain.log)
     if domain.kind == "int":
         return optuna.distributions.IntDistribution(int(domain.low or 0), int(domain.high or 0), log=domain.log)
