@@ -75,6 +75,8 @@ def test_runs_list_and_show(trained_dir):
     assert run_id in listed.output
     shown = invoke("runs", "show", run_id)
     assert shown.exit_code == 0 and "t000" in shown.output
+    pruned = invoke("runs", "prune", "--keep", "1000")
+    assert pruned.exit_code == 0 and "deleted 0 run(s)" in pruned.output
 
 
 def test_datasets_lists_bundled():
@@ -97,7 +99,10 @@ def test_datasets_lists_bundled():
         (("compress", "somewhere"), "no such model directory"),
         (("runs", "show", "nope"), "no run 'nope'"),
         (("runs", "resume"), "needs a run id"),
-        (("runs", "delete"), "unknown action"),
+        (("runs", "remove"), "unknown action"),
+        (("runs", "delete"), "needs a run id"),
+        (("runs", "delete", "nope"), "no run 'nope'"),
+        (("runs", "prune", "--keep", "-1"), "keep must be an int >= 0"),
         (("train", "iris", "--report", "no/such/folder/r.html"), "does not exist"),
     ],
 )

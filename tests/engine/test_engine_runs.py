@@ -118,3 +118,45 @@ def test_runs_are_listed_with_their_trials(tmp_path, table):
 def test_unknown_run_is_a_clear_error(tmp_path):
     with pytest.raises(ConfigError, match="no run 'nope'"):
         SinglePointTechnique(home=tmp_path).resume("nope")
+
+
+def test_a_deleted_run_leaves_nothing_but_features_another_run_uses(tmp_path, table):
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=1, refit=False)
+    first = engine.search(table, label="species")
+    second = engine.search(table, label="species")  # the same data: the same prepared features
+    other = engine.search(table.assign(x1=table["x1"] * 2), label="species")
+    keys = {r["run_id"]: r["data_key"] for r in engine.store.runs()}
+    assert keys[first.run_id] == keys[second.run_id] != keys[other.run_id]
+
+    engine.delete_run(first.run_id)
+    assert first.run_id not in {r["run_id"] for r in engine.store.runs()}
+    assert engine.store.trials(first.run_id) == []
+    assert not (tmp_path / "runs" / first.run_id).exists()
+    assert engine.cache.load(keys[first.run_id]) is not None  # the second run still uses them
+
+    engine.delete_run(other.run_id)
+    assert engine.cache.load(keys[other.run_id]) is None  # no run uses them any more
+    assert (tmp_path / "runs" / second.run_id / "trials").is_dir()
+    with pytest.raises(ConfigError, match="no run"):
+        engine.delete_run(other.run_id)
+
+
+def test_prune_keeps_the_newest_runs_and_those_still_running(tmp_path, table):
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=1, refit=False)
+    ids = [engine.search(table, label="species").run_id for _ in range(3)]
+    engine.store.update_run(ids[0], status="running")  # as a run killed mid-way, waiting for resume
+    assert engine.prune_runs(keep=1) == [ids[1]]
+    assert [r["run_id"] for r in engine.store.runs()] == [ids[2], ids[0]]
+    with pytest.raises(ConfigError, match="keep must be an int"):
+        engine.prune_runs(keep=-1)
+
+
+def test_a_saved_model_outlives_its_deleted_run(tmp_path, table):
+    from lepton_ai import LeptonModel, load_model, save_model
+
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path / "home", max_trials=1)
+    model = LeptonModel(engine=engine, verbose=0).train(table, label="species")
+    expected = model.predict(table)
+    save_model(tmp_path / "model", model)
+    engine.delete_run(model.result_.run_id)
+    assert (load_model(tmp_path / "model").predict(table) == expected).all()

@@ -77,14 +77,14 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         console.print(f"report: {write_report(report, model, data=held_out, command=command)}")
 
 
-def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool) -> None:
+def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool, keep: int = 20) -> None:
     from ..engine.technique import SinglePointTechnique
     from ..search.frontier import check_objective
     from ..search.leaderboard import leaderboard_frame
 
-    if action not in ("list", "show", "resume"):
-        raise ConfigError(f"unknown action {action!r}; use list, show RUN or resume RUN.")
-    if action != "list" and not run_id:
+    if action not in ("list", "show", "resume", "delete", "prune"):
+        raise ConfigError(f"unknown action {action!r}; use list, show RUN, resume RUN, delete RUN or prune --keep N.")
+    if action not in ("list", "prune") and not run_id:
         raise ConfigError(f"lepton runs {action} needs a run id (see `lepton runs list`).")
     engine = SinglePointTechnique()
     console = _console()
@@ -98,7 +98,16 @@ def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quie
                           f"{c.get('budget_s', 0):.0f}", f"{r['spent_s']:.1f}", str(r["n_trials"]), str(r["n_ok"]))
         console.print(table)
         return
+    if action == "prune":
+        deleted = engine.prune_runs(keep)
+        console.print(f"deleted {len(deleted)} run(s){': ' + ', '.join(deleted) if deleted else ''}; "
+                      f"kept the newest {keep} and any still marked running.")
+        return
     assert run_id is not None
+    if action == "delete":
+        engine.delete_run(run_id)
+        console.print(f"deleted run {run_id}: its records, its trials' models and unshared prepared features.")
+        return
     if action == "show":
         record = engine.store.run(run_id)
         trials = [t for _, t in engine.store.trials(run_id)]

@@ -186,16 +186,18 @@ def serve(
 @app.command()
 @_errors
 def runs(
-    action: Annotated[str, typer.Argument(help="list, show or resume.")] = "list",
-    run: Annotated[str | None, typer.Argument(help="The run id (for show and resume).")] = None,
+    action: Annotated[str, typer.Argument(help="list, show, resume, delete or prune.")] = "list",
+    run: Annotated[str | None, typer.Argument(help="The run id (for show, resume and delete).")] = None,
     out: Annotated[Path, typer.Option(help="resume: directory to save the chosen model in.")] = Path("lepton-model"),
     objective: Annotated[str, typer.Option(help="resume: balanced, accuracy, speed or cost.")] = "balanced",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
+    keep: Annotated[int, typer.Option(help="prune: how many of the newest runs to keep.")] = 20,
 ) -> None:
-    """List the runs in the run store ($LEPTON_HOME/runs.sqlite), show one, or resume a killed one."""
+    """List the runs in the run store ($LEPTON_HOME/runs.sqlite), show one, resume a killed one, delete
+    one (its trials' models and unshared prepared features too), or prune all but the newest."""
     from .commands import run_runs
 
-    run_runs(action=action, run_id=run, out=out, objective=objective, quiet=quiet)
+    run_runs(action=action, run_id=run, out=out, objective=objective, quiet=quiet, keep=keep)
 
 
 def run() -> None:

@@ -118,18 +118,28 @@ class RunStore:
         record["config"] = json.loads(record["config"])
         return record
 
-    def runs(self, limit: int = 50) -> list[RunRecord]:
+    def runs(self, limit: int | None = 50) -> list[RunRecord]:
+        """The newest ``limit`` runs (every run when ``None``), newest first, with trial counts."""
         with self._connect() as db:
             rows = db.execute(
                 "SELECT r.*, (SELECT COUNT(*) FROM trials t WHERE t.run_id = r.run_id) AS n_trials, "
                 "(SELECT COUNT(*) FROM trials t WHERE t.run_id = r.run_id AND t.status = 'ok') AS n_ok "
-                "FROM runs r ORDER BY created DESC LIMIT ?", (limit,)).fetchall()
+                "FROM runs r ORDER BY created DESC LIMIT ?", (-1 if limit is None else limit,)).fetchall()
         out = []
         for row in rows:
             record = RunRecord(dict(row))
             record["config"] = json.loads(record["config"])
             out.append(record)
         return out
+
+    def delete_run(self, run_id: str) -> None:
+        """Remove the run and its trials' rows in one transaction (an unknown id is a ConfigError)."""
+        self.run(run_id)
+        with self._connect() as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("DELETE FROM trials WHERE run_id = ?", (run_id,))
+            db.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))
+            db.execute("COMMIT")
 
     # ---- trials --------------------------------------------------------------------------
     def put_trial(self, run_id: str, trial: TrialResult, status: str | None = None) -> None:

@@ -8,6 +8,8 @@ the run store as it starts and ends, so a killed run resumes where it stopped (`
 
 from __future__ import annotations
 
+import os
+import shutil
 import time
 import warnings
 from collections.abc import Sequence
@@ -231,6 +233,35 @@ class SinglePointTechnique:
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
             extra={**prepared.info, "workers": self.workers}, run_id=run_id,
         )
+
+    # ---- the run store ---------------------------------------------------------------------
+    def delete_run(self, run_id: str) -> None:
+        """Remove run ``run_id``: its rows in the run store, its trials' models under
+        ``home/runs``, and its prepared features when no other run uses them. A model saved with
+        ``save_model`` is a copy and stays."""
+        record = self.store.run(run_id)  # an unknown id is a clear error before anything is removed
+        run_dir = self.home / "runs" / run_id
+        trash = run_dir.with_name(f".{run_id}.removing")
+        if trash.is_dir():  # left by a removal that was interrupted
+            shutil.rmtree(trash)
+        if run_dir.is_dir():
+            os.replace(run_dir, trash)  # the run's files are whole or gone, never half deleted
+        self.store.delete_run(run_id)
+        if trash.is_dir():
+            shutil.rmtree(trash)
+        key = record.get("data_key")
+        if key and not any(r.get("data_key") == key for r in self.store.runs(limit=None)):
+            self.cache.remove(key)
+
+    def prune_runs(self, keep: int) -> list[str]:
+        """Delete every run but the newest ``keep`` (runs still marked running are left alone: they
+        may be live, or waiting for ``resume``); return the ids deleted."""
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
+            raise ConfigError(f"keep must be an int >= 0. Got {keep!r}.")
+        old = [r["run_id"] for r in self.store.runs(limit=None)[keep:] if r["status"] != "running"]
+        for run_id in old:
+            self.delete_run(run_id)
+        return old
 
     def _warm(self, families: Sequence[str]) -> None:
         if self.cluster != "inline":

@@ -136,6 +136,17 @@ class FeatureCache:
             views[view] = (parts[0], parts[1])
         return PreparedData(schema=schema, preparer=preparer, views=views, info=meta["info"], directory=directory)
 
+    def remove(self, key: str) -> bool:
+        """Delete the entry ``key``; whether there was one. It is renamed away first, so a reader
+        never sees half an entry."""
+        target = self.root / key
+        if not target.is_dir():
+            return False
+        trash = target.with_name(f".{key[:12]}.removing-{os.getpid()}")
+        os.replace(target, trash)
+        shutil.rmtree(trash)
+        return True
+
     def store(self, key: str, prepared: PreparedData) -> Path:
         target = self.root / key
         if (target / "meta.json").is_file():
