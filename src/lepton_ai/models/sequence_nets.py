@@ -12,6 +12,14 @@ from typing import Any
 __all__ = ["build_rnn", "build_cnn1d"]
 
 
+def _hold_statistics(module: Any, mean: list[float], std: list[float]) -> None:
+    """Give ``module`` the per-feature mean and std buffers that :func:`_frames_and_mask` normalises with."""
+    import torch
+
+    module.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
+    module.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+
+
 def _frames_and_mask(module: Any, x: Any) -> tuple[Any, Any, Any]:
     """Normalised frames ``(n, T, F)`` with padding at zero, the mask ``(n, T)`` and the lengths ``(n,)``."""
     import torch
@@ -47,8 +55,7 @@ def build_rnn(layout: Any, cell: str, hidden: int, layers: int, bidirectional: b
         def __init__(self) -> None:
             super().__init__()
             self.steps, self.features = layout.steps, layout.features
-            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
-            self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+            _hold_statistics(self, mean, std)
             inner_dropout = dropout if layers > 1 else 0.0
             self.forward_rnn = kind(layout.features, hidden, layers, batch_first=True, dropout=inner_dropout)
             self.backward_rnn = (kind(layout.features, hidden, layers, batch_first=True, dropout=inner_dropout)
@@ -93,8 +100,7 @@ def build_cnn1d(layout: Any, width: int, depth: int, kernel_size: int, dropout: 
         def __init__(self) -> None:
             super().__init__()
             self.steps, self.features = layout.steps, layout.features
-            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
-            self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+            _hold_statistics(self, mean, std)
             self.blocks = blocks
             self.pools = pools
             self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(2 * channels, n_out))
