@@ -168,7 +168,8 @@ def family_fit(dataset: str, family: str, params: dict[str, Any]) -> dict[str, A
     import numpy as np
     import torch
 
-    from lepton_ai.models.base import Budget, Prepared
+    from lepton_ai.features.prepared import Prepared
+    from lepton_ai.models.base import Budget
     from lepton_ai.models.registry import get_family
 
     torch.set_num_threads(THREADS)
@@ -184,8 +185,8 @@ def family_fit(dataset: str, family: str, params: dict[str, Any]) -> dict[str, A
     out: dict[str, Any] = {"accuracy": accuracy, "wall_s": wall, "epochs": model.epochs_run_,
                            "precision": model.precision_}
     if family == "cnn":
-        from lepton_ai.models.augment import ImageLayout
-        from lepton_ai.models.cnn import _stages
+        from lepton_ai.models.families.cnn import _stages
+        from lepton_ai.models.neural.augment import ImageLayout
 
         stages, _, channels, cells = _stages(ImageLayout.from_shape(x.shape[1:]), model.width, model.depth)
         macs = sum(s.height * s.width * s.in_channels * s.out_channels * 9 for s in stages) + channels * cells * 10

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .errors import (
     ArtifactError,
     ConfigError,
@@ -21,16 +22,14 @@ from .errors import (
     TrialError,
 )
 
-__version__ = "0.1.0"
-
 _LAZY = {
     "LeptonModel": ".model",
     "LeptonAI": ".sklearn",
     "SinglePointTechnique": ".engine",
     "load_data": ".data",
     "Dataset": ".data",
-    "save_model": ".store",
-    "load_model": ".store",
+    "save_model": ".model",
+    "load_model": ".model",
 }
 
 __all__ = [
@@ -42,9 +41,8 @@ __all__ = [
 if TYPE_CHECKING:
     from .data import Dataset, load_data
     from .engine import SinglePointTechnique
-    from .model import LeptonModel
+    from .model import LeptonModel, load_model, save_model
     from .sklearn import LeptonAI
-    from .store import load_model, save_model
 
 
 def __getattr__(name: str) -> Any:

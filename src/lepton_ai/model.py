@@ -25,8 +25,9 @@ from .search.budget import parse_budget
 from .search.frontier import check_objective, metric_noise, select_trial
 from .search.leaderboard import leaderboard_frame
 from .search.trial import TrialResult
+from .store import StoredModel, load_result, save_result
 
-__all__ = ["LeptonModel"]
+__all__ = ["LeptonModel", "save_model", "load_model"]
 
 
 class _Limits(TypedDict):
@@ -288,3 +289,23 @@ def _stop_progress(callbacks: Sequence[Callback]) -> None:
     for cb in callbacks:
         if isinstance(cb, ProgressView):
             cb.close()
+
+
+def save_model(path: str | Path, model: Any) -> Path:
+    """Save a trained ``LeptonModel`` (or fitted ``LeptonAI``) to the directory ``path``, atomically.
+
+    The chosen model and every frontier model are kept, so ``select`` still works after loading.
+    """
+    inner = getattr(model, "model_", model)
+    if not isinstance(inner, LeptonModel) or inner.result_ is None:
+        raise ConfigError(f"save_model needs a trained LeptonModel or fitted LeptonAI, got {type(model).__name__}.")
+    return save_result(path, StoredModel(result=inner.result_, chosen=inner._chosen_id(), objective=inner.objective))
+
+
+def load_model(path: str | Path) -> LeptonModel:
+    """Load a model directory written by :func:`save_model`, verifying every file's SHA-256."""
+    stored = load_result(path)
+    model = LeptonModel(objective=stored.objective, verbose=0)
+    model.result_ = stored.result
+    model.chosen_ = stored.chosen
+    return model

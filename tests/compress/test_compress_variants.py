@@ -10,11 +10,12 @@ import pytest
 
 from lepton_ai.compress.variants import make_variants, variant_kinds
 from lepton_ai.errors import ConfigError, NotBuiltError
-from lepton_ai.models.base import Budget, Prepared
-from lepton_ai.models.gbdt import GBDTFamily
-from lepton_ai.models.linear import LinearFamily
-from lepton_ai.models.mlp import MLPFamily
-from lepton_ai.models.registry import get_family, resolve_families
+from lepton_ai.features.prepared import Prepared
+from lepton_ai.models.base import Budget
+from lepton_ai.models.families.gbdt import GBDTFamily
+from lepton_ai.models.families.linear import LinearFamily
+from lepton_ai.models.families.mlp import MLPFamily
+from lepton_ai.models.registry import load_family, resolve_families
 
 
 def _data(task: str, n: int = 300, seed: int = 0) -> Prepared:
@@ -54,7 +55,7 @@ def test_variants_save_without_pickle_and_load_back_identically(mlp, tmp_path) -
     for kind, variant in make_variants(model, "t001", variant_kinds(model), data.X).items():
         files = variant.save(tmp_path / kind)
         assert {p.suffix for p in files} <= {".json", ".safetensors", ".onnx"}, kind
-        loaded = get_family(variant.name).load(tmp_path / kind)
+        loaded = load_family(tmp_path / kind)
         np.testing.assert_array_equal(loaded._raw_predict(data.X), variant._raw_predict(data.X), err_msg=kind)
         assert json.loads((tmp_path / kind / "family.json").read_text())["params"]["source_trial"] == "t001"
 
@@ -84,7 +85,7 @@ def test_gbdt_fast_path_predicts_exactly_like_lightgbm(tmp_path) -> None:
                                        rtol=1e-12)
         np.testing.assert_array_equal(fast._raw_predict(data.X), model._raw_predict(data.X))
         fast.save(tmp_path / task)
-        again = get_family("gbdt-fast").load(tmp_path / task)
+        again = load_family(tmp_path / task, "gbdt-fast")
         np.testing.assert_array_equal(again._raw_predict(data.X[:1]), fast._raw_predict(data.X[:1]))
     binary = Prepared(X=data.X, y=(data.X[:, 0] > 0).astype(np.int64), task="classification", n_classes=2)
     model = GBDTFamily(n_estimators=10, num_leaves=4).fit(binary, budget=Budget(seed=0))

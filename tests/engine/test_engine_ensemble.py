@@ -7,7 +7,7 @@ import pytest
 
 from lepton_ai import LeptonModel, load_model, save_model
 from lepton_ai.engine.ensemble import build_ensemble
-from lepton_ai.models.ensemble import EnsembleFamily
+from lepton_ai.models.derived.ensemble import EnsembleFamily
 from lepton_ai.search.frontier import select_trial
 from lepton_ai.search.trial import TrialResult
 

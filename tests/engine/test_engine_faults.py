@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from lepton_ai import SinglePointTechnique
-from lepton_ai.models.linear import LinearFamily
+from lepton_ai.models.families.linear import LinearFamily
 from lepton_ai.models.registry import FAMILIES
 
 

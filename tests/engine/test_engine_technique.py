@@ -8,7 +8,7 @@ import pytest
 from lepton_ai import LeptonModel, SinglePointTechnique
 from lepton_ai.engine import Callback
 from lepton_ai.errors import ConfigError, NotFittedError
-from lepton_ai.models.linear import LinearFamily
+from lepton_ai.models.families.linear import LinearFamily
 from lepton_ai.models.registry import FAMILIES
 
 

@@ -11,8 +11,8 @@ from lepton_ai.data.split import split_dataset
 from lepton_ai.engine.worker import CHECKPOINT_DIR, TrialSpec, run_trial
 from lepton_ai.features.cache import FeatureCache
 from lepton_ai.models.base import Budget
-from lepton_ai.models.checkpoint import CHECKPOINT_STATE
-from lepton_ai.models.mlp import MLPFamily
+from lepton_ai.models.families.mlp import MLPFamily
+from lepton_ai.models.neural.checkpoint import CHECKPOINT_STATE
 
 PARAMS = {"width": 8, "depth": 1, "epochs": 4, "batch_size": 32, "patience": 100}
 

@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 
 from lepton_ai.errors import ConfigError
-from lepton_ai.models.augment import ImageAugment, ImageLayout
-from lepton_ai.models.base import Budget, Prepared
+from lepton_ai.features.prepared import Prepared
+from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import synthetic_data
-from lepton_ai.models.cnn import CNNFamily
+from lepton_ai.models.families.cnn import CNNFamily
+from lepton_ai.models.neural.augment import ImageAugment, ImageLayout
 from lepton_ai.models.registry import families_for_modality
 
 
@@ -141,7 +142,7 @@ def test_asking_for_a_cnn_on_a_table_fails_before_any_trial(table, tmp_path) -> 
 def test_folding_batchnorm_into_the_convolutions_keeps_the_outputs() -> None:
     import torch
 
-    from lepton_ai.models.torch_family import fold_batchnorm
+    from lepton_ai.models.neural.torch_family import fold_batchnorm
 
     model = CNNFamily(width=4, depth=2)
     model.layout_, model.n_classes_, model.task_ = ImageLayout(1, 8, 8, channels_last=False), 3, "classification"

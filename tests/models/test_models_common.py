@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from lepton_ai.errors import ConfigError
-from lepton_ai.models.base import Budget, Prepared
+from lepton_ai.features.prepared import Prepared
+from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import check_family
-from lepton_ai.models.linear import LinearFamily
+from lepton_ai.models.families.linear import LinearFamily
 from lepton_ai.models.registry import FAMILIES
 
 # Families whose contract check takes more than a few seconds (embed encodes every text with MiniLM).

@@ -11,9 +11,10 @@ import pytest
 from sklearn.base import clone
 
 from lepton_ai.errors import ConfigError
+from lepton_ai.models import register_module
 from lepton_ai.models.base import Domain
 from lepton_ai.models.checks import check_family, synthetic_data
-from lepton_ai.models.custom import ModuleFamily, register_module
+from lepton_ai.models.families.custom import ModuleFamily
 from lepton_ai.models.registry import FAMILIES, family_source
 
 USER_MODULE = textwrap.dedent("""

@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from lepton_ai.models.epochs import EPOCH_LOG_ENV, EpochLogReader, epoch_log, log_epoch
+from lepton_ai.models.neural.epochs import EPOCH_LOG_ENV, EpochLogReader, epoch_log, log_epoch
 
 
 def test_log_epoch_appends_json_lines_only_inside_epoch_log(tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from lepton_ai.errors import ConfigError
 from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import synthetic_data
-from lepton_ai.models.gbdt import GBDTFamily
+from lepton_ai.models.families.gbdt import GBDTFamily
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from lepton_ai.errors import ConfigError
 from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import synthetic_data
-from lepton_ai.models.mlp import MLPFamily
+from lepton_ai.models.families.mlp import MLPFamily
 
 
 @pytest.fixture(scope="module")

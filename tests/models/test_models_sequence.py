@@ -9,9 +9,10 @@ import pytest
 
 from lepton_ai.data.sequences import sequence_lengths
 from lepton_ai.errors import ConfigError
-from lepton_ai.models.base import Budget, Prepared
+from lepton_ai.features.prepared import Prepared
+from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import synthetic_data
-from lepton_ai.models.sequence import CNN1DFamily, RNNFamily, SequenceLayout
+from lepton_ai.models.families.sequence import CNN1DFamily, RNNFamily, SequenceLayout
 
 VOWELS = Path("/work/shared/datasets/japanese_vowels")
 
@@ -27,7 +28,7 @@ def _padded(lengths: list[int], steps: int = 6, features: int = 2, seed: int = 0
 def test_the_network_finds_the_same_lengths_and_ignores_the_padding(cls) -> None:
     import torch
 
-    from lepton_ai.models.sequence_nets import _frames_and_mask
+    from lepton_ai.models.neural.sequence_nets import _frames_and_mask
 
     train = synthetic_data(cls, "classification", 60)
     model = cls(**cls.test_params()).fit(train)

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from lepton_ai.errors import ConfigError
+from lepton_ai.features.prepared import Prepared
 from lepton_ai.models import registry
-from lepton_ai.models.base import Budget, Prepared
+from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import check_family
-from lepton_ai.models.text import TextFamily, join_text
-from lepton_ai.models.text_embed import EmbedFamily
+from lepton_ai.models.families.text import TextFamily, join_text
+from lepton_ai.models.families.text_embed import EmbedFamily
 
 _GOOD = ["a great film", "moving and funny", "sharp, warm writing", "a delight from start to end"]
 _BAD = ["dull and slow", "far too long", "a mess of a script", "tedious, flat acting"]

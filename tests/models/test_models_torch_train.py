@@ -16,10 +16,10 @@ import pytest
 
 from lepton_ai.errors import ConfigError
 from lepton_ai.models.base import Budget
-from lepton_ai.models.checkpoint import CHECKPOINT_STATE
 from lepton_ai.models.checks import synthetic_data
-from lepton_ai.models.mlp import MLPFamily
-from lepton_ai.models.torch_train import OneCycle, _PrecisionProbe, resolve_precision
+from lepton_ai.models.families.mlp import MLPFamily
+from lepton_ai.models.neural.checkpoint import CHECKPOINT_STATE
+from lepton_ai.models.neural.torch_train import OneCycle, _PrecisionProbe, resolve_precision
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +100,7 @@ def test_the_precision_probe_skips_bf16_when_fp32_steps_are_already_fast() -> No
 
 
 def test_precision_auto_reports_what_training_ended_in(data) -> None:
-    from lepton_ai.models.cnn import CNNFamily
+    from lepton_ai.models.families.cnn import CNNFamily
 
     train = synthetic_data(CNNFamily, "classification", 200, seed=0)
     model = CNNFamily(width=4, depth=2, epochs=2, batch_size=16, precision="auto").fit(train)
@@ -108,7 +108,7 @@ def test_precision_auto_reports_what_training_ended_in(data) -> None:
 
 
 def test_bf16_training_runs_and_predicts_in_float(data) -> None:
-    from lepton_ai.models.cnn import CNNFamily
+    from lepton_ai.models.families.cnn import CNNFamily
 
     train = synthetic_data(CNNFamily, "classification", 100, seed=0)
     model = CNNFamily(width=4, depth=2, epochs=2, batch_size=32, precision="bf16").fit(train)
@@ -140,7 +140,7 @@ _TRAIN_SCRIPT = textwrap.dedent("""
     torch.set_num_threads(1)
     from lepton_ai.models.base import Budget
     from lepton_ai.models.checks import synthetic_data
-    from lepton_ai.models.mlp import MLPFamily
+    from lepton_ai.models.families.mlp import MLPFamily
     train = synthetic_data(MLPFamily, "classification", 3000, seed=0)
     dev = synthetic_data(MLPFamily, "classification", 300, seed=1)
     MLPFamily(width=256, depth=3, epochs=12, batch_size=16, patience=1000).fit(
@@ -188,7 +188,7 @@ def _epoch_at_least(checkpoint: Path, epoch: int) -> bool:
 def test_warm_up_trains_every_layer_kind_and_restores_the_thread_count() -> None:
     import torch
 
-    from lepton_ai.models.torch_train import warm_up
+    from lepton_ai.models.neural.torch_train import warm_up
 
     before = torch.get_num_threads()
     warm_up()

@@ -9,7 +9,7 @@ from trained import HOSTILE_COLUMN, HOSTILE_LABELS, QUOTED_COLUMN, hostile_table
 
 from lepton_ai import LeptonModel, SinglePointTechnique, load_data
 from lepton_ai.errors import ConfigError, NotFittedError
-from lepton_ai.models.linear import LinearFamily
+from lepton_ai.models.families.linear import LinearFamily
 from lepton_ai.models.registry import FAMILIES
 from lepton_ai.report.html import check_report_path, write_report
 

@@ -16,10 +16,9 @@ from rich.text import Text
 
 from ..data.load import load_data
 from ..errors import ConfigError
-from ..model import LeptonModel
+from ..files import atomic_write_text
+from ..model import LeptonModel, load_model, save_model
 from ..report.leaderboard import format_metrics, leaderboard_table
-from ..store import load_model, save_model
-from ..store.atomic import atomic_write_text
 
 __all__ = ["run_train", "run_evaluate", "run_predict", "run_select", "run_demo", "run_runs"]
 

@@ -30,8 +30,8 @@ def chosen_kinds(*, int8: bool, onnx: bool, bf16: bool, trees: bool) -> list[str
 
 def run_compress(*, model_dir: Path, kinds: list[str] | None, data: str | None, sep: str | None) -> None:
     from ..compress.apply import compress_result
+    from ..model import load_model, save_model
     from ..models.registry import get_family
-    from ..store import load_model, save_model
     from .commands import _console
 
     model = load_model(model_dir)

@@ -22,10 +22,11 @@ from ..engine.callbacks import Callback
 from ..engine.measure import measure_model
 from ..engine.result import SearchResult
 from ..features.cache import FeatureCache
-from ..models.base import ModelFamily, Prepared
+from ..features.prepared import Prepared
+from ..models.base import ModelFamily
+from ..models.derived.variant import VariantFamily
 from ..models.metrics import primary_metric
 from ..models.registry import get_family, resolve_families
-from ..models.variant import VariantFamily
 from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
 from .variants import make_variants, variant_kinds

@@ -14,11 +14,11 @@ import numpy as np
 
 from ..errors import ConfigError, NotBuiltError, TrialError
 from ..models.base import ModelFamily
-from ..models.gbdt import GBDTFamily
-from ..models.gbdt_fast import GBDTFastFamily
-from ..models.onnx import OnnxFamily, OnnxInt8Family
-from ..models.torch_variant import TorchBf16Family, TorchInt8Family
-from ..models.variant import VariantFamily
+from ..models.derived.gbdt_fast import GBDTFastFamily
+from ..models.derived.onnx import OnnxFamily, OnnxInt8Family
+from ..models.derived.torch_variant import TorchBf16Family, TorchInt8Family
+from ..models.derived.variant import VariantFamily
+from ..models.families.gbdt import GBDTFamily
 from .onnx_export import export_onnx, quantize_onnx_int8
 
 __all__ = ["KINDS", "NEURAL_KINDS", "TREE_KINDS", "variant_kinds", "make_variants"]

@@ -26,7 +26,7 @@ class Callback:
 
     def on_epoch(self, trial_id: str, record: dict[str, Any]) -> None:
         """A neural trial finished an epoch: ``record`` has ``epoch``, ``n_epochs`` and metrics such as
-        ``train_loss`` and ``dev_loss`` (see ``lepton_ai.models.epochs``). Arrives up to ~0.2 s late."""
+        ``train_loss`` and ``dev_loss`` (see ``lepton_ai.models.neural.epochs``). Arrives up to ~0.2 s late."""
         return None
 
     def on_trial_end(self, trial: TrialResult) -> bool | None:

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 
 from ..features.cache import PreparedData
-from ..models.ensemble import EnsembleFamily
-from ..models.epochs import EpochLogReader
+from ..models.derived.ensemble import EnsembleFamily
+from ..models.neural.epochs import EpochLogReader
 from ..models.registry import family_source, get_family
 from ..search.frontier import metric_noise
 from ..search.trial import TrialResult

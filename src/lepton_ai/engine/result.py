@@ -13,8 +13,8 @@ from ..data.dataset import Dataset, Schema
 from ..errors import ConfigError
 from ..features.tabular import TabularPreparer
 from ..models.base import ModelFamily
-from ..models.ensemble import EnsembleFamily
-from ..models.registry import get_family
+from ..models.derived.ensemble import EnsembleFamily
+from ..models.registry import load_family
 from ..search.trial import TrialResult
 
 __all__ = ["SearchResult", "ModelCatalog"]
@@ -33,7 +33,7 @@ class ModelCatalog(Mapping[str, ModelFamily]):
         if trial_id not in self.families:
             raise KeyError(trial_id)
         if trial_id not in self._loaded:
-            self._loaded[trial_id] = get_family(self.families[trial_id]).load(self.root / trial_id)
+            self._loaded[trial_id] = load_family(self.root / trial_id, self.families[trial_id])
         return self._loaded[trial_id]
 
     def __contains__(self, trial_id: object) -> bool:  # without loading the model

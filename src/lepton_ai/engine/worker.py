@@ -80,8 +80,8 @@ def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
 
 def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, Any]) -> None:
     from ..models.base import Budget
-    from ..models.epochs import epoch_log
     from ..models.metrics import dev_loss, primary_metric
+    from ..models.neural.epochs import epoch_log
     from ..models.registry import get_family
     from .measure import measure_model
 

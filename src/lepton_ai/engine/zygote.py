@@ -145,7 +145,7 @@ def _load(modules: tuple[str, ...] | list[str]) -> None:
     if "torch" in modules:
         # Initialise torch's kernels once (~0.9 s) so forked neural trials start warm; one thread,
         # so no OpenMP pool exists at the fork.
-        importlib.import_module("lepton_ai.models.torch_train").warm_up()
+        importlib.import_module("lepton_ai.models.neural.torch_train").warm_up()
 
 
 def _fork_trial(request: dict[str, Any]) -> int:

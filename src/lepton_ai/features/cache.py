@@ -22,18 +22,15 @@ import numpy as np
 import pandas as pd
 
 from ..data.dataset import Dataset, Schema
-from ..models.base import Prepared
 from .labels import encode_labels
-from .tabular import TabularPreparer, View
+from .prepared import TEXT_VIEW, VIEWS, Prepared, View
+from .tabular import TabularPreparer
 from .text import load_texts, save_texts
 
 __all__ = ["FeatureCache", "PreparedData", "prepare", "data_key", "row_shape", "PREPARATION_VERSION", "VIEWS"]
 
 # Bump when preparation changes what it outputs: old cache entries then stop matching.
 PREPARATION_VERSION = 2
-VIEWS: tuple[View, ...] = ("dense", "codes")
-# Tables with text columns also get the "text" view (raw strings, stored as JSON beside the arrays).
-TEXT_VIEW: View = "text"
 
 
 @dataclass

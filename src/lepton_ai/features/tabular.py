@@ -18,19 +18,18 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
 from ..data.dataset import Dataset, Schema
 from ..errors import DataError, NotFittedError
+from .prepared import View
 from .text import text_block
 
 __all__ = ["TabularPreparer", "View", "MAX_ONE_HOT", "TEXT_HASH_FEATURES", "check_columns", "column_positions"]
 
-# "text" is the raw strings of the text columns, for the text families (features/text.py).
-View = Literal["dense", "codes", "text"]
 # Categories beyond the most frequent MAX_ONE_HOT share one "other" slot in the dense view.
 MAX_ONE_HOT = 32
 TEXT_HASH_FEATURES = 1024

@@ -11,7 +11,8 @@ import json
 import math
 import time
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -19,8 +20,9 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from ..errors import ConfigError, NotBuiltError, NotFittedError
+from ..features.prepared import Prepared, View
 
-__all__ = ["ModelFamily", "DerivedFamily", "Cost", "Budget", "Domain", "Prepared", "FAMILY_FILE"]
+__all__ = ["ModelFamily", "DerivedFamily", "Cost", "Budget", "Domain", "FAMILY_FILE"]
 
 FAMILY_FILE = "family.json"
 
@@ -70,29 +72,11 @@ class Domain:
     choices: tuple[Any, ...] = ()
 
 
-@dataclass
-class Prepared:
-    """Prepared features of one split for one family.
-
-    ``X``: (n_rows, n_features) float32; in the "text" view, an object array (n_rows, n_text_columns)
-    of strings. ``y``: class indices (int64) for classification or float64
-    targets for regression; ``None`` when unlabelled. ``shape``: for images and sequences, the
-    per-row shape the flat features come from (``X.reshape(n_rows, *shape)``); ``()`` for tables.
-    """
-
-    X: np.ndarray
-    y: np.ndarray | None
-    task: Literal["classification", "regression"]
-    n_classes: int = 0
-    categorical: list[int] = field(default_factory=list)
-    shape: tuple[int, ...] = ()
-
-
 class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     """Base of every family. Subclasses set ``name`` and implement the abstract methods."""
 
     name: ClassVar[str]
-    view: ClassVar[Literal["dense", "codes", "text"]] = "dense"   # which prepared view it consumes
+    view: ClassVar[View] = "dense"   # which prepared view it consumes
     neural: ClassVar[bool] = False
     # The data modalities (Schema.modality) the family can learn from; the engine offers it no other.
     modalities: ClassVar[tuple[str, ...]] = ("tabular", "image", "sequence", "text")
@@ -183,8 +167,12 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         return [meta_path, *self._save_weights(directory)]
 
     @classmethod
-    def load(cls, directory: Path) -> ModelFamily:
-        """Rebuild a fitted family from what :meth:`save` wrote (hashes are checked by the store)."""
+    def load(cls, directory: Path, *, load_family: Callable[[Path], ModelFamily] | None = None) -> ModelFamily:
+        """Rebuild a fitted family from what :meth:`save` wrote (hashes are checked by the store).
+
+        ``load_family`` loads another saved model by its directory (``registry.load_family``); a
+        family made from another model (a compressed variant) loads its source with it.
+        """
         meta = json.loads((directory / FAMILY_FILE).read_text())
         model = cls(**meta["params"])
         model.task_ = meta["task"]

@@ -19,7 +19,8 @@ import numpy as np
 from sklearn.base import clone
 
 from ..errors import ConfigError, NotFittedError
-from .base import Budget, ModelFamily, Prepared
+from ..features.prepared import Prepared
+from .base import Budget, ModelFamily
 
 __all__ = ["check_family", "synthetic_data"]
 

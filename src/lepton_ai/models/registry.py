@@ -5,22 +5,29 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
-from ..errors import ConfigError
-from .base import ModelFamily
-from .cnn import CNNFamily
-from .ensemble import EnsembleFamily
-from .gbdt import GBDTFamily
-from .gbdt_fast import GBDTFastFamily
-from .linear import LinearFamily
-from .mlp import MLPFamily
-from .onnx import OnnxFamily, OnnxInt8Family
-from .sequence import CNN1DFamily, RNNFamily
-from .text import TextFamily
-from .text_embed import EmbedFamily
-from .torch_variant import TorchBf16Family, TorchInt8Family
+from ..errors import ArtifactError, ConfigError
+from .base import FAMILY_FILE, ModelFamily
+from .derived.ensemble import EnsembleFamily
+from .derived.gbdt_fast import GBDTFastFamily
+from .derived.onnx import OnnxFamily, OnnxInt8Family
+from .derived.torch_variant import TorchBf16Family, TorchInt8Family
+from .families.cnn import CNNFamily
+from .families.custom import module_family
+from .families.gbdt import GBDTFamily
+from .families.linear import LinearFamily
+from .families.mlp import MLPFamily
+from .families.sequence import CNN1DFamily, RNNFamily
+from .families.text import TextFamily
+from .families.text_embed import EmbedFamily
 
-__all__ = ["FAMILIES", "get_family", "resolve_families", "family_source", "ensure_family", "families_for_modality"]
+__all__ = ["FAMILIES", "BUILT_IN", "register_family", "register_module", "get_family", "load_family",
+           "resolve_families", "family_source", "ensure_family", "families_for_modality"]
 
 FAMILIES: dict[str, type[ModelFamily]] = {
     "linear": LinearFamily, "gbdt": GBDTFamily, "mlp": MLPFamily, "text": TextFamily, "embed": EmbedFamily,
@@ -33,12 +40,67 @@ FAMILIES: dict[str, type[ModelFamily]] = {
 }
 
 
+_NAME = re.compile(r"^[a-z][a-z0-9_-]*$")
+# The families lepton-ai ships; a user's own family may take any other name.
+BUILT_IN = frozenset(FAMILIES)
+
+
+def register_family(cls: type[ModelFamily]) -> type[ModelFamily]:
+    """Add a user's own family (a :class:`ModelFamily` subclass) to every search, under ``cls.name``.
+
+    Call it at the top level of an importable module: trials run in worker processes, which import
+    that module again (``family_source``). Registering a name again replaces the earlier family of
+    that name; the name of a built-in family is refused. Returns ``cls``, so it works as a decorator.
+    """
+    if not (isinstance(cls, type) and issubclass(cls, ModelFamily)):
+        raise ConfigError(f"register_family needs a ModelFamily subclass. Got {cls!r}.")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfigError(f"register_family({cls.__name__}): its name must be lower-case letters, digits, '-' or "
+                          f"'_', starting with a letter. Got {name!r}.")
+    if name in BUILT_IN:
+        raise ConfigError(f"register_family({cls.__name__}): {name!r} is a built-in family; choose another name.")
+    FAMILIES[name] = cls
+    return cls
+
+
+def register_module(name: str, factory: Callable[..., Any], **options: Any) -> type[ModelFamily]:
+    """Register ``factory(n_inputs, n_outputs, **params) -> torch.nn.Module`` as the family ``name``.
+
+    The options (``params``, ``search_space``, ``starting_points``, ``view``, ``modalities``) are
+    those of :func:`lepton_ai.models.families.custom.module_family`, which documents them.
+    """
+    if isinstance(name, str) and name in BUILT_IN:
+        raise ConfigError(f"register_module: {name!r} is a built-in family; choose another name.")
+    return register_family(module_family(name, factory, **options))
+
+
 def get_family(name: str) -> type[ModelFamily]:
     """Return the family class registered as ``name``."""
     try:
         return FAMILIES[name]
     except KeyError:
         raise ConfigError(f"unknown model family {name!r}. Valid families: {', '.join(_searchable())}.") from None
+
+
+def load_family(directory: Path, family: str | None = None) -> ModelFamily:
+    """Load the model saved in ``directory`` by the family its ``family.json`` names.
+
+    ``family``, when given, is the family the caller expects (a manifest's record); another one in
+    ``family.json`` is an error. Hashes are the store's to check, before this is called.
+    """
+    meta_path = directory / FAMILY_FILE
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        name = meta["family"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ArtifactError(f"{meta_path}: not a readable model description ({exc!r}).") from exc
+    if family is not None and name != family:
+        raise ArtifactError(f"{meta_path}: holds a {name!r} model where a {family!r} one was expected.")
+    if name not in FAMILIES:
+        raise ArtifactError(f"{meta_path}: family {name!r} is not one this lepton-ai knows "
+                            f"(known: {', '.join(FAMILIES)}).")
+    return FAMILIES[name].load(directory, load_family=load_family)
 
 
 def resolve_families(names: str | list[str] | tuple[str, ...] | None) -> list[str]:
@@ -121,10 +183,9 @@ def ensure_family(name: str, source: dict[str, str] | None) -> type[ModelFamily]
                               "define it in an importable module or a script file.")
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
-    if name in FAMILIES:  # the module registered it as it was imported (models.custom.register_module)
+    if name in FAMILIES:  # the module registered it as it was imported (registry.register_module)
         return FAMILIES[name]
     cls = module
     for part in source["qualname"].split("."):
         cls = getattr(cls, part)
-    FAMILIES[name] = cls  # type: ignore[assignment]
-    return cls  # type: ignore[return-value]
+    return register_family(cls)  # type: ignore[arg-type]

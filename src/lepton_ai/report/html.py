@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..store.atomic import atomic_write_text
+from ..files import atomic_write_text
 from .context import report_context
 
 __all__ = ["write_report", "render_report", "check_report_path"]

@@ -24,7 +24,7 @@ __all__ = ["run_server", "ServeOptions"]
 
 def run_server(model_dir: Path, options: ServeOptions) -> None:
     """Serve the model directory ``model_dir`` until SIGTERM/SIGINT."""
-    from ..store import load_model
+    from ..model import load_model
 
     _check_options(options)
     token = Settings().token or None

@@ -11,43 +11,53 @@ from __future__ import annotations
 
 import json
 import platform
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..data.dataset import Schema
 from ..engine.result import SearchResult
-from ..errors import ArtifactError, ConfigError
+from ..errors import ArtifactError
 from ..features.tabular import TabularPreparer
+from ..files import atomic_directory
 from ..models.base import FAMILY_FILE
-from ..models.registry import FAMILIES
+from ..models.registry import FAMILIES, load_family
 from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
-from .atomic import atomic_directory
 from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, hash_files, read_manifest, verify_files
 
-__all__ = ["save_model", "load_model"]
+__all__ = ["StoredModel", "save_result", "load_result"]
 
 
-def save_model(path: str | Path, model: Any) -> Path:
-    """Save a trained ``LeptonModel`` (or fitted ``LeptonAI``) to the directory ``path``, atomically.
+@dataclass(frozen=True)
+class StoredModel:
+    """What a model directory holds: the search result, the chosen trial and the objective that chose it.
+
+    The store reads and writes this alone; ``LeptonModel`` (the façade) wraps it, so the store
+    never needs to know the façade.
+    """
+
+    result: SearchResult
+    chosen: str
+    objective: str
+
+
+def save_result(path: str | Path, stored: StoredModel) -> Path:
+    """Save ``stored`` to the directory ``path``, atomically.
 
     The chosen model and every frontier model are kept, so ``select`` still works after loading.
     """
-    from ..model import LeptonModel
-
-    inner = getattr(model, "model_", model)
-    if not isinstance(inner, LeptonModel) or inner.result_ is None:
-        raise ConfigError(f"save_model needs a trained LeptonModel or fitted LeptonAI, got {type(model).__name__}.")
-    result = inner.result_
+    result = stored.result
     keep = {t.trial_id for t in pareto_front(result.trials) if t.trial_id in result.models}
-    keep.add(inner._chosen_id())
+    keep.add(stored.chosen)
     for trial_id in list(keep):  # an ensemble needs its members
         keep.update(getattr(result.models[trial_id], "members", ()) if trial_id in result.models else ())
     target = Path(path)
     with atomic_directory(target) as tmp:
         for trial_id in sorted(keep):
             result.models[trial_id].save(tmp / "models" / trial_id)
-        manifest = _manifest(inner, result, sorted(keep))
+        manifest = _manifest(stored, sorted(keep))
         manifest["files"] = hash_files(tmp)
         # Not sort_keys: the order is the manifest's own (format first) and keeps each trial's
         # parameters in their order, so a loaded model's leaderboard reads as before saving.
@@ -55,10 +65,8 @@ def save_model(path: str | Path, model: Any) -> Path:
     return target
 
 
-def load_model(path: str | Path) -> Any:
-    """Load a model directory written by :func:`save_model`, verifying every file's SHA-256."""
-    from ..model import LeptonModel
-
+def load_result(path: str | Path) -> StoredModel:
+    """Load a model directory written by :func:`save_result`, verifying every file's SHA-256."""
     root = Path(path)
     manifest = read_manifest(root)
     verify_files(root, manifest)
@@ -68,6 +76,7 @@ def load_model(path: str | Path) -> Any:
         trials = [TrialResult.from_json(t) for t in manifest["trials"]]
         models = {trial_id: _load_family(root, trial_id, family) for trial_id, family in manifest["models"].items()}
         run = manifest["run"]
+        chosen, objective = str(manifest["chosen"]), str(manifest["objective"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ArtifactError(f"{root / MANIFEST}: incomplete or inconsistent manifest ({exc!r}).") from exc
     result = SearchResult(
@@ -76,12 +85,9 @@ def load_model(path: str | Path) -> Any:
         price_per_core_hour=run["price_per_core_hour"], price_per_gpu_hour=run["price_per_gpu_hour"],
         extra=run.get("extra", {}),
     )
-    model = LeptonModel(objective=manifest["objective"], verbose=0)
-    model.result_ = result
-    model.chosen_ = manifest["chosen"]
-    if model.chosen_ not in models:
-        raise ArtifactError(f"{root / MANIFEST}: the chosen model {model.chosen_!r} is not in the directory.")
-    return model
+    if chosen not in models:
+        raise ArtifactError(f"{root / MANIFEST}: the chosen model {chosen!r} is not in the directory.")
+    return StoredModel(result=result, chosen=chosen, objective=objective)
 
 
 def _load_family(root: Path, trial_id: str, family: str) -> Any:
@@ -91,13 +97,12 @@ def _load_family(root: Path, trial_id: str, family: str) -> Any:
     directory = root / "models" / trial_id
     if not (directory / FAMILY_FILE).is_file():
         raise ArtifactError(f"{root}: model {trial_id!r} has no {FAMILY_FILE}.")
-    return FAMILIES[family].load(directory)
+    return load_family(directory, family)
 
 
-def _manifest(model: Any, result: SearchResult, kept: list[str]) -> dict[str, Any]:
-    from .. import __version__
-
-    chosen = result.trial(model._chosen_id())
+def _manifest(stored: StoredModel, kept: list[str]) -> dict[str, Any]:
+    result = stored.result
+    chosen = result.trial(stored.chosen)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -105,7 +110,7 @@ def _manifest(model: Any, result: SearchResult, kept: list[str]) -> dict[str, An
         "task": result.schema.task,
         "schema": result.schema.to_json(),
         "preprocessing": result.preparer.to_json(),
-        "objective": model.objective,
+        "objective": stored.objective,
         "chosen": chosen.trial_id,
         "metrics": {"dev_" + chosen.metric_name: chosen.dev_metric, "latency_p50_ms": chosen.latency_p50_ms,
                     "rows_per_s": chosen.rows_per_s, "size_bytes": chosen.size_bytes},

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import Budget, Cost, Domain, Prepared
+from ...errors import ConfigError
+from ...features.prepared import Prepared
+from ..base import Budget, Cost, Domain
 from .linear import LinearFamily
 from .text import join_text
 

@@ -1,4 +1,8 @@
-"""Atomic directory writes: build in a temporary sibling, then rename into place."""
+"""Files every stage writes: atomic directory and text writes, and safetensors arrays.
+
+The bottom layer beside ``errors.py``: models (checkpoints, weights), the store (model
+directories) and the report (report.html) all write through it, so none imports another for it.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import ArtifactError
+import numpy as np
 
-__all__ = ["atomic_directory", "atomic_write_text"]
+from .errors import ArtifactError
+
+__all__ = ["atomic_directory", "atomic_write_text", "save_arrays", "load_arrays"]
 
 
 @contextmanager
@@ -67,3 +73,19 @@ def _fsync_tree(root: Path) -> None:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
+
+
+
+def save_arrays(path: Path, arrays: dict[str, np.ndarray]) -> Path:
+    """Write ``arrays`` to a safetensors file (tensors sorted by name, so bytes are reproducible)."""
+    from safetensors.numpy import save_file
+
+    save_file({k: np.ascontiguousarray(v) for k, v in sorted(arrays.items())}, str(path))
+    return path
+
+
+def load_arrays(path: Path) -> dict[str, np.ndarray]:
+    """Read a safetensors file: plain tensors, no code."""
+    from safetensors.numpy import load_file
+
+    return load_file(str(path))

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError, NotBuiltError
-from .base import DerivedFamily
+from ...errors import ConfigError, NotBuiltError
+from ..base import DerivedFamily
 
 __all__ = ["EnsembleFamily"]
 

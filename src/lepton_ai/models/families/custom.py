@@ -28,11 +28,11 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
-from ..errors import ConfigError
-from .base import Cost, Domain, ModelFamily
-from .torch_family import TorchFamily
+from ...errors import ConfigError
+from ..base import Cost, Domain, ModelFamily
+from ..neural.torch_family import TorchFamily
 
-__all__ = ["register_module", "ModuleFamily", "TRAINING_DEFAULTS"]
+__all__ = ["module_family", "ModuleFamily", "TRAINING_DEFAULTS"]
 
 # Training parameters every registered module gets; ``params`` may override their defaults.
 TRAINING_DEFAULTS: dict[str, Any] = {"epochs": 30, "batch_size": 64, "learning_rate": 1e-3, "weight_decay": 1e-4,
@@ -92,11 +92,13 @@ class ModuleFamily(TorchFamily):
         return {"epochs": 2, "batch_size": 32}
 
 
-def register_module(name: str, factory: Callable[..., Any], *, params: dict[str, Any] | None = None,
+def module_family(name: str, factory: Callable[..., Any], *, params: dict[str, Any] | None = None,
                     search_space: dict[str, Domain] | None = None,
                     starting_points: Sequence[dict[str, Any]] | None = None, view: str = "dense",
                     modalities: Sequence[str] = ("tabular", "image", "sequence", "text")) -> type[ModelFamily]:
-    """Register ``factory(n_inputs, n_outputs, **params) -> torch.nn.Module`` as the model family ``name``.
+    """The model family ``name`` of ``factory(n_inputs, n_outputs, **params) -> torch.nn.Module``.
+
+    ``registry.register_module`` makes it and registers it; this builds the class only.
 
     ``params``: defaults of the factory's keyword arguments (and of the training parameters
     ``epochs``, ``batch_size``, ``learning_rate``, ``weight_decay``, ``patience``,
@@ -107,14 +109,9 @@ def register_module(name: str, factory: Callable[..., Any], *, params: dict[str,
     module docstring). ``modalities``: the data it may be offered. Registering a name again replaces
     the earlier module family of that name; a built-in family's name is refused. Returns the class.
     """
-    from .registry import FAMILIES
-
     if not isinstance(name, str) or not _NAME.match(name):
         raise ConfigError(f"register_module: name must be lower-case letters, digits, '-' or '_', starting with a "
                           f"letter. Got {name!r}.")
-    existing = FAMILIES.get(name)
-    if existing is not None and not issubclass(existing, ModuleFamily):
-        raise ConfigError(f"register_module: {name!r} is a built-in family; choose another name.")
     if not callable(factory):
         raise ConfigError(f"register_module({name!r}): factory must be callable. Got {type(factory).__name__}.")
     if view not in ("dense", "codes"):
@@ -132,7 +129,6 @@ def register_module(name: str, factory: Callable[..., Any], *, params: dict[str,
         unknown = sorted(set(point) - set(TRAINING_DEFAULTS) - set(defaults))
         if unknown:
             raise ConfigError(f"register_module({name!r}): starting point {point} names unknown parameters {unknown}.")
-    FAMILIES[name] = cls
     return cls
 
 

@@ -14,10 +14,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import Budget, ModelFamily, Prepared
+from ...errors import ConfigError
+from ...features.prepared import Prepared
+from ...files import load_arrays, save_arrays
+from ..base import Budget, ModelFamily
 from .torch_train import PRECISIONS, Augment, TrainSettings, train_network
-from .weights import load_arrays, save_arrays
 
 __all__ = ["TorchFamily", "fold_batchnorm"]
 

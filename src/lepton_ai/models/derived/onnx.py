@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ArtifactError
-from .base import ModelFamily
+from ...errors import ArtifactError
+from ..base import ModelFamily
 from .variant import VariantFamily
 
 __all__ = ["OnnxFamily", "OnnxInt8Family", "ONNX_FILE"]

@@ -22,8 +22,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import Budget
+from ...errors import ConfigError
+from ..base import Budget
 from .checkpoint import Checkpoint
 from .epochs import log_epoch
 

@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import Budget, Cost, Domain, ModelFamily, Prepared
+from ...features.prepared import Prepared
+from ..base import Budget, Cost, Domain, ModelFamily
 
 __all__ = ["GBDTFamily"]
 

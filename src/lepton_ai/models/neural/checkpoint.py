@@ -3,7 +3,7 @@
 A checkpoint directory holds ``state.json`` (epoch, schedule step, history, early-stopping state,
 optimizer hyper-parameters and a fingerprint of the training) and ``tensors.safetensors`` (model,
 best-so-far and optimizer tensors, RNG states). No pickle. Each save builds a fresh directory and
-renames it over the old one (:func:`lepton_ai.store.atomic.atomic_directory`), so a process killed
+renames it over the old one (:func:`lepton_ai.files.atomic_directory`), so a process killed
 mid-save leaves the previous epoch's checkpoint intact.
 """
 
@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from .weights import load_arrays, save_arrays
+from ...errors import ConfigError
+from ...files import atomic_directory, load_arrays, save_arrays
 
 __all__ = ["Checkpoint", "CHECKPOINT_STATE"]
 
@@ -36,9 +36,6 @@ class Checkpoint:
     def save(self, epoch: int, net: Any, optimizer: Any, schedule: Any, generator: Any, progress: Any) -> None:
         """Write the state after ``epoch`` (1-based), replacing the previous checkpoint."""
         import torch
-
-        # Imported here: the store package imports the engine, which imports the model registry.
-        from ..store.atomic import atomic_directory
 
         tensors = {f"model/{k}": v for k, v in net.state_dict().items()}
         if progress.best_state is not None:

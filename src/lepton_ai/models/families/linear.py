@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import Budget, Cost, Domain, ModelFamily, Prepared
-from .weights import load_arrays, save_arrays
+from ...features.prepared import Prepared
+from ...files import load_arrays, save_arrays
+from ..base import Budget, Cost, Domain, ModelFamily
 
 __all__ = ["LinearFamily", "expand_classes"]
 

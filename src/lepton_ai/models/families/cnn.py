@@ -18,11 +18,12 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import ConfigError
-from .augment import ImageAugment, ImageLayout
-from .base import Cost, Domain, Prepared
-from .torch_family import TorchFamily
-from .torch_train import Augment
+from ...errors import ConfigError
+from ...features.prepared import Prepared
+from ..base import Cost, Domain
+from ..neural.augment import ImageAugment, ImageLayout
+from ..neural.torch_family import TorchFamily
+from ..neural.torch_train import Augment
 
 __all__ = ["CNNFamily"]
 

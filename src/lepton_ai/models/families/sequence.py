@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ..data.sequences import sequence_lengths
-from ..errors import ConfigError
-from .base import Cost, Domain, Prepared
-from .torch_family import TorchFamily
-from .torch_train import Augment
+from ...data.sequences import sequence_lengths
+from ...errors import ConfigError
+from ...features.prepared import Prepared
+from ..base import Cost, Domain
+from ..neural.torch_family import TorchFamily
+from ..neural.torch_train import Augment
 
 __all__ = ["RNNFamily", "CNN1DFamily", "SequenceLayout"]
 
@@ -114,7 +115,7 @@ class RNNFamily(_SequenceFamily):
         super()._check_params()
 
     def _network(self) -> Any:
-        from .sequence_nets import build_rnn
+        from ..neural.sequence_nets import build_rnn
 
         return build_rnn(self.layout_, self.cell, self.hidden, self.layers, bool(self.bidirectional),
                          self.dropout, self._out_width(), self.feature_mean_, self.feature_std_)
@@ -185,7 +186,7 @@ class CNN1DFamily(_SequenceFamily):
         super()._check_params()
 
     def _network(self) -> Any:
-        from .sequence_nets import build_cnn1d
+        from ..neural.sequence_nets import build_cnn1d
 
         return build_cnn1d(self.layout_, self.width, self.depth, self.kernel_size, self.dropout, _POOL_FROM,
                            self._out_width(), self.feature_mean_, self.feature_std_)

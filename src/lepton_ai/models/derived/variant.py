@@ -8,11 +8,12 @@ from a fitted source model. ``source_trial`` and ``source_family`` name where it
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ..errors import ArtifactError
-from .base import DerivedFamily, ModelFamily
+from ...errors import ArtifactError
+from ..base import DerivedFamily, ModelFamily
 
 __all__ = ["VariantFamily", "SourceVariant", "SOURCE_DIR"]
 
@@ -73,12 +74,20 @@ class SourceVariant(VariantFamily):
     def _save_weights(self, directory: Path) -> list[Path]:
         return self.source_.save(directory / SOURCE_DIR)
 
-    def _load_weights(self, directory: Path, state: dict[str, Any]) -> None:
-        from .registry import get_family
-
-        self._read_view(directory, state)
+    @classmethod
+    def load(cls, directory: Path, *, load_family: Callable[[Path], ModelFamily] | None = None) -> ModelFamily:
+        """Load the variant and convert its source model, loaded from ``source/`` with ``load_family``."""
+        if load_family is None:
+            raise ArtifactError(f"{directory}: a {cls.name} model is loaded through registry.load_family, which "
+                                "also loads its source model.")
+        variant = super().load(directory, load_family=load_family)
+        assert isinstance(variant, SourceVariant)
         source_dir = directory / SOURCE_DIR
         if not source_dir.is_dir():
-            raise ArtifactError(f"{directory}: {self.name} model has no {SOURCE_DIR}/ folder with its source model.")
-        self.source_ = get_family(self.source_family).load(source_dir)
-        self._convert()
+            raise ArtifactError(f"{directory}: {cls.name} model has no {SOURCE_DIR}/ folder with its source model.")
+        variant.source_ = load_family(source_dir)
+        variant._convert()
+        return variant
+
+    def _load_weights(self, directory: Path, state: dict[str, Any]) -> None:
+        self._read_view(directory, state)

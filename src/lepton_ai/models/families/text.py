@@ -20,9 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from .base import Budget, Cost, Domain, Prepared
+from ...features.prepared import Prepared
+from ...files import load_arrays, save_arrays
+from ..base import Budget, Cost, Domain
 from .linear import LinearFamily, expand_classes
-from .weights import load_arrays, save_arrays
 
 __all__ = ["TextFamily", "join_text"]
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Cost, Domain
-from .torch_family import TorchFamily
+from ..base import Cost, Domain
+from ..neural.torch_family import TorchFamily
 
 __all__ = ["MLPFamily"]
 
