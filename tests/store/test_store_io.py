@@ -23,7 +23,7 @@ from lepton_ai import LeptonAI, LeptonModel, load_model, save_model
 from lepton_ai.errors import ArtifactError, ConfigError
 from lepton_ai.models.base import ModelFamily
 from lepton_ai.store import FORMAT_VERSION
-from lepton_ai.store.manifest import MANIFEST
+from lepton_ai.store.manifest import MANIFEST, MANIFEST_DIGEST
 
 
 def _wine() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,7 +70,10 @@ def _manifest(root: Path) -> dict:
 
 
 def _write_manifest(root: Path, manifest: dict) -> None:
-    (root / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    """Rewrite the manifest and its digest, as someone who knows the format would."""
+    data = json.dumps(manifest).encode("utf-8")
+    (root / MANIFEST).write_bytes(data)
+    (root / MANIFEST_DIGEST).write_text(hashlib.sha256(data).hexdigest())
 
 
 # ---- round trips ---------------------------------------------------------------------------------
@@ -137,10 +140,12 @@ def test_no_pickle_only_json_safetensors_and_text(saved) -> None:
     from safetensors.numpy import load_file
 
     files = [p for p in saved.rglob("*") if p.is_file()]
-    assert {p.suffix for p in files} <= {".json", ".safetensors", ".txt"}
+    assert {p.suffix for p in files} <= {".json", ".safetensors", ".txt", ".sha256"}
     for path in files:  # each file is what its name says
         if path.suffix == ".json":
             json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix == ".sha256":  # the manifest's digest
+            assert len(path.read_text(encoding="ascii").strip()) == 64
         elif path.suffix == ".txt":
             assert path.read_text(encoding="utf-8").startswith("tree\n")  # LightGBM model text
         else:
@@ -158,7 +163,7 @@ def test_manifest_lists_versions_schema_run_and_every_hash(model, saved) -> None
     assert manifest["run"]["n_threads"] == model.result_.n_threads >= 1
     assert manifest["chosen"] == model.chosen_ in manifest["models"]
     on_disk = _hashes(saved)
-    del on_disk[MANIFEST]
+    del on_disk[MANIFEST], on_disk[MANIFEST_DIGEST]
     assert manifest["files"] == on_disk
     for trial_id in manifest["models"]:
         assert f"models/{trial_id}/family.json" in manifest["files"]
@@ -279,7 +284,7 @@ def test_failed_save_leaves_the_old_model_and_no_temp_dirs(model, copy, monkeypa
         raise OSError("No space left on device")
 
     monkeypatch.setattr(ModelFamily, "save", save_half_then_fail)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(ArtifactError, match=f"{copy}: could not be written .No space left on device.*Free disk"):
         save_model(copy, model)
     monkeypatch.undo()
     assert _hashes(copy) == before

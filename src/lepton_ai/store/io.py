@@ -9,7 +9,6 @@ Layout::
 
 from __future__ import annotations
 
-import json
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,12 +19,13 @@ from ..data.dataset import Schema
 from ..engine.result import SearchResult
 from ..errors import ArtifactError
 from ..features.tabular import TabularPreparer
-from ..files import atomic_directory
+from ..files import atomic_directory, recover_directory, unreadable_errors
 from ..models.base import FAMILY_FILE
 from ..models.registry import FAMILIES, load_family
 from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
-from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, hash_files, read_manifest, verify_files
+from .manifest import FORMAT, FORMAT_VERSION, MANIFEST, hash_files, read_manifest, verify_files, write_manifest
+from .schema import check_trial_id
 
 __all__ = ["StoredModel", "save_result", "load_result"]
 
@@ -59,15 +59,14 @@ def save_result(path: str | Path, stored: StoredModel) -> Path:
             result.models[trial_id].save(tmp / "models" / trial_id)
         manifest = _manifest(stored, sorted(keep))
         manifest["files"] = hash_files(tmp)
-        # Not sort_keys: the order is the manifest's own (format first) and keeps each trial's
-        # parameters in their order, so a loaded model's leaderboard reads as before saving.
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        write_manifest(tmp, manifest)
     return target
 
 
 def load_result(path: str | Path) -> StoredModel:
     """Load a model directory written by :func:`save_result`, verifying every file's SHA-256."""
     root = Path(path)
+    recover_directory(root)
     manifest = read_manifest(root)
     verify_files(root, manifest)
     try:
@@ -91,13 +90,23 @@ def load_result(path: str | Path) -> StoredModel:
 
 
 def _load_family(root: Path, trial_id: str, family: str) -> Any:
+    """Load model ``trial_id`` from ``root/models``; its files were hashed, so what fails here is bad content."""
     if family not in FAMILIES:
         raise ArtifactError(f"{root}: model {trial_id!r} is of family {family!r}, which this lepton-ai does not "
                             f"know (known: {', '.join(FAMILIES)}).")
-    directory = root / "models" / trial_id
+    directory = root / "models" / check_trial_id(trial_id, str(root / MANIFEST))
+    if root.resolve() not in directory.resolve().parents:
+        raise ArtifactError(f"{root}: model {trial_id!r} points outside the model directory.")
     if not (directory / FAMILY_FILE).is_file():
         raise ArtifactError(f"{root}: model {trial_id!r} has no {FAMILY_FILE}.")
-    return load_family(directory, family)
+    try:
+        return load_family(directory, family)
+    except ArtifactError:
+        raise
+    except unreadable_errors() as exc:
+        raise ArtifactError(f"{directory}: model {trial_id!r} cannot be read ({type(exc).__name__}: {exc}); its "
+                            "files match their hashes, so it was saved corrupt or by an incompatible library. "
+                            "Save it again from its run.") from exc
 
 
 def _manifest(stored: StoredModel, kept: list[str]) -> dict[str, Any]:

@@ -70,7 +70,45 @@ class OnnxFamily(VariantFamily):
         if not path.is_file():
             raise ArtifactError(f"{directory}: {self.name} model has no {ONNX_FILE}.")
         self.onnx_bytes_ = path.read_bytes()
+        refuse_external_data(self.onnx_bytes_, path)
         self.set_threads(1)
+
+
+def refuse_external_data(onnx_bytes: bytes, path: Path) -> None:
+    """Raise ArtifactError when the graph in ``onnx_bytes`` keeps any tensor in an external file.
+
+    ONNX Runtime would read such a tensor from a path the graph names, resolved against the
+    current directory: a file outside the model directory that no hash covers. lepton-ai writes
+    self-contained graphs only, so a graph that points elsewhere was not written by it.
+    """
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load_model_from_string(onnx_bytes)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise ArtifactError(f"{path}: not a readable ONNX model ({exc}).") from exc
+    for tensor in _tensors(model.graph):
+        if tensor.data_location == onnx.TensorProto.EXTERNAL or tensor.external_data:
+            raise ArtifactError(f"{path}: tensor {tensor.name!r} keeps its data in an external file; lepton-ai "
+                                "loads only self-contained ONNX graphs. Refusing to load.")
+
+
+def _tensors(graph: Any) -> Any:
+    """Every tensor of ``graph``: initializers, sparse ones, and node attributes, subgraphs included."""
+    yield from graph.initializer
+    for sparse in graph.sparse_initializer:
+        yield sparse.values
+        yield sparse.indices
+    for node in graph.node:
+        for attribute in node.attribute:
+            if attribute.HasField("t"):
+                yield attribute.t
+            yield from attribute.tensors
+            if attribute.HasField("g"):
+                yield from _tensors(attribute.g)
+            for subgraph in attribute.graphs:
+                yield from _tensors(subgraph)
 
 
 class OnnxInt8Family(OnnxFamily):
