@@ -23,6 +23,11 @@ are done, ``{"event": "started", "key", "pid"}`` and later ``{"event": "exited",
 "status"}``. A child writes its record to the ``result`` path (through a temporary file and a
 rename) and its own output to ``log``. When stdin closes, both servers kill their remaining
 children and exit.
+
+Every process here dies with its parent (``_die_with_parent``): a ``lepton train`` killed with
+``kill -9`` closes no pipe in time for a server busy importing, and a server that dies leaves
+trials running to their deadline, so on Linux each server and each trial asks the kernel for
+SIGKILL when its parent goes (``PR_SET_PDEATHSIG``); elsewhere the closed stdin still ends them.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from typing import Any
 
 def main() -> None:
     """Arguments: the light modules to import before forking any trial."""
+    _die_with_parent(os.getppid())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the executor's to handle
     light = tuple(sys.argv[1:])
     _load(light)
@@ -94,10 +100,12 @@ class _Server:
         """The heavy server's request pipe, started on first use (its imports run while we go on)."""
         if self.heavy is None:
             read_end, write_end = os.pipe()
+            parent = os.getpid()
             pid = os.fork()
             if pid == 0:
                 code = 1
                 try:
+                    _die_with_parent(parent)
                     os.close(write_end)
                     devnull = os.open(os.devnull, os.O_RDONLY)
                     os.dup2(devnull, self.fd)  # let go of the light server's input; keep the fd valid
@@ -149,11 +157,13 @@ def _load(modules: tuple[str, ...] | list[str]) -> None:
 
 
 def _fork_trial(request: dict[str, Any]) -> int:
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
+        _die_with_parent(parent)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         os.dup2(log, 1)
@@ -169,6 +179,24 @@ def _fork_trial(request: dict[str, Any]) -> int:
         code = 0
     finally:
         os._exit(code)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel SIGKILL this process when ``parent`` exits (Linux); exit now if it already has.
+
+    The parent may die between the fork and this call, so the check after the request closes
+    that window: a process whose parent is no longer ``parent`` was orphaned and leaves at once.
+    """
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) != 0:
+            _send(sys.stderr, {"event": "warning", "key": "",
+                               "message": f"prctl(PR_SET_PDEATHSIG) failed: errno {ctypes.get_errno()}"})
+    if os.getppid() != parent:
+        os._exit(1)
 
 
 def _send(out: Any, message: dict[str, Any]) -> None:

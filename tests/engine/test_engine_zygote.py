@@ -1,0 +1,65 @@
+"""Worker servers and their trials die with the process that started them, even on ``kill -9``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+
+
+def _processes_with(marker: str) -> list[int]:
+    """Pids whose environment holds ``marker`` (forked workers share their parent's environment)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except (OSError, IndexError):
+            continue
+        if marker.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_search_leaves_no_worker_running(tmp_path) -> None:
+    marker = f"LEPTON_TEST_MARKER={uuid.uuid4().hex}"
+    script = textwrap.dedent("""
+        from sklearn.datasets import make_classification
+        import pandas as pd
+        from lepton_ai import LeptonModel
+        X, y = make_classification(n_samples=6000, n_features=40, random_state=0)
+        frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(40)]).assign(label=y)
+        LeptonModel(budget="120s", families="gbdt,mlp", verbose=0).train(frame, label="label")
+    """)
+    env = {**os.environ, "LEPTON_HOME": str(tmp_path), marker.split("=")[0]: marker.split("=")[1]}
+    search = subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        # The search process, the light server, the heavy (torch) server and at least one trial.
+        while len(_processes_with(marker)) < 4 and time.monotonic() < deadline and search.poll() is None:
+            time.sleep(0.2)
+        workers = [p for p in _processes_with(marker) if p != search.pid]
+        assert len(workers) >= 3, "the search never had its servers and a trial running"
+    finally:
+        search.send_signal(signal.SIGKILL)
+        search.wait()
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = _processes_with(marker)
+    for pid in left:  # never leave them behind, whatever the test says
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
