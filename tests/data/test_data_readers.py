@@ -196,8 +196,41 @@ def test_comma_file_read_as_tsv_suggests_sep(tmp_path):
 
 def test_row_with_extra_fields_names_the_line(tmp_path):
     path = _write(tmp_path / "ragged.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,7,8\n")
-    with pytest.raises(DataError, match=r"ragged\.csv: malformed table .*line 4"):
+    with pytest.raises(DataError, match=r"ragged\.csv: line 4 has 4 fields, expected 3 \(the header's a, b, y\)"):
         load_data(path, label="y")
+
+
+def test_short_row_is_refused_not_padded_with_missing_values(tmp_path):
+    path = _write(tmp_path / "short.csv", "a,b,y\n1,2,0\n3,4\n5,6,1\n")
+    with pytest.raises(DataError, match=r"short\.csv: line 3 has 2 fields, expected 3"):
+        load_data(path, label="y")
+
+
+def test_short_row_line_counts_blank_lines_and_quoted_newlines(tmp_path):
+    # Line 4-5 is one row whose quoted value spans two lines; line 3 is blank; line 6 is short.
+    path = _write(tmp_path / "multi.csv", 'a,b,y\n1,2,0\n\n"two\nlines",2,1\n3,4\n5,6,1\n')
+    with pytest.raises(DataError, match=r"multi\.csv: line 6 has 2 fields, expected 3"):
+        load_data(path, label="y")
+
+
+def test_short_row_in_tsv_is_refused(tmp_path):
+    path = _write(tmp_path / "short.tsv", "a\tb\ty\n1\t2\t0\n3\t4\t1\n5\n")
+    with pytest.raises(DataError, match=r"short\.tsv: line 4 has 1 field, expected 3"):
+        load_data(path, label="y")
+
+
+def test_every_row_one_field_longer_than_the_header_is_refused(tmp_path):
+    # pandas would silently take the first field of every row as the index and shift the columns.
+    path = _write(tmp_path / "trailing.csv", "a,b,y\n1,2,0,\n3,4,1,\n5,6,0,\n")
+    with pytest.raises(DataError, match=r"trailing\.csv: line 2 has 4 fields, expected 3"):
+        load_data(path, label="y")
+
+
+def test_explicit_empty_fields_are_missing_values_not_short_rows(tmp_path):
+    rows = "".join(f"{i},{'' if i % 5 == 0 else i * 2},{i % 2}\n" for i in range(30))
+    path = _write(tmp_path / "gaps.csv", "a,b,y\n" + rows)
+    data = load_data(path, label="y", split=None)
+    assert data.X["b"].isna().sum() == 6
 
 
 def test_utf8_byte_order_mark_is_not_part_of_the_first_name(tmp_path):

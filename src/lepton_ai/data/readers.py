@@ -40,6 +40,7 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
     header = _read_header(path, delimiter, encoding)
     if len(header) == 1:  # before parsing: decimal commas in a ';' file would fail as "malformed"
         _refuse_other_delimiter(path, header[0], delimiter)
+    _check_field_counts(path, header, delimiter, encoding)
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding=encoding, low_memory=False)
     except UnicodeDecodeError as exc:
@@ -115,6 +116,64 @@ def _read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
     if repeated:
         raise DataError(f"{path}: column names repeat in the header: {', '.join(map(repr, repeated))}.")
     return names
+
+
+def _check_field_counts(path: Path, header: list[str], delimiter: str, encoding: str) -> None:
+    """Refuse a row with more or fewer fields than the header, naming its line.
+
+    pandas pads a short row with missing values and reads rows one field longer than the header
+    as an index column, both silently. pyarrow's parser counts every row's fields in C++ (only the
+    first column is converted, as raw bytes, so memory stays at one block); only when a row is bad
+    is the file walked again with :mod:`csv`, whose ``line_num`` gives the line an editor shows
+    (pyarrow numbers rows, skipping blank lines and counting a quoted multi-line value once).
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    if len(delimiter) != 1:
+        return  # a regular-expression separator goes to pandas' python engine, which pyarrow cannot mimic
+    bad: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        bad.append(row)
+        return "error"
+
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.binary()}),
+        )
+        for _ in reader:
+            pass
+    except (pa.ArrowException, UnicodeError, LookupError):
+        if not bad:
+            return  # not a field-count problem: the pandas read that follows reports it in its own terms
+    if bad:
+        raise DataError(_field_count_message(path, header, delimiter, encoding, bad[0]))
+
+
+def _field_count_message(path: Path, header: list[str], delimiter: str, encoding: str, row: Any) -> str:
+    expected = len(header)
+    where, got = f"row {row.number}" if row.number is not None else "a row", row.actual_columns
+    try:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            next(reader)  # the header
+            start = reader.line_num + 1
+            for fields in reader:
+                if fields and len(fields) != expected:
+                    where, got = f"line {start}", len(fields)
+                    break
+                start = reader.line_num + 1
+    except (csv.Error, UnicodeError) as exc:  # e.g. a field over csv.field_size_limit: keep pyarrow's row
+        where = f"{where} ({exc})"
+    shown = ", ".join(header[:8]) + (" ..." if expected > 8 else "")
+    return (f"{path}: {where} has {got} field{'s' if got != 1 else ''}, expected {expected} (the header's {shown}). "
+            f"Fix that row; a value that holds the delimiter {delimiter!r} must be quoted.")
 
 
 def _refuse_other_delimiter(path: Path, header: str, delimiter: str) -> None:
