@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,10 +196,23 @@ def test_schema_kinds():
 
 def test_constant_and_all_missing_columns_are_dropped_with_reason():
     frame = pd.DataFrame({"a": range(20), "const": 5, "empty": np.nan, "y": [0, 1] * 10})
-    data = load_data(frame, label="y", split=None)
+    with pytest.warns(UserWarning) as record:
+        data = load_data(frame, label="y", split=None)
+    dropped = [str(w.message) for w in record if "dropped" in str(w.message)]
+    assert dropped == ["DataFrame: dropped 2 feature column(s) that carry no information: "
+                       "'const' (constant: every value is 5), 'empty' (all values missing)."]
     assert data.schema.feature_names == ["a"]
     assert data.schema.dropped == {"const": "constant", "empty": "all values missing"}
     assert data.schema.input_columns == ("a", "const", "empty")
+
+
+def test_a_constant_column_with_gaps_is_kept_without_a_warning():
+    # Whether the value is there can be the signal: the column is kept, and preparation adds its indicator.
+    frame = pd.DataFrame({"a": range(20), "mostly": [1.0] * 15 + [np.nan] * 5, "y": [0, 1] * 10})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_data(frame, label="y", split=None)
+    assert data.schema.feature_names == ["a", "mostly"]
 
 
 def test_only_unusable_columns_is_refused():
