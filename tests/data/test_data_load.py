@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -373,3 +374,19 @@ def test_integer_labels_in_an_object_column_stay_integers():
     data = load_data(pd.DataFrame({"a": range(12), "y": labels}), label="y", split=None)
     assert data.schema.classes == (0, 1)
     assert data.y.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("dtype", ["<U2", "datetime64[s]"])
+def test_non_numeric_sequence_arrays_are_refused_with_their_dtype(dtype):
+    X = np.zeros((6, 2, 2)).astype(dtype)
+    with pytest.raises(DataError, match=rf"\(X, y\): x has dtype {re.escape(str(np.dtype(dtype)))}; image and "
+                                        r"sequence arrays must be numbers"):
+        load_data((X, np.array([0, 1] * 3)), split=None)
+
+
+def test_non_numeric_arrays_at_predict_time_are_refused():
+    from lepton_ai.data import to_input
+
+    train = load_data((np.random.default_rng(0).normal(size=(20, 3, 2)), np.arange(20) % 2), split=None)
+    with pytest.raises(DataError, match=r"x has dtype <U1; image and sequence arrays must be numbers"):
+        to_input(np.full((2, 3, 2), "a"), train.schema)

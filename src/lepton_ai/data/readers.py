@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .npz import read_npz
 
 __all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", "TABLE_SUFFIXES", "PICKLE_SUFFIXES"]
 
@@ -51,23 +50,6 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
         raise DataError(f"{path}: the file has no header and no rows.") from exc
     frame.columns = header if len(header) == frame.shape[1] else frame.columns
     return _check_frame(normalize_columns(frame, str(path)), str(path))
-
-
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Read a ``.npz`` archive without ever unpickling object arrays."""
-    # np.load takes any non-zip file for a pickle and says so, which would blame object arrays.
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: cannot be read as a .npz archive (not a zip file); use numpy.savez.")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except ValueError as exc:
-        raise DataError(
-            f"{path}: holds object arrays, which lepton-ai does not unpickle; "
-            "store numeric arrays or strings of fixed width."
-        ) from exc
-    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError...
-        raise DataError(f"{path}: cannot be read as a .npz archive ({exc}).") from exc
 
 
 def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
