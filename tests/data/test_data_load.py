@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -194,10 +197,23 @@ def test_schema_kinds():
 
 def test_constant_and_all_missing_columns_are_dropped_with_reason():
     frame = pd.DataFrame({"a": range(20), "const": 5, "empty": np.nan, "y": [0, 1] * 10})
-    data = load_data(frame, label="y", split=None)
+    with pytest.warns(UserWarning) as record:
+        data = load_data(frame, label="y", split=None)
+    dropped = [str(w.message) for w in record if "dropped" in str(w.message)]
+    assert dropped == ["DataFrame: dropped 2 feature column(s) that carry no information: "
+                       "'const' (constant: every value is 5), 'empty' (all values missing)."]
     assert data.schema.feature_names == ["a"]
     assert data.schema.dropped == {"const": "constant", "empty": "all values missing"}
     assert data.schema.input_columns == ("a", "const", "empty")
+
+
+def test_a_constant_column_with_gaps_is_kept_without_a_warning():
+    # Whether the value is there can be the signal: the column is kept, and preparation adds its indicator.
+    frame = pd.DataFrame({"a": range(20), "mostly": [1.0] * 15 + [np.nan] * 5, "y": [0, 1] * 10})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data = load_data(frame, label="y", split=None)
+    assert data.schema.feature_names == ["a", "mostly"]
 
 
 def test_only_unusable_columns_is_refused():
@@ -358,3 +374,19 @@ def test_integer_labels_in_an_object_column_stay_integers():
     data = load_data(pd.DataFrame({"a": range(12), "y": labels}), label="y", split=None)
     assert data.schema.classes == (0, 1)
     assert data.y.dtype.kind == "i"
+
+
+@pytest.mark.parametrize("dtype", ["<U2", "datetime64[s]"])
+def test_non_numeric_sequence_arrays_are_refused_with_their_dtype(dtype):
+    X = np.zeros((6, 2, 2)).astype(dtype)
+    with pytest.raises(DataError, match=rf"\(X, y\): x has dtype {re.escape(str(np.dtype(dtype)))}; image and "
+                                        r"sequence arrays must be numbers"):
+        load_data((X, np.array([0, 1] * 3)), split=None)
+
+
+def test_non_numeric_arrays_at_predict_time_are_refused():
+    from lepton_ai.data import to_input
+
+    train = load_data((np.random.default_rng(0).normal(size=(20, 3, 2)), np.arange(20) % 2), split=None)
+    with pytest.raises(DataError, match=r"x has dtype <U1; image and sequence arrays must be numbers"):
+        to_input(np.full((2, 3, 2), "a"), train.schema)

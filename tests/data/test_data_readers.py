@@ -196,8 +196,41 @@ def test_comma_file_read_as_tsv_suggests_sep(tmp_path):
 
 def test_row_with_extra_fields_names_the_line(tmp_path):
     path = _write(tmp_path / "ragged.csv", "a,b,y\n1,2,0\n3,4,1\n5,6,7,8\n")
-    with pytest.raises(DataError, match=r"ragged\.csv: malformed table .*line 4"):
+    with pytest.raises(DataError, match=r"ragged\.csv: line 4 has 4 fields, expected 3 \(the header's a, b, y\)"):
         load_data(path, label="y")
+
+
+def test_short_row_is_refused_not_padded_with_missing_values(tmp_path):
+    path = _write(tmp_path / "short.csv", "a,b,y\n1,2,0\n3,4\n5,6,1\n")
+    with pytest.raises(DataError, match=r"short\.csv: line 3 has 2 fields, expected 3"):
+        load_data(path, label="y")
+
+
+def test_short_row_line_counts_blank_lines_and_quoted_newlines(tmp_path):
+    # Line 4-5 is one row whose quoted value spans two lines; line 3 is blank; line 6 is short.
+    path = _write(tmp_path / "multi.csv", 'a,b,y\n1,2,0\n\n"two\nlines",2,1\n3,4\n5,6,1\n')
+    with pytest.raises(DataError, match=r"multi\.csv: line 6 has 2 fields, expected 3"):
+        load_data(path, label="y")
+
+
+def test_short_row_in_tsv_is_refused(tmp_path):
+    path = _write(tmp_path / "short.tsv", "a\tb\ty\n1\t2\t0\n3\t4\t1\n5\n")
+    with pytest.raises(DataError, match=r"short\.tsv: line 4 has 1 field, expected 3"):
+        load_data(path, label="y")
+
+
+def test_every_row_one_field_longer_than_the_header_is_refused(tmp_path):
+    # pandas would silently take the first field of every row as the index and shift the columns.
+    path = _write(tmp_path / "trailing.csv", "a,b,y\n1,2,0,\n3,4,1,\n5,6,0,\n")
+    with pytest.raises(DataError, match=r"trailing\.csv: line 2 has 4 fields, expected 3"):
+        load_data(path, label="y")
+
+
+def test_explicit_empty_fields_are_missing_values_not_short_rows(tmp_path):
+    rows = "".join(f"{i},{'' if i % 5 == 0 else i * 2},{i % 2}\n" for i in range(30))
+    path = _write(tmp_path / "gaps.csv", "a,b,y\n" + rows)
+    data = load_data(path, label="y", split=None)
+    assert data.X["b"].isna().sum() == 6
 
 
 def test_utf8_byte_order_mark_is_not_part_of_the_first_name(tmp_path):
@@ -219,3 +252,62 @@ def test_single_column_file_is_not_mistaken_for_another_delimiter(tmp_path):
     path = _write(tmp_path / "one.csv", "y\n0\n1\n")
     with pytest.raises(DataError, match=r"one\.csv: no usable feature column"):
         load_data(path, label="y")
+
+
+def _npz_with_header(path, descr: str, shape: tuple[int, ...], data: bytes) -> None:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": descr, "fortran_order": False, "shape": shape})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", buffer.getvalue() + data)
+        archive.writestr("y.npy", _npy_bytes(np.array([0, 1])))
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, array)
+    return buffer.getvalue()
+
+
+def test_npz_header_claiming_a_huge_array_is_refused_without_allocating_it(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "huge.npz"
+    _npz_with_header(path, "<f8", (10**9,), b"\0" * 16)  # claims 8 GB, holds 16 bytes
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataError, match=r"huge\.npz: array 'x' claims shape \(1000000000,\) of float64 "
+                                            r"\(8,000,000,000 bytes\) but holds 16"):
+            load_data(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 10 * 2**20
+
+
+def test_truncated_npz_array_is_not_blamed_on_object_arrays(tmp_path):
+    path = tmp_path / "cut.npz"
+    _npz_with_header(path, "<f8", (4, 2), b"\0" * 40)
+    with pytest.raises(DataError, match=r"cut\.npz: array 'x' claims shape \(4, 2\).*truncated"):
+        load_data(path)
+
+
+def test_npz_member_that_is_not_an_array_is_named(tmp_path):
+    import zipfile
+
+    path = tmp_path / "junk.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("x.npy", b"not an npy file at all")
+    with pytest.raises(DataError, match=r"junk\.npz: member 'x\.npy' is not a NumPy array"):
+        load_data(path)
+
+
+def test_npz_rows_of_x_and_y_must_match(tmp_path):
+    path = tmp_path / "rows.npz"
+    np.savez(path, x=np.zeros((4, 2)), y=np.array([0, 1, 0]))
+    with pytest.raises(DataError, match=r"rows\.npz: x has 4 rows but y has 3"):
+        load_data(path)

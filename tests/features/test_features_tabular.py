@@ -93,6 +93,47 @@ def test_unseen_category_is_zero_one_hot_and_nan_code(train, preparer):
     assert codes[1, position] == preparer.categories_["city"].index("rome")
 
 
+@pytest.mark.parametrize("view", ["dense", "codes"])
+def test_unseen_categories_are_counted_per_column_in_the_callers_dict(train, preparer, view):
+    new = train.X.head(5).copy()
+    new["city"] = ["atlantis", "rome", None, "atlantis", "lyon"]  # a missing value is not unseen
+    unseen: dict[str, int] = {}
+    preparer.transform(new, view, unseen=unseen)
+    assert unseen == {"city": 3}
+    preparer.transform(new.head(1), view, unseen=unseen)  # counts add up across calls
+    assert unseen == {"city": 4}
+
+
+def test_unseen_counts_zero_for_known_categories_and_on_the_one_row_path(mixed):
+    frame, preparer = mixed
+    unseen: dict[str, int] = {}
+    preparer.transform(frame.iloc[[0]], "dense", unseen=unseen)  # one row: the cell-by-cell path
+    assert unseen == {"city": 0}
+    row = frame.iloc[[0]].copy()
+    row["city"] = "atlantis"
+    preparer.transform(row, "codes", unseen=unseen)
+    assert unseen == {"city": 1}
+
+
+def test_unseen_counts_of_concurrent_calls_stay_apart(train, preparer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = []
+    for k in range(8):
+        new = train.X.head(20).copy()
+        new.loc[new.index[:k], "city"] = "atlantis"
+        frames.append(new)
+
+    def count(frame: pd.DataFrame) -> int:
+        unseen: dict[str, int] = {}
+        for _ in range(20):
+            preparer.transform(frame, "dense", unseen=unseen)
+        return unseen["city"]
+
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(count, frames)) == [20 * k for k in range(8)]
+
+
 def test_missing_numeric_values_use_train_median_and_indicator(train, preparer):
     new = train.X.head(3).copy()
     new["age"] = [np.nan, 50.0, np.nan]

@@ -5,13 +5,21 @@ Every change is counted in a :class:`CleaningReport`; nothing is dropped without
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from .dataset import CleaningReport, Task
 
-__all__ = ["clean_table", "clean_arrays", "normalize_labels", "check_labels", "replace_infinities"]
+__all__ = ["clean_table", "clean_arrays", "normalize_labels", "check_labels", "replace_infinities",
+           "coerce_mostly_numeric", "NUMERIC_FRACTION"]
+
+# A text column whose present values parse as numbers at least this often is a numeric column
+# with a few stray tokens ('?', 'n/a', 'unknown'), not a categorical one.
+NUMERIC_FRACTION = 0.95
+_NAMED_IN_WARNING = 3
 
 
 def clean_table(
@@ -19,6 +27,8 @@ def clean_table(
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Drop rows whose label is missing and exact duplicate rows; count infinities."""
     report = CleaningReport(n_rows_read=len(frame))
+    # Before any row is dropped, so the rows named in the warning are positions in the table as read.
+    frame, report.n_non_numeric_values = coerce_mostly_numeric(frame, label, source)
     missing = frame[label].isna()
     if missing.all():
         raise DataError(f"{source}: every value of label column {label!r} is missing ({len(frame)} rows).")
@@ -73,6 +83,54 @@ def replace_infinities(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int
         name = numeric.columns[j]  # type: ignore[call-overload]  # pandas-stubs omit NumPy integer positions
         counts[name] = int(infinite[:, j].sum())
         frame[name] = frame[name].mask(np.isinf(frame[name].astype(float)))
+    return frame, counts
+
+
+def coerce_mostly_numeric(frame: pd.DataFrame, label: str, source: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read the few non-numeric tokens of a mostly-numeric text column as missing values, with a warning.
+
+    A feature column whose present values parse as numbers at least :data:`NUMERIC_FRACTION` of the
+    time is a numeric column with stray markers ('?', 'n/a', 'unknown', a typo): what a pandas user
+    fixes by hand with ``pd.to_numeric(errors="coerce")``. Keeping it categorical instead would
+    make every distinct number its own category, losing order and magnitude, and every new number at
+    predict time an unseen category. So the tokens become missing values (imputed like any gap),
+    counted per column in ``CleaningReport.n_non_numeric_values`` and named in one warning. Columns
+    with more words stay categorical, as do columns of pandas ``category`` dtype: that dtype is the
+    way to keep such a column categorical on purpose. Returns the frame and the counts.
+    """
+    counts: dict[str, int] = {}
+    notes: list[str] = []
+    for name in frame.columns:
+        series = frame[name]
+        if name == label or isinstance(series.dtype, pd.CategoricalDtype):
+            continue
+        if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            continue
+        present = series.notna().to_numpy()
+        values = series[present].astype(str)
+        numbers = pd.to_numeric(values, errors="coerce")
+        bad = numbers.isna().to_numpy()
+        n_bad = int(bad.sum())
+        if n_bad == 0 or n_bad > (1 - NUMERIC_FRACTION) * len(values):
+            continue
+        if not counts:
+            frame = frame.copy()
+        column = np.full(len(frame), np.nan)
+        column[present] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+        frame[name] = column
+        counts[str(name)] = n_bad
+        rows = np.flatnonzero(present)[bad]
+        tokens = values.to_numpy()[bad]
+        named = ", ".join(f"{t!r} (row {r})" for t, r in zip(tokens[:_NAMED_IN_WARNING], rows, strict=False))
+        more = f" and {n_bad - _NAMED_IN_WARNING} more" if n_bad > _NAMED_IN_WARNING else ""
+        notes.append(f"column {name!r} holds numbers except {n_bad} of {len(values)} values: {named}{more}")
+    if notes:
+        warnings.warn(
+            f"{source}: {'; '.join(notes)}. They are read as missing values and the column stays numeric "
+            "(rows count from 0, the first data row). Fix the values, or give the column the pandas "
+            "'category' dtype to keep it categorical.",
+            UserWarning, stacklevel=6,  # coerce < clean_table < _table_dataset < build_dataset < load_data
+        )
     return frame, counts
 
 

@@ -17,7 +17,7 @@ from ..errors import DataError
 from .clean import normalize_labels
 from .dataset import Dataset, Schema
 from .images import IMAGE_SUFFIXES, list_images, read_images
-from .load import read_source
+from .load import check_array_dtype, read_source
 from .sequences import fit_steps
 
 __all__ = ["to_input"]
@@ -41,6 +41,7 @@ def to_input(data: Any, schema: Schema, *, sep: str | None = None, encoding: str
         if schema.modality in ("tabular", "text"):
             content = _array_as_table(X, schema, name)
         else:
+            check_array_dtype(X, name)
             X = _image_rows(X, schema, name) if schema.modality == "image" else fit_steps(X, schema.shape, name)
             return Dataset(X=X, y=_labels(y_given, schema), schema=schema, source=name)
     frame = content

@@ -80,6 +80,8 @@ class CleaningReport:
     n_duplicates_dropped: int = 0
     n_missing_label_dropped: int = 0
     n_infinite_values: dict[str, int] = field(default_factory=dict)
+    # Mostly-numeric columns: how many non-numeric tokens ('?', 'n/a') were read as missing values.
+    n_non_numeric_values: dict[str, int] = field(default_factory=dict)
     # Image folders: files skipped as unreadable (first few named, with the reason) and images resized.
     n_files_skipped: int = 0
     skipped_files: dict[str, str] = field(default_factory=dict)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -18,6 +20,7 @@ MAX_CLASSES_FOR_INTEGERS = 20
 # and long enough to hold several words.
 _TEXT_MIN_MEAN_WORDS = 3.0
 _TEXT_MIN_UNIQUE_FRACTION = 0.5
+_NAMED_IN_WARNING = 10
 
 
 def infer_task(y: pd.Series, task: str | None, source: str) -> Task:
@@ -39,23 +42,41 @@ def infer_task(y: pd.Series, task: str | None, source: str) -> Task:
 
 
 def infer_columns(frame: pd.DataFrame, source: str) -> tuple[list[Column], dict[str, str]]:
-    """Return the usable feature columns with their kinds, and the dropped ones with the reason."""
+    """Return the usable feature columns with their kinds, and the dropped ones with the reason.
+
+    Constant and all-missing columns are dropped, named in one warning. A column constant where
+    present but with gaps is kept: whether the value is there can be the signal.
+    """
     columns: list[Column] = []
     dropped: dict[str, str] = {}
+    shown: list[str] = []
     for name in frame.columns:
         series = frame[name]
         present = series.dropna()
         if len(present) == 0:
             dropped[name] = "all values missing"
+            shown.append(f"{name!r} (all values missing)")
             continue
         if present.nunique() <= 1 and not series.isna().any():
             dropped[name] = "constant"
+            shown.append(f"{name!r} (constant: every value is {_short_repr(present.iloc[0])})")
             continue
         columns.append(Column(name=name, kind=_column_kind(present)))
     if not columns:
         reasons = "; ".join(f"{k}: {v}" for k, v in dropped.items())
         raise DataError(f"{source}: no usable feature column ({reasons or 'the table has only the label'}).")
+    if shown:
+        listed = ", ".join(shown[:_NAMED_IN_WARNING]) + (
+            f" and {len(shown) - _NAMED_IN_WARNING} more" if len(shown) > _NAMED_IN_WARNING else "")
+        # stacklevel: infer_columns < _table_dataset < build_dataset < load_data < the caller
+        warnings.warn(f"{source}: dropped {len(shown)} feature column(s) that carry no information: {listed}.",
+                      UserWarning, stacklevel=5)
     return columns, dropped
+
+
+def _short_repr(value: object) -> str:
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _column_kind(present: pd.Series) -> ColumnKind:

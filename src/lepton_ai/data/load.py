@@ -17,7 +17,7 @@ from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
 from .sequences import from_lengths, is_ragged, pad_sequences
 from .split import DEFAULT_SPLIT, split_dataset
 
-__all__ = ["load_data", "read_source", "array_modality", "DataSource"]
+__all__ = ["load_data", "read_source", "array_modality", "check_array_dtype", "DataSource"]
 
 DataSource = Any  # path, bundled name, DataFrame, (X, y), ndarray or Dataset
 
@@ -78,6 +78,8 @@ def build_dataset(
     X, y = content
     if y is None:
         raise DataError(f"{name}: no labels were given; pass (X, y) or an .npz with arrays 'x' and 'y'.")
+    if len(X) != len(y):
+        raise DataError(f"{name}: x has {len(X)} rows but y has {len(y)}; they must match.")
     if X.ndim == 2:
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         frame[label or "y"] = y
@@ -125,6 +127,13 @@ def array_modality(X: np.ndarray) -> Modality:
     if X.dtype == np.uint8 or X.ndim == 4:
         return "image"
     return "sequence"
+
+
+def check_array_dtype(X: np.ndarray, source: str) -> None:
+    """Refuse image and sequence arrays that do not hold numbers (strings, dates, records)."""
+    if X.dtype.kind not in "biuf":
+        raise DataError(f"{source}: x has dtype {X.dtype}; image and sequence arrays must be numbers "
+                        "(bool, integer or float). A 2-D array of strings is read as a table instead.")
 
 
 def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]:
@@ -181,6 +190,7 @@ def _array_dataset(
     X: np.ndarray, y: np.ndarray, label: str, source: str, *,
     task: str | None, modality: Modality | None, drop_duplicates: bool,
 ) -> Dataset:
+    check_array_dtype(X, source)
     X, y_raw, report = clean_arrays(X, y, source, drop_duplicates=drop_duplicates)
     inferred = infer_task(pd.Series(y_raw, name=label), task, source)
     y_clean = normalize_labels(y_raw, inferred)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from .npz import read_npz
 
 __all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", "TABLE_SUFFIXES", "PICKLE_SUFFIXES"]
 
@@ -40,6 +39,7 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
     header = _read_header(path, delimiter, encoding)
     if len(header) == 1:  # before parsing: decimal commas in a ';' file would fail as "malformed"
         _refuse_other_delimiter(path, header[0], delimiter)
+    _check_field_counts(path, header, delimiter, encoding)
     try:
         frame = pd.read_csv(path, sep=delimiter, encoding=encoding, low_memory=False)
     except UnicodeDecodeError as exc:
@@ -50,23 +50,6 @@ def read_table(path: Path, *, sep: str | None = None, encoding: str = "utf-8") -
         raise DataError(f"{path}: the file has no header and no rows.") from exc
     frame.columns = header if len(header) == frame.shape[1] else frame.columns
     return _check_frame(normalize_columns(frame, str(path)), str(path))
-
-
-def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """Read a ``.npz`` archive without ever unpickling object arrays."""
-    # np.load takes any non-zip file for a pickle and says so, which would blame object arrays.
-    if not zipfile.is_zipfile(path):
-        raise DataError(f"{path}: cannot be read as a .npz archive (not a zip file); use numpy.savez.")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
-    except ValueError as exc:
-        raise DataError(
-            f"{path}: holds object arrays, which lepton-ai does not unpickle; "
-            "store numeric arrays or strings of fixed width."
-        ) from exc
-    except Exception as exc:  # zipfile.BadZipFile, OSError, EOFError...
-        raise DataError(f"{path}: cannot be read as a .npz archive ({exc}).") from exc
 
 
 def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -115,6 +98,64 @@ def _read_header(path: Path, delimiter: str, encoding: str) -> list[str]:
     if repeated:
         raise DataError(f"{path}: column names repeat in the header: {', '.join(map(repr, repeated))}.")
     return names
+
+
+def _check_field_counts(path: Path, header: list[str], delimiter: str, encoding: str) -> None:
+    """Refuse a row with more or fewer fields than the header, naming its line.
+
+    pandas pads a short row with missing values and reads rows one field longer than the header
+    as an index column, both silently. pyarrow's parser counts every row's fields in C++ (only the
+    first column is converted, as raw bytes, so memory stays at one block); only when a row is bad
+    is the file walked again with :mod:`csv`, whose ``line_num`` gives the line an editor shows
+    (pyarrow numbers rows, skipping blank lines and counting a quoted multi-line value once).
+    """
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    if len(delimiter) != 1:
+        return  # a regular-expression separator goes to pandas' python engine, which pyarrow cannot mimic
+    bad: list[Any] = []
+
+    def on_invalid(row: Any) -> str:
+        bad.append(row)
+        return "error"
+
+    names = [f"f{i}" for i in range(len(header))]
+    try:
+        reader = pa_csv.open_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                              invalid_row_handler=on_invalid),
+            convert_options=pa_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.binary()}),
+        )
+        for _ in reader:
+            pass
+    except (pa.ArrowException, UnicodeError, LookupError):
+        if not bad:
+            return  # not a field-count problem: the pandas read that follows reports it in its own terms
+    if bad:
+        raise DataError(_field_count_message(path, header, delimiter, encoding, bad[0]))
+
+
+def _field_count_message(path: Path, header: list[str], delimiter: str, encoding: str, row: Any) -> str:
+    expected = len(header)
+    where, got = f"row {row.number}" if row.number is not None else "a row", row.actual_columns
+    try:
+        with path.open("r", encoding=encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            next(reader)  # the header
+            start = reader.line_num + 1
+            for fields in reader:
+                if fields and len(fields) != expected:
+                    where, got = f"line {start}", len(fields)
+                    break
+                start = reader.line_num + 1
+    except (csv.Error, UnicodeError) as exc:  # e.g. a field over csv.field_size_limit: keep pyarrow's row
+        where = f"{where} ({exc})"
+    shown = ", ".join(header[:8]) + (" ..." if expected > 8 else "")
+    return (f"{path}: {where} has {got} field{'s' if got != 1 else ''}, expected {expected} (the header's {shown}). "
+            f"Fix that row; a value that holds the delimiter {delimiter!r} must be quoted.")
 
 
 def _refuse_other_delimiter(path: Path, header: str, delimiter: str) -> None:

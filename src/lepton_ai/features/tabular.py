@@ -11,7 +11,8 @@ Two views of the same fitted state serve the two kinds of family:
 A third view, ``text``, hands the text columns' raw strings to the text families (features/text.py).
 
 Columns are aligned by name: a reordered table gives identical features, extra columns are
-ignored, and a missing column is an error that names it.
+ignored, and a missing column is an error that names it. Unseen categories are counted per column
+into a dict the caller passes to ``transform(..., unseen=counts)``.
 """
 
 from __future__ import annotations
@@ -86,10 +87,18 @@ class TabularPreparer:
         return self
 
     # ---- transforming ---------------------------------------------------------------------
-    def transform(self, X: pd.DataFrame | np.ndarray, view: View = "dense", *, source: str = "data") -> np.ndarray:
+    def transform(self, X: pd.DataFrame | np.ndarray, view: View = "dense", *, source: str = "data",
+                  unseen: dict[str, int] | None = None) -> np.ndarray:
         """Return the prepared float32 matrix ``(n_rows, n_features)`` of ``X`` in ``view``.
 
         The "text" view is an object array ``(n_rows, n_text_columns)`` of strings instead.
+
+        ``unseen``, when given, receives per categorical column how many values of ``X`` were
+        categories not seen in training (missing values are not counted): each column's count is
+        added to what the dict holds, so one dict can total several calls. The dict belongs to the
+        caller, so concurrent calls on one shared preparer (a server's request threads) never mix
+        their counts; nothing is stored on the preparer. The "text" view has no categories and
+        leaves it untouched.
         """
         if self.numeric_ is None:
             raise NotFittedError("TabularPreparer.transform was called before fit.")
@@ -112,7 +121,7 @@ class TabularPreparer:
         frame = cast(pd.DataFrame, X)  # only tables have categorical and text columns
         for column in self._columns("categorical"):
             values = columns[column] if columns is not None else frame[column].to_numpy()
-            blocks.append(self._encode_category(values, column, view))
+            blocks.append(self._encode_category(values, column, view, unseen))
         for column in self._columns("text"):
             blocks.append(_hash_text(frame[column]))
         out = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
@@ -239,7 +248,8 @@ class TabularPreparer:
             parts[name] = _to_bool(X[name], name, source) if name in booleans else _to_float(X[[name]], source)[:, 0]
         return np.column_stack([parts[n] for n in order])
 
-    def _encode_category(self, values: np.ndarray, column: str, view: View) -> np.ndarray:
+    def _encode_category(self, values: np.ndarray, column: str, view: View,
+                         unseen: dict[str, int] | None = None) -> np.ndarray:
         categories = self.categories_[column]
         indexes = self.__dict__.setdefault("_category_index", {})
         if column not in indexes:
@@ -248,6 +258,9 @@ class TabularPreparer:
         codes = np.array(
             [np.nan if pd.isna(v) else index.get(str(v), np.nan) for v in values], dtype=np.float64
         )
+        if unseen is not None:  # a NaN code is a missing value or an unseen category
+            n_unseen = int(np.isnan(codes).sum()) - int(pd.isna(values).sum())
+            unseen[column] = unseen.get(column, 0) + n_unseen
         if view == "codes":
             return codes[:, None]
         width = min(len(categories), MAX_ONE_HOT) + (1 if len(categories) > MAX_ONE_HOT else 0)
