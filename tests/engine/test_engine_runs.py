@@ -160,3 +160,35 @@ def test_a_saved_model_outlives_its_deleted_run(tmp_path, table):
     save_model(tmp_path / "model", model)
     engine.delete_run(model.result_.run_id)
     assert (load_model(tmp_path / "model").predict(table) == expected).all()
+
+
+def _cut_off(engine, result, spent_s):
+    """The run as a kill would leave it: its last searched trial still 'running', the run interrupted."""
+    last = max((t for t in result.trials if t.family != "ensemble"), key=lambda t: t.trial_id)
+    engine.store.put_trial(result.run_id, last, status="running")
+    engine.store.update_run(result.run_id, status="interrupted", spent_s=spent_s)
+    return last.trial_id
+
+
+def test_resume_with_the_budget_spent_fails_a_cut_off_trial_with_its_cause(tmp_path, table):
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=3, refit=False)
+    result = engine.search(table, label="species")
+    cut = _cut_off(engine, result, spent_s=11.0)
+    resumed = engine.resume(result.run_id)
+    stored = dict((t.trial_id, (status, t)) for status, t in engine.store.trials(result.run_id))
+    assert stored[cut][0] == "failed" and "cut off when the run was killed" in stored[cut][1].error
+    assert all(status in ("ok", "failed", "skipped") for status, _ in stored.values())
+    ids = [t.trial_id for t in resumed.trials]
+    assert len(ids) == len(set(ids)) and cut in ids
+    assert engine.store.run(result.run_id)["status"] == "finished"
+
+
+def test_resume_with_budget_left_reruns_a_cut_off_trial_under_its_id(tmp_path, table):
+    engine = SinglePointTechnique(budget="10s", families=["linear"], home=tmp_path, max_trials=3, refit=False)
+    result = engine.search(table, label="species")
+    cut = _cut_off(engine, result, spent_s=1.0)
+    resumed = engine.resume(result.run_id)
+    statuses = {t.trial_id: status for status, t in engine.store.trials(result.run_id)}
+    assert statuses[cut] == "ok"
+    ids = [t.trial_id for t in resumed.trials]
+    assert ids.count(cut) == 1 and len(ids) == len(set(ids))

@@ -70,6 +70,7 @@ def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Schedule
         state.next_index = max(state.next_index, 1 + max(int(tid[1:]) for tid, _ in rerun))
     try:
         state.run()
+        state.fail_reruns()
         if not state.stopped_by_callback:  # a callback that ends the search ends it now: no more work
             state.ensemble()
             if settings.refit:
@@ -149,6 +150,24 @@ class _LoopState:
                 for outcome in self.executor.stop_all("stopped at the end of the budget"):
                     self.finish(outcome)
                 return
+
+    def fail_reruns(self) -> None:
+        """Record every cut-off trial the search ended without rerunning as failed, with the reason.
+
+        A resumed run reruns them first, but one whose budget (or patience, or max_trials) is spent
+        by then cannot; left ``running`` in the store, they would be lost from every leaderboard.
+        """
+        while self.rerun:
+            trial_id, planned = self.rerun.pop(0)
+            left = max(0.0, self.deadline - time.monotonic())
+            trial = TrialResult(trial_id=trial_id, family=planned.family, params=dict(planned.params),
+                                status="failed", estimated_fit_s=planned.estimated_fit_s,
+                                error=f"cut off when the run was killed, and the resumed search ended before it could "
+                                      f"run again ({left:.1f}s of the budget left)",
+                                extra=_planned_extra(planned))
+            self.trials.append(trial)
+            self.store.put_trial(self.s.run_id, trial)
+            self.scheduler.tell(planned, None)
 
     def _force_first(self) -> None:
         """A budget too small for any trial still gets the cheapest one (the caller warns)."""
