@@ -121,3 +121,22 @@ def test_only_families_that_preload_torch_run_in_the_worker_server_that_has_it(m
     assert "torch imported: False" in errors["torchprobe"]
     assert "torch imported: True" in errors["torchprobe-neural"]
     assert any(t.ok for t in result.trials if t.family == "linear")
+
+
+class NanFamily(LinearFamily):
+    """Trains, then outputs NaN, as a user's module with a bad forward would."""
+
+    name = "nan"
+
+    def _raw_predict(self, X):
+        out = super()._raw_predict(X)
+        return np.full_like(out, np.nan)
+
+
+def test_a_model_whose_outputs_are_not_finite_fails_and_is_never_chosen(monkeypatch, table):
+    monkeypatch.setitem(FAMILIES, NanFamily.name, NanFamily)
+    engine = SinglePointTechnique(budget="6s", families=["nan", "linear"], workers=1, max_trials=2, refit=False)
+    result = engine.search(table, label="species")
+    nan = _by_family(result)["nan"]
+    assert nan.status == "failed" and "not finite" in nan.error and nan.dev_metric is None
+    assert all(t.family != "nan" for t in result.trials if t.ok)

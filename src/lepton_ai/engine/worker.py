@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import TrialError
+
 __all__ = ["TrialSpec", "run_trial", "CHECKPOINT_DIR"]
 
 CHECKPOINT_DIR = "checkpoint"  # under a trial's output_dir
@@ -97,6 +99,7 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
     record["fit_s"] = time.perf_counter() - start
     if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
         output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
+        _check_finite(output, spec.family)
         record["dev_metric"] = primary_metric(train.task, dev.y, output)
         record["extra"]["dev_loss"] = dev_loss(train.task, dev.y, output)
         _save_dev_output(spec, output)
@@ -115,6 +118,16 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
             record["extra"][key.rstrip("_")] = getattr(model, key)
     if hasattr(model, "history_"):
         record["extra"]["history"] = model.history_
+
+
+def _check_finite(output: np.ndarray, family: str) -> None:
+    """A model whose dev outputs hold NaN or infinity must never be ranked or chosen: the trial fails."""
+    values = np.asarray(output, dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        rows = int(bad.reshape(len(values), -1).any(axis=1).sum())
+        raise TrialError(f"{family}: the model's outputs on dev are not finite (NaN or infinity in {rows} of "
+                         f"{len(values)} rows); a model that outputs them cannot be scored or chosen.")
 
 
 def _save_dev_output(spec: TrialSpec, output: np.ndarray) -> None:
