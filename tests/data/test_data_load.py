@@ -390,3 +390,24 @@ def test_non_numeric_arrays_at_predict_time_are_refused():
     train = load_data((np.random.default_rng(0).normal(size=(20, 3, 2)), np.arange(20) % 2), split=None)
     with pytest.raises(DataError, match=r"x has dtype <U1; image and sequence arrays must be numbers"):
         to_input(np.full((2, 3, 2), "a"), train.schema)
+
+
+@pytest.mark.parametrize(("values", "task", "why"), [
+    (list(range(20)), "regression", "20 distinct whole numbers over 20 rows (fewer than 5 rows each"),
+    ([1, 2, 3, 4] * 5, "classification", "4 distinct whole numbers over 20 rows"),
+    ([0, 1] * 3, "classification", "2 distinct whole numbers over 6 rows"),
+    (list(range(30)) * 10, "regression", "30 distinct whole numbers over 300 rows (more than 20)"),
+    ([0.5, 1.5, 2.25] * 10, "regression", "numbers with fractions"),
+    (["a", "b"] * 10, "classification", "holds text"),
+])
+def test_the_task_is_inferred_with_its_reason(values, task, why) -> None:
+    frame = pd.DataFrame({"x": np.arange(len(values), dtype=float), "y": values})
+    dataset = load_data(frame, label="y", split=None)
+    assert dataset.schema.task == task
+    assert why in dataset.cleaning.task_reason
+
+
+def test_an_asked_task_wins_and_says_so() -> None:
+    frame = pd.DataFrame({"x": np.arange(20.0), "y": list(range(20))})
+    dataset = load_data(frame, label="y", split=None, task="classification")
+    assert dataset.schema.task == "classification" and dataset.cleaning.task_reason == "task classification as asked"

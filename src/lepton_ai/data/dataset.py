@@ -86,6 +86,8 @@ class CleaningReport:
     n_files_skipped: int = 0
     skipped_files: dict[str, str] = field(default_factory=dict)
     n_images_resized: int = 0
+    # The task chosen and why ("label 'price' holds numbers with fractions"), for the user to check.
+    task_reason: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -16,6 +16,8 @@ __all__ = ["infer_task", "infer_columns", "LABEL_CANDIDATES", "MAX_CLASSES_FOR_I
 LABEL_CANDIDATES = ("label", "target", "class", "y")
 # Integer labels with at most this many distinct values are read as classes, more as a quantity.
 MAX_CLASSES_FOR_INTEGERS = 20
+# ... and only when each value has this many rows on average (a class needs examples to learn from).
+_MIN_ROWS_PER_CLASS = 5
 # A string column is text (free words) rather than a category when its values are mostly distinct
 # and long enough to hold several words.
 _TEXT_MIN_MEAN_WORDS = 3.0
@@ -23,22 +25,38 @@ _TEXT_MIN_UNIQUE_FRACTION = 0.5
 _NAMED_IN_WARNING = 10
 
 
-def infer_task(y: pd.Series, task: str | None, source: str) -> Task:
-    """Return 'classification' or 'regression' for the label values ``y`` (missing dropped)."""
+def infer_task(y: pd.Series, task: str | None, source: str) -> tuple[Task, str]:
+    """The task for the label values ``y``, and why, in words a user can check (``--task`` overrides).
+
+    Text and booleans are classes. Numbers with a fraction are a quantity. Whole numbers are
+    classes only when there are few distinct values (at most 20) and they repeat: at least 5 rows
+    per value on average (2 values always count as classes). Otherwise a small regression table of
+    whole numbers, every value distinct, would become as many classes of one row each (as
+    AutoGluon's problem-type inference, which also looks at the share of distinct values).
+    """
     valid = ("classification", "regression")
     if task not in (None, "auto", *valid):
         raise ConfigError(f"task must be one of auto, classification, regression. Got {task!r}.")
+    name = y.name
     if task in valid:
         if task == "regression" and not pd.api.types.is_numeric_dtype(y):
-            raise DataError(f"{source}: task='regression' needs a numeric label; label {y.name!r} holds text.")
-        return task  # type: ignore[return-value]
-    if pd.api.types.is_bool_dtype(y) or not pd.api.types.is_numeric_dtype(y):
-        return "classification"
-    values = y.to_numpy(dtype=float)
-    is_integral = bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
-    if is_integral and y.nunique() <= MAX_CLASSES_FOR_INTEGERS:
-        return "classification"
-    return "regression"
+            raise DataError(f"{source}: task='regression' needs a numeric label; label {name!r} holds text.")
+        return task, f"task {task} as asked"  # type: ignore[return-value]
+    if pd.api.types.is_bool_dtype(y):
+        return "classification", f"label {name!r} is true/false"
+    if not pd.api.types.is_numeric_dtype(y):
+        return "classification", f"label {name!r} holds text"
+    values = y.dropna().to_numpy(dtype=float)
+    if not (np.all(np.isfinite(values)) and np.all(values == np.round(values))):
+        return "regression", f"label {name!r} holds numbers with fractions"
+    n_distinct, n_rows = int(pd.unique(values).size), len(values)
+    if n_distinct <= 2 or (n_distinct <= MAX_CLASSES_FOR_INTEGERS and n_rows >= _MIN_ROWS_PER_CLASS * n_distinct):
+        return "classification", (f"label {name!r} holds {n_distinct} distinct whole numbers over {n_rows} rows; "
+                                  "pass task='regression' if they are quantities")
+    why = (f"more than {MAX_CLASSES_FOR_INTEGERS}" if n_distinct > MAX_CLASSES_FOR_INTEGERS
+           else f"fewer than {_MIN_ROWS_PER_CLASS} rows each on average")
+    return "regression", (f"label {name!r} holds {n_distinct} distinct whole numbers over {n_rows} rows ({why}); "
+                          "pass task='classification' if they are classes")
 
 
 def infer_columns(frame: pd.DataFrame, source: str) -> tuple[list[Column], dict[str, str]]:

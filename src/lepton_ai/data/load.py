@@ -168,7 +168,7 @@ def _table_dataset(
 ) -> Dataset:
     label = _find_label(frame, label, source)
     frame, report = clean_table(frame, label, source, drop_duplicates=drop_duplicates)
-    inferred = infer_task(frame[label], task, source)
+    inferred, report.task_reason = infer_task(frame[label], task, source)
     y = normalize_labels(frame[label], inferred)
     check_labels(y, inferred, label, source)
     features = frame.drop(columns=[label])
@@ -192,7 +192,7 @@ def _array_dataset(
 ) -> Dataset:
     check_array_dtype(X, source)
     X, y_raw, report = clean_arrays(X, y, source, drop_duplicates=drop_duplicates)
-    inferred = infer_task(pd.Series(y_raw, name=label), task, source)
+    inferred, report.task_reason = infer_task(pd.Series(y_raw, name=label), task, source)
     y_clean = normalize_labels(y_raw, inferred)
     check_labels(y_clean, inferred, label, source)
     schema = Schema(
