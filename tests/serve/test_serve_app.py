@@ -21,6 +21,13 @@ def client(served_model):  # noqa: F811
         yield c
 
 
+@pytest.fixture(scope="module")
+def roomy(served_model):  # noqa: F811
+    """A client of a server taking bodies up to 1 MiB."""
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(max_body_bytes=2**20))) as c:
+        yield c
+
+
 def test_predict_matches_the_model(client, served_model) -> None:  # noqa: F811
     import pandas as pd
 
@@ -183,3 +190,65 @@ def test_images_as_png_or_nested_lists_are_checked_per_instance() -> None:
     assert "undecodable image" in messages[("body", "instances", 1)]
     assert "wrong shape [1, 2]; expected [4, 5]" in messages[("body", "instances", 2)]
     assert "ragged" in messages[("body", "instances", 3)]
+
+
+def _body(instance: str = "", **fields: str) -> bytes:
+    """A predict body of one row written as JSON text, with some fields' raw JSON replaced."""
+    values = {"x1": "0.1", "x2": "null", "colour": '"red"', "flag": "true", **fields}
+    row = instance or "{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}"
+    return ('{"instances": [' + row + "]}").encode("utf-8", "surrogatepass")
+
+
+_DIGITS = "9" * 5000  # past Python's 4,300-digit int/str limit
+_LOC = ["body", "instances", 0]
+
+
+@pytest.mark.parametrize(("body", "loc", "message"), [
+    pytest.param(b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}", ["body"], "nested", id="nested-arrays"),
+    pytest.param(b'{"instances": [' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"]}", ["body"], "nested",
+                 id="nested-objects"),
+    pytest.param(_body(x1="[" * 3000 + "]" * 3000), ["body"], "nested", id="nested-in-a-field"),
+    pytest.param(_body(x1="[[[[1]]]]"), [*_LOC, "x1"], "expected a number", id="list-in-a-number"),
+    pytest.param(_body(colour='{"a": {"b": 1}}'), [*_LOC, "colour"], "expected a category", id="object-in-a-category"),
+    pytest.param(_body(x1=_DIGITS), [*_LOC, "x1"], "outside", id="5000-digit-int-numeric"),
+    pytest.param(_body(x1="9" * 400), [*_LOC, "x1"], "outside", id="400-digit-int-numeric"),
+    pytest.param(_body(x1="-" + "9" * 40), [*_LOC, "x1"], "outside", id="40-digit-int-numeric"),
+    pytest.param(_body(colour=_DIGITS), [*_LOC, "colour"], "outside", id="5000-digit-int-categorical"),
+    pytest.param(_body(colour="9" * 400), [*_LOC, "colour"], "outside", id="400-digit-int-categorical"),
+    pytest.param(_body(flag=_DIGITS), [*_LOC, "flag"], "outside", id="5000-digit-int-boolean"),
+    pytest.param(_body(x1="1e400"), [*_LOC, "x1"], "outside", id="1e400-numeric"),
+    pytest.param(_body(colour="-1e400"), [*_LOC, "colour"], "outside", id="-1e400-categorical"),
+    pytest.param(_body(x1="1" + "0" * 100_000 + ".5"), [*_LOC, "x1"], "outside", id="100k-digit-float"),
+    pytest.param(_body(colour="NaN"), [*_LOC, "colour"], "not allowed", id="NaN-categorical"),
+    pytest.param(_body(flag="-Infinity"), [*_LOC, "flag"], "not allowed", id="Infinity-boolean"),
+    pytest.param(_body(x1="true"), [*_LOC, "x1"], "expected a number", id="bool-numeric"),
+    pytest.param(_body(x1='"1.5"'), [*_LOC, "x1"], "expected a number", id="string-numeric"),
+    pytest.param(_body(_DIGITS), _LOC, "object keyed by column", id="5000-digit-int-instance"),
+    pytest.param(('{"instances": [' + _body().decode()[15:-2] + '], "proba": ' + _DIGITS + "}").encode(),
+                 ["body", "proba"], "true or false", id="5000-digit-int-proba"),
+    pytest.param(b'{"instances": ' + _DIGITS.encode() + b"}", ["body", "instances"], "non-empty list",
+                 id="5000-digit-int-instances"),
+    pytest.param(b'{"instances": [], "zz": ' + _DIGITS.encode() + b"}", ["body", "zz"], "unknown field",
+                 id="5000-digit-int-unknown-field"),
+    pytest.param(_body(colour='"\\ud800"'), [*_LOC, "colour"], "Unicode", id="lone-surrogate-escape"),
+    pytest.param(_body(colour='"\ud800"'), ["body"], "UTF-8", id="lone-surrogate-bytes"),
+    pytest.param(b'{"instances": [{"\\udfff": 1}]}', [*_LOC, "\udfff"], "unknown column", id="lone-surrogate-key"),
+    pytest.param(b'{"instances": [\xff]}', ["body"], "UTF-8", id="invalid-utf8"),
+])
+def test_hostile_bytes_get_4xx_naming_the_field(roomy, body: bytes, loc: list, message: str) -> None:
+    response = roomy.post("/v1/models/iris:predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text[:300]
+    errors = response.json()["detail"]
+    assert any(e["loc"] == loc and message in e["msg"] for e in errors), errors
+
+
+def test_images_with_numbers_out_of_range_are_refused_per_instance() -> None:
+    from lepton_ai.data.dataset import Schema
+
+    schema = Schema(task="classification", label="y", columns=(), classes=("a", "b"), modality="image", shape=(2, 2))
+    images = ["[[1, 1e400], [1, 1]]", f"[[1, {_DIGITS}], [1, 1]]", "[[1, 1e39], [1, 1]]", "[[1, 2], [3, 4]]"]
+    body = '{"instances": [' + ", ".join(images) + "]}"
+    with pytest.raises(RequestError) as caught:
+        decode_request(body.encode(), schema)
+    assert [e["loc"] for e in caught.value.errors] == [["body", "instances", i] for i in range(3)]
+    assert all("too large" in e["msg"] for e in caught.value.errors)

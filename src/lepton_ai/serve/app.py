@@ -14,6 +14,7 @@ timeout. No response carries a traceback.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -126,20 +127,18 @@ def create_app(model: Any, *, name: str, options: ServeOptions = ServeOptions(),
                 else await run_in_threadpool(decode_request, body, schema)
             outputs = await app.state.batcher.submit(decoded.rows, options.timeout_s)
         except RequestError as exc:
-            return JSONResponse({"detail": exc.errors}, status_code=422)
+            return _detail(413, exc.errors[0]["msg"]) if exc.status == 413 else _problems(exc.errors)
         except QueueFullError:
             return _detail(429, "too many requests waiting; retry shortly", {"Retry-After": "1"})
         except asyncio.TimeoutError:
             return _detail(504, f"the prediction took longer than {options.timeout_s:g} s")
         except InputError as exc:  # the model refused this request's rows (e.g. a value it cannot encode)
-            return JSONResponse({"detail": [{"loc": ["body", "instances"], "msg": str(exc), "type": "value_error"}]},
-                                status_code=422)
+            return _problems([{"loc": ["body", "instances"], "msg": str(exc), "type": "value_error"}])
         unusable = _non_finite(outputs)
         if unusable:  # e.g. a value of 1e38 overflows the model: a bad request, not a server error
-            return JSONResponse({"detail": [
+            return _problems([
                 {"loc": ["body", "instances", i], "msg": "the model's output is not finite for this instance; its "
-                 "values are far outside what the model was trained on", "type": "value_error"} for i in unusable]},
-                status_code=422)
+                 "values are far outside what the model was trained on", "type": "value_error"} for i in unusable])
         return JSONResponse(_encode(decoded, outputs, schema))
 
     @app.get("/v1/models/{name}", response_model=ModelInfo, responses=errors)
@@ -176,8 +175,24 @@ def create_app(model: Any, *, name: str, options: ServeOptions = ServeOptions(),
     return guarded
 
 
+class _AsciiJSON(JSONResponse):
+    """JSON with every non-ASCII character escaped.
+
+    Error messages echo the client's keys and strings, and JSON's ``"\\ud800"`` escape gives Python a
+    lone surrogate that UTF-8 cannot encode: escaped, it goes back as the client wrote it.
+    """
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, allow_nan=False, separators=(",", ":")).encode("ascii")
+
+
 def _detail(status: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+    return _AsciiJSON({"detail": detail}, status_code=status, headers=headers)
+
+
+def _problems(errors: list[dict[str, Any]]) -> JSONResponse:
+    """422 listing each bad field, in FastAPI's shape."""
+    return _AsciiJSON({"detail": errors}, status_code=422)
 
 
 def _predict_rows(model: Any, schema: Schema, rows: list[Any]) -> list[Any]:
