@@ -252,3 +252,86 @@ def test_images_with_numbers_out_of_range_are_refused_per_instance() -> None:
         decode_request(body.encode(), schema)
     assert [e["loc"] for e in caught.value.errors] == [["body", "instances", i] for i in range(3)]
     assert all("too large" in e["msg"] for e in caught.value.errors)
+
+
+def test_instances_past_max_instances_get_413_before_any_is_checked(served_model) -> None:  # noqa: F811
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(max_instances=5))) as c:
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW] * 5}).status_code == 200
+        response = c.post("/v1/models/iris:predict", json={"instances": [{}] * 6})
+        assert response.status_code == 413
+        assert "6 instances in one request; at most 5" in response.json()["detail"]
+        assert "--max-instances" in response.json()["detail"]
+
+
+def test_validation_stops_after_20_errors_and_says_what_was_left(roomy) -> None:
+    bad = {**ROW, "x1": "a"}  # one error per instance
+    errors = roomy.post("/v1/models/iris:predict", json={"instances": [bad] * 100}).json()["detail"]
+    assert [e["loc"] for e in errors[:20]] == [["body", "instances", i, "x1"] for i in range(20)]
+    assert len(errors) == 21 and errors[20]["type"] == "too_many_errors"
+    assert errors[20]["msg"] == "validation stopped after 20 errors: instances 20 to 99 were not checked"
+    worse = {"a": 1, "b": 2, "c": 3}  # 3 unknown and 4 missing columns: 7 errors each
+    errors = roomy.post("/v1/models/iris:predict", json={"instances": [worse] * 4}).json()["detail"]
+    assert len(errors) == 21 and errors[20]["msg"] == ("validation stopped after 20 errors: 1 more error not shown; "
+                                                       "instance 3 was not checked")
+
+
+def test_the_timeout_covers_decoding_not_only_the_model(served_model, monkeypatch) -> None:  # noqa: F811
+    import time
+
+    from lepton_ai.serve import app as app_module
+
+    decode = app_module.decode_request
+    monkeypatch.setattr(app_module, "decode_request", lambda *a, **k: (time.sleep(0.5), decode(*a, **k))[1])
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(timeout_s=0.2))) as c:
+        response = c.post("/v1/models/iris:predict", json={"instances": [ROW]})
+        assert response.status_code == 504 and "0.2 s" in response.json()["detail"]
+
+
+def test_a_deferred_model_answers_probes_while_it_loads(served_model) -> None:  # noqa: F811
+    import threading
+    import time
+
+    from lepton_ai.serve import DeferredModel
+
+    release = threading.Event()
+
+    def load():
+        assert release.wait(10)
+        return served_model
+
+    with TestClient(create_app(DeferredModel(served_model.schema, load), name="iris")) as c:
+        assert c.get("/healthz").status_code == 200
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json() == {"detail": "loading the model"}
+        refused = c.post("/v1/models/iris:predict", json={"instances": [ROW]})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "loading the model" in refused.json()["detail"]
+        assert c.get("/v1/models/iris").status_code == 503
+        assert "/v1/models/{name}:predict" in c.get("/openapi.json").json()["paths"]  # the schema is known already
+        release.set()
+        for _ in range(200):
+            if c.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.01)
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 200
+
+
+def test_a_model_that_fails_to_load_keeps_readiness_503(served_model) -> None:  # noqa: F811
+    import time
+
+    from lepton_ai.errors import ArtifactError
+    from lepton_ai.serve import DeferredModel
+
+    def load():
+        raise ArtifactError("model/lepton.json: tampered")
+
+    app = create_app(DeferredModel(served_model.schema, load), name="iris")
+    with TestClient(app) as c:
+        for _ in range(200):
+            if app.fastapi.state.serve.load_error is not None:
+                break
+            time.sleep(0.01)
+        assert c.get("/readyz").json() == {"detail": "the model failed to load"}
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 503
+        assert c.get("/healthz").status_code == 200
+    assert "tampered" in str(app.fastapi.state.serve.load_error)

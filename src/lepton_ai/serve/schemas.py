@@ -99,9 +99,12 @@ def _check_payload(payload: Any, schema: Schema) -> tuple[list[Any], bool]:
 
 def _stopped(n_errors: int, n_checked: int, n_instances: int) -> dict[str, Any]:
     """The closing entry of a cut error list: how many errors are not shown, which instances were not checked."""
-    parts = [f"{n_errors - MAX_ERRORS} more errors not shown"] if n_errors > MAX_ERRORS else []
-    if n_checked < n_instances:
+    more = n_errors - MAX_ERRORS
+    parts = [f"{more} more error{'s' if more > 1 else ''} not shown"] if more > 0 else []
+    if n_checked < n_instances - 1:
         parts.append(f"instances {n_checked} to {n_instances - 1} were not checked")
+    elif n_checked == n_instances - 1:
+        parts.append(f"instance {n_checked} was not checked")
     return _error(["body", "instances"], f"validation stopped after {MAX_ERRORS} errors: {'; '.join(parts)}",
                   "too_many_errors")
 
