@@ -136,9 +136,10 @@ def _convert(value: Any, kind: str) -> tuple[Any, str | None]:
     """The value as the preparer reads it, or a message saying what was expected."""
     if value is None:
         return (math.nan if kind == "numeric" else None), None
-    problem = _unusable(value, kind)
-    if problem:
-        return None, problem
+    if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, str) and not value.isascii()):
+        problem = _unusable(value, kind)
+        if problem:
+            return None, problem
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "numeric":
         if not is_number:
@@ -162,7 +163,7 @@ def _convert(value: Any, kind: str) -> tuple[Any, str | None]:
     return str(int(value)) if isinstance(value, int) or value.is_integer() else str(value), None
 
 
-def _unusable(value: Any, kind: str) -> str | None:
+def _unusable(value: float | str, kind: str) -> str | None:
     """Why a number or string no column can take is refused: beyond float64, NaN/infinity, not Unicode."""
     if isinstance(value, OutOfRange):
         limit = f"the float32 range the model computes in (|x| <= {FLOAT32_MAX:.3g})" if kind == "numeric" \
