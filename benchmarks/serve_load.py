@@ -186,7 +186,7 @@ def main() -> None:
         ports = {"lepton serve": _free_port(), "plain FastAPI": _free_port()}
         commands = {
             "lepton serve": [str(lepton), "serve", str(model_dir), "--port", str(ports["lepton serve"]),
-                             "--name", "m", "--max-batch", "64", "--max-wait-ms", "2"],
+                             "--name", "m", "--max-batch", "64", "--max-wait-ms", "2", "--drain-s", "0"],
             "plain FastAPI": [sys.executable, __file__, "--plain", str(model_dir),
                               "--port", str(ports["plain FastAPI"])],
         }
@@ -197,7 +197,9 @@ def main() -> None:
             process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                        env={**os.environ, "LEPTON_DEBUG": "0"})
             try:
-                _wait_ready(f"http://127.0.0.1:{ports[name]}/docs", process)
+                # lepton serve listens before its model is loaded: /readyz is 503 until then.
+                ready_path = "/readyz" if name == "lepton serve" else "/docs"
+                _wait_ready(f"http://127.0.0.1:{ports[name]}{ready_path}", process)
                 for level in LEVELS:
                     results[(name, level)] = asyncio.run(_load(urls[name], rows, level, n_requests, args.max_s))
             finally:

@@ -21,6 +21,13 @@ def client(served_model):  # noqa: F811
         yield c
 
 
+@pytest.fixture(scope="module")
+def roomy(served_model):  # noqa: F811
+    """A client of a server taking bodies up to 1 MiB."""
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(max_body_bytes=2**20))) as c:
+        yield c
+
+
 def test_predict_matches_the_model(client, served_model) -> None:  # noqa: F811
     import pandas as pd
 
@@ -183,3 +190,148 @@ def test_images_as_png_or_nested_lists_are_checked_per_instance() -> None:
     assert "undecodable image" in messages[("body", "instances", 1)]
     assert "wrong shape [1, 2]; expected [4, 5]" in messages[("body", "instances", 2)]
     assert "ragged" in messages[("body", "instances", 3)]
+
+
+def _body(instance: str = "", **fields: str) -> bytes:
+    """A predict body of one row written as JSON text, with some fields' raw JSON replaced."""
+    values = {"x1": "0.1", "x2": "null", "colour": '"red"', "flag": "true", **fields}
+    row = instance or "{" + ", ".join(f'"{k}": {v}' for k, v in values.items()) + "}"
+    return ('{"instances": [' + row + "]}").encode("utf-8", "surrogatepass")
+
+
+_DIGITS = "9" * 5000  # past Python's 4,300-digit int/str limit
+_LOC = ["body", "instances", 0]
+
+
+@pytest.mark.parametrize(("body", "loc", "message"), [
+    pytest.param(b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}", ["body"], "nested", id="nested-arrays"),
+    pytest.param(b'{"instances": [' + b'{"a": ' * 5000 + b"1" + b"}" * 5000 + b"]}", ["body"], "nested",
+                 id="nested-objects"),
+    pytest.param(_body(x1="[" * 3000 + "]" * 3000), ["body"], "nested", id="nested-in-a-field"),
+    pytest.param(_body(x1="[[[[1]]]]"), [*_LOC, "x1"], "expected a number", id="list-in-a-number"),
+    pytest.param(_body(colour='{"a": {"b": 1}}'), [*_LOC, "colour"], "expected a category", id="object-in-a-category"),
+    pytest.param(_body(x1=_DIGITS), [*_LOC, "x1"], "outside", id="5000-digit-int-numeric"),
+    pytest.param(_body(x1="9" * 400), [*_LOC, "x1"], "outside", id="400-digit-int-numeric"),
+    pytest.param(_body(x1="-" + "9" * 40), [*_LOC, "x1"], "outside", id="40-digit-int-numeric"),
+    pytest.param(_body(colour=_DIGITS), [*_LOC, "colour"], "outside", id="5000-digit-int-categorical"),
+    pytest.param(_body(colour="9" * 400), [*_LOC, "colour"], "outside", id="400-digit-int-categorical"),
+    pytest.param(_body(flag=_DIGITS), [*_LOC, "flag"], "outside", id="5000-digit-int-boolean"),
+    pytest.param(_body(x1="1e400"), [*_LOC, "x1"], "outside", id="1e400-numeric"),
+    pytest.param(_body(colour="-1e400"), [*_LOC, "colour"], "outside", id="-1e400-categorical"),
+    pytest.param(_body(x1="1" + "0" * 100_000 + ".5"), [*_LOC, "x1"], "outside", id="100k-digit-float"),
+    pytest.param(_body(colour="NaN"), [*_LOC, "colour"], "not allowed", id="NaN-categorical"),
+    pytest.param(_body(flag="-Infinity"), [*_LOC, "flag"], "not allowed", id="Infinity-boolean"),
+    pytest.param(_body(x1="true"), [*_LOC, "x1"], "expected a number", id="bool-numeric"),
+    pytest.param(_body(x1='"1.5"'), [*_LOC, "x1"], "expected a number", id="string-numeric"),
+    pytest.param(_body(_DIGITS), _LOC, "object keyed by column", id="5000-digit-int-instance"),
+    pytest.param(('{"instances": [' + _body().decode()[15:-2] + '], "proba": ' + _DIGITS + "}").encode(),
+                 ["body", "proba"], "true or false", id="5000-digit-int-proba"),
+    pytest.param(b'{"instances": ' + _DIGITS.encode() + b"}", ["body", "instances"], "non-empty list",
+                 id="5000-digit-int-instances"),
+    pytest.param(b'{"instances": [], "zz": ' + _DIGITS.encode() + b"}", ["body", "zz"], "unknown field",
+                 id="5000-digit-int-unknown-field"),
+    pytest.param(_body(colour='"\\ud800"'), [*_LOC, "colour"], "Unicode", id="lone-surrogate-escape"),
+    pytest.param(_body(colour='"\ud800"'), ["body"], "UTF-8", id="lone-surrogate-bytes"),
+    pytest.param(b'{"instances": [{"\\udfff": 1}]}', [*_LOC, "\udfff"], "unknown column", id="lone-surrogate-key"),
+    pytest.param(b'{"instances": [\xff]}', ["body"], "UTF-8", id="invalid-utf8"),
+])
+def test_hostile_bytes_get_4xx_naming_the_field(roomy, body: bytes, loc: list, message: str) -> None:
+    response = roomy.post("/v1/models/iris:predict", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422, response.text[:300]
+    errors = response.json()["detail"]
+    assert any(e["loc"] == loc and message in e["msg"] for e in errors), errors
+
+
+def test_images_with_numbers_out_of_range_are_refused_per_instance() -> None:
+    from lepton_ai.data.dataset import Schema
+
+    schema = Schema(task="classification", label="y", columns=(), classes=("a", "b"), modality="image", shape=(2, 2))
+    images = ["[[1, 1e400], [1, 1]]", f"[[1, {_DIGITS}], [1, 1]]", "[[1, 1e39], [1, 1]]", "[[1, 2], [3, 4]]"]
+    body = '{"instances": [' + ", ".join(images) + "]}"
+    with pytest.raises(RequestError) as caught:
+        decode_request(body.encode(), schema)
+    assert [e["loc"] for e in caught.value.errors] == [["body", "instances", i] for i in range(3)]
+    assert all("too large" in e["msg"] for e in caught.value.errors)
+
+
+def test_instances_past_max_instances_get_413_before_any_is_checked(served_model) -> None:  # noqa: F811
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(max_instances=5))) as c:
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW] * 5}).status_code == 200
+        response = c.post("/v1/models/iris:predict", json={"instances": [{}] * 6})
+        assert response.status_code == 413
+        assert "6 instances in one request; at most 5" in response.json()["detail"]
+        assert "--max-instances" in response.json()["detail"]
+
+
+def test_validation_stops_after_20_errors_and_says_what_was_left(roomy) -> None:
+    bad = {**ROW, "x1": "a"}  # one error per instance
+    errors = roomy.post("/v1/models/iris:predict", json={"instances": [bad] * 100}).json()["detail"]
+    assert [e["loc"] for e in errors[:20]] == [["body", "instances", i, "x1"] for i in range(20)]
+    assert len(errors) == 21 and errors[20]["type"] == "too_many_errors"
+    assert errors[20]["msg"] == "validation stopped after 20 errors: instances 20 to 99 were not checked"
+    worse = {"a": 1, "b": 2, "c": 3}  # 3 unknown and 4 missing columns: 7 errors each
+    errors = roomy.post("/v1/models/iris:predict", json={"instances": [worse] * 4}).json()["detail"]
+    assert len(errors) == 21 and errors[20]["msg"] == ("validation stopped after 20 errors: 1 more error not shown; "
+                                                       "instance 3 was not checked")
+
+
+def test_the_timeout_covers_decoding_not_only_the_model(served_model, monkeypatch) -> None:  # noqa: F811
+    import time
+
+    from lepton_ai.serve import app as app_module
+
+    decode = app_module.decode_request
+    monkeypatch.setattr(app_module, "decode_request", lambda *a, **k: (time.sleep(0.5), decode(*a, **k))[1])
+    with TestClient(create_app(served_model, name="iris", options=ServeOptions(timeout_s=0.2))) as c:
+        response = c.post("/v1/models/iris:predict", json={"instances": [ROW]})
+        assert response.status_code == 504 and "0.2 s" in response.json()["detail"]
+
+
+def test_a_deferred_model_answers_probes_while_it_loads(served_model) -> None:  # noqa: F811
+    import threading
+    import time
+
+    from lepton_ai.serve import DeferredModel
+
+    release = threading.Event()
+
+    def load():
+        assert release.wait(10)
+        return served_model
+
+    with TestClient(create_app(DeferredModel(served_model.schema, load), name="iris")) as c:
+        assert c.get("/healthz").status_code == 200
+        ready = c.get("/readyz")
+        assert ready.status_code == 503 and ready.json() == {"detail": "loading the model"}
+        refused = c.post("/v1/models/iris:predict", json={"instances": [ROW]})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "1"
+        assert "loading the model" in refused.json()["detail"]
+        assert c.get("/v1/models/iris").status_code == 503
+        assert "/v1/models/{name}:predict" in c.get("/openapi.json").json()["paths"]  # the schema is known already
+        release.set()
+        for _ in range(200):
+            if c.get("/readyz").status_code == 200:
+                break
+            time.sleep(0.01)
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 200
+
+
+def test_a_model_that_fails_to_load_keeps_readiness_503(served_model) -> None:  # noqa: F811
+    import time
+
+    from lepton_ai.errors import ArtifactError
+    from lepton_ai.serve import DeferredModel
+
+    def load():
+        raise ArtifactError("model/lepton.json: tampered")
+
+    app = create_app(DeferredModel(served_model.schema, load), name="iris")
+    with TestClient(app) as c:
+        for _ in range(200):
+            if app.fastapi.state.serve.load_error is not None:
+                break
+            time.sleep(0.01)
+        assert c.get("/readyz").json() == {"detail": "the model failed to load"}
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 503
+        assert c.get("/healthz").status_code == 200
+    assert "tampered" in str(app.fastapi.state.serve.load_error)

@@ -173,6 +173,9 @@ def serve(
     max_queue: Annotated[int, typer.Option(help="Requests waiting beyond this get 429.")] = 1024,
     timeout_s: Annotated[float, typer.Option(help="Per-request time limit (504 past it).")] = 10.0,
     max_body_mb: Annotated[float, typer.Option(help="Largest request body (413 past it).")] = 8.0,
+    max_instances: Annotated[int, typer.Option(help="Most instances in one request (413 past it).")] = 10_000,
+    drain_s: Annotated[float, typer.Option(help="After SIGTERM, seconds /readyz answers 503 while requests "
+                                                "are still served, before the listener closes.")] = 5.0,
     name: Annotated[str | None, typer.Option(help="Model name in the URL (default: the directory name).")] = None,
 ) -> None:
     """Serve MODEL over HTTP (KServe V1: POST /v1/models/NAME:predict), micro-batching concurrent requests."""
@@ -180,7 +183,7 @@ def serve(
 
     run_server(model, ServeOptions(host=host, port=port, max_batch=max_batch, max_wait_ms=max_wait_ms,
                                    max_queue=max_queue, timeout_s=timeout_s, max_body_bytes=int(max_body_mb * 2**20),
-                                   name=name))
+                                   max_instances=max_instances, drain_s=drain_s, name=name))
 
 
 @app.command()

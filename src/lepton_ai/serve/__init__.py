@@ -1,5 +1,5 @@
 """Serving: a FastAPI app (KServe V1 routes) with micro-batching, limits, metrics and graceful shutdown."""
 
-from .app import ServeOptions, create_app
+from .app import DeferredModel, ServeOptions, ServeState, create_app
 
-__all__ = ["ServeOptions", "create_app"]
+__all__ = ["DeferredModel", "ServeOptions", "ServeState", "create_app"]

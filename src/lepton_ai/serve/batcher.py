@@ -60,16 +60,16 @@ class MicroBatcher:
                 await self.task
         self.executor.shutdown(wait=True)
 
-    async def submit(self, rows: list[Any], timeout_s: float) -> list[Any]:
-        """The outputs for ``rows``; raises QueueFullError, or asyncio.TimeoutError past ``timeout_s``."""
+    async def submit(self, rows: list[Any]) -> list[Any]:
+        """The outputs for ``rows``; raises QueueFullError. The caller bounds the wait (a timeout cancels it)."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         try:
             self.queue.put_nowait(_Pending(rows, future))
         except asyncio.QueueFull:
             raise QueueFullError from None
         self.metrics.queue_depth.set(self.queue.qsize())
-        # On timeout wait_for cancels the future; the worker then skips this entry.
-        return await asyncio.wait_for(future, timeout_s)
+        # Cancelling this wait (the request's timeout) cancels the future; the worker then skips this entry.
+        return await future
 
     async def _run(self) -> None:
         while True:

@@ -4,8 +4,11 @@ A request is ``{"instances": [...], "proba": false}`` (KServe V1). Each instance
 own against the model's schema, and every problem is reported with its location, in FastAPI's
 422 shape: ``{"detail": [{"loc": ["body", "instances", 3, "x1"], "msg": "...", "type": "..."}]}``.
 Tables: an object keyed by column name (``null`` is a missing value, imputed as in training;
-NaN and infinities are refused). Images: a base64 PNG/JPEG (resized to the training size) or a
-nested list of exactly the training shape. Sequences: a nested list of exactly the training shape.
+NaN, infinities, numbers past the float32 range and strings that are not valid Unicode are refused).
+Images: a base64 PNG/JPEG (resized to the training size) or a nested list of exactly the training
+shape. Sequences: a nested list of exactly the training shape. The body is parsed by
+:func:`.body.parse_body`, which refuses deep nesting and too many instances before parsing; the
+checks stop after :data:`MAX_ERRORS` errors.
 """
 
 from __future__ import annotations
@@ -20,24 +23,18 @@ from typing import Any
 import numpy as np
 
 from ..data.dataset import Schema
+from .body import OutOfRange, RequestError, parse_body
+from .body import error as _error
 
-__all__ = ["RequestError", "decode_request", "request_body_schema", "Decoded"]
+__all__ = ["RequestError", "decode_request", "request_body_schema", "Decoded", "MAX_ERRORS"]
 
 Loc = list[str | int]
 # Features are computed in float32: larger magnitudes cannot be represented.
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-class RequestError(Exception):
-    """A request that cannot be predicted; ``errors`` are FastAPI-style ``{loc, msg, type}`` dicts."""
-
-    def __init__(self, errors: list[dict[str, Any]]) -> None:
-        super().__init__("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors))
-        self.errors = errors
-
-
-def _error(loc: Loc, msg: str, kind: str = "value_error") -> dict[str, Any]:
-    return {"loc": loc, "msg": msg, "type": kind}
+# Validation stops after this many errors: a client needs the first few, and listing a million costs CPU.
+MAX_ERRORS = 20
+# Deeper JSON is refused before parsing; a table row needs 3 levels, an image or a sequence 2 + its dimensions.
+_MAX_DEPTH = 32
 
 
 class Decoded:
@@ -51,12 +48,35 @@ class Decoded:
         return len(self.rows)
 
 
-def decode_request(body: bytes, schema: Schema) -> Decoded:
-    """Parse and validate a predict body; raise :class:`RequestError` naming every bad field."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RequestError([_error(["body"], f"not valid JSON: {exc}", "json_invalid")]) from None
+def decode_request(body: bytes, schema: Schema, *, max_instances: int = 10_000) -> Decoded:
+    """Parse and validate a predict body; raise :class:`RequestError` naming the bad fields.
+
+    Past ``max_instances`` instances the request is refused (413) before any is checked; after
+    :data:`MAX_ERRORS` errors the checks stop and a last entry says how much was left unchecked.
+    """
+    payload = parse_body(body, max_depth=max(_MAX_DEPTH, 3 + len(schema.shape)), max_items=max_instances)
+    instances, proba = _check_payload(payload, schema)
+    if len(instances) > max_instances:  # the scan counts all top-level lists; this is exact
+        raise RequestError([_error(["body", "instances"], f"{len(instances)} instances in one request; at most "
+                                   f"{max_instances} are accepted (--max-instances): split the request", "too_long")],
+                           status=413)
+    check = _check_row if schema.modality in ("tabular", "text") else _check_array
+    errors: list[dict[str, Any]] = []
+    rows = []
+    for i, instance in enumerate(instances):
+        rows.append(check(["body", "instances", i], instance, schema, errors))
+        if len(errors) >= MAX_ERRORS:
+            break
+    if errors:
+        shown = errors[:MAX_ERRORS]
+        if len(errors) > MAX_ERRORS or len(rows) < len(instances):
+            shown.append(_stopped(len(errors), len(rows), len(instances)))
+        raise RequestError(shown)
+    return Decoded(rows, bool(proba))
+
+
+def _check_payload(payload: Any, schema: Schema) -> tuple[list[Any], bool]:
+    """The instances and proba of ``{"instances": [...], "proba": false}``, or a RequestError."""
     if not isinstance(payload, dict):
         raise RequestError([_error(["body"], 'expected an object {"instances": [...]}', "dict_type")])
     errors = [_error(["body", key], "unknown field; expected instances and proba", "extra_forbidden")
@@ -70,15 +90,23 @@ def decode_request(body: bytes, schema: Schema) -> Decoded:
     elif not isinstance(instances, list) or not instances:
         errors.append(_error(["body", "instances"], "expected a non-empty list", "list_type"))
     if errors:
-        raise RequestError(errors)
+        raise RequestError(errors[:MAX_ERRORS])
     assert isinstance(instances, list)
     if proba and schema.task != "classification":
         raise RequestError([_error(["body", "proba"], "this model does regression: it has no probabilities")])
-    check = _check_row if schema.modality in ("tabular", "text") else _check_array
-    rows = [check(["body", "instances", i], instance, schema, errors) for i, instance in enumerate(instances)]
-    if errors:
-        raise RequestError(errors[:20])
-    return Decoded(rows, bool(proba))
+    return instances, proba
+
+
+def _stopped(n_errors: int, n_checked: int, n_instances: int) -> dict[str, Any]:
+    """The closing entry of a cut error list: how many errors are not shown, which instances were not checked."""
+    more = n_errors - MAX_ERRORS
+    parts = [f"{more} more error{'s' if more > 1 else ''} not shown"] if more > 0 else []
+    if n_checked < n_instances - 1:
+        parts.append(f"instances {n_checked} to {n_instances - 1} were not checked")
+    elif n_checked == n_instances - 1:
+        parts.append(f"instance {n_checked} was not checked")
+    return _error(["body", "instances"], f"validation stopped after {MAX_ERRORS} errors: {'; '.join(parts)}",
+                  "too_many_errors")
 
 
 # ---- tables ------------------------------------------------------------------------------------
@@ -108,14 +136,17 @@ def _convert(value: Any, kind: str) -> tuple[Any, str | None]:
     """The value as the preparer reads it, or a message saying what was expected."""
     if value is None:
         return (math.nan if kind == "numeric" else None), None
-    if isinstance(value, float) and not math.isfinite(value):
-        return None, f"{value} is not allowed; send null for a missing value"
+    if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, str) and not value.isascii()):
+        problem = _unusable(value, kind)
+        if problem:
+            return None, problem
     is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
     if kind == "numeric":
         if not is_number:
             return None, f"expected a number or null, got {_show(value)}"
         if abs(value) > FLOAT32_MAX:
-            return None, f"{value:g} is outside the float32 range the model computes in (|x| <= {FLOAT32_MAX:.3g})"
+            return None, f"{float(value):g} is outside the float32 range the model computes in " \
+                         f"(|x| <= {FLOAT32_MAX:.3g})"
         return float(value), None
     if kind == "boolean":
         if isinstance(value, bool) or (is_number and value in (0, 1)):
@@ -125,18 +156,44 @@ def _convert(value: Any, kind: str) -> tuple[Any, str | None]:
         return None, f"expected true or false, got {_show(value)}"
     if kind == "text":
         return (value, None) if isinstance(value, str) else (None, f"expected a string or null, got {_show(value)}")
-    if isinstance(value, (str, bool)) or is_number:  # categorical: categories are matched as strings
-        return (str(value) if not is_number or not float(value).is_integer() else _category_number(value)), None
-    return None, f"expected a category (string or number) or null, got {_show(value)}"
-
-
-def _category_number(value: float) -> str:
+    if isinstance(value, (str, bool)) or not is_number:  # categorical: categories are matched as strings
+        return (str(value), None) if isinstance(value, (str, bool)) else \
+            (None, f"expected a category (string or number) or null, got {_show(value)}")
     # A CSV column of integer categories was read as numbers and stored as "3", not "3.0".
-    return str(int(value))
+    return str(int(value)) if isinstance(value, int) or value.is_integer() else str(value), None
+
+
+def _unusable(value: float | str, kind: str) -> str | None:
+    """Why a number or string no column can take is refused: beyond float64, NaN/infinity, not Unicode."""
+    if isinstance(value, OutOfRange):
+        limit = f"the float32 range the model computes in (|x| <= {FLOAT32_MAX:.3g})" if kind == "numeric" \
+            else "the range of a JSON number here (|x| <= 1.8e308)"
+        return f"{value.describe()} is outside {limit}"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value} is not allowed; send null for a missing value"
+    if isinstance(value, str) and not _is_unicode(value):
+        return "not valid Unicode: the string holds a lone surrogate (such as \\ud800)"
+    return None
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string with a lone surrogate, which JSON escapes allow and UTF-8 cannot encode."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _show(value: Any) -> str:
-    text = json.dumps(value)
+    """A short description of a client's value for a message: never the whole of a long string or list."""
+    if isinstance(value, list):
+        return f"a list of {len(value)} values"
+    if isinstance(value, dict):
+        return f"an object of {len(value)} keys"
+    text = json.dumps(value[:41] if isinstance(value, str) else value)
     return f"{type(value).__name__} {text[:40]}{'...' if len(text) > 40 else ''}"
 
 
@@ -162,8 +219,9 @@ def _check_array(loc: Loc, value: Any, schema: Schema, errors: list[dict[str, An
     if array.shape != shape:
         errors.append(_error(loc, f"wrong shape {list(array.shape)}; expected {list(shape)}", "value_error"))
         return None
-    if not np.isfinite(array).all():
-        errors.append(_error(loc, "NaN or infinite values are not allowed", "value_error"))
+    if not (np.abs(array) <= FLOAT32_MAX).all():  # False for NaN too
+        errors.append(_error(loc, f"NaN, infinite or too large values are not allowed (|x| <= {FLOAT32_MAX:.3g}, "
+                                  "the float32 range the model computes in)", "value_error"))
         return None
     return array
 
