@@ -335,3 +335,16 @@ def test_a_model_that_fails_to_load_keeps_readiness_503(served_model) -> None:  
         assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 503
         assert c.get("/healthz").status_code == 200
     assert "tampered" in str(app.fastapi.state.serve.load_error)
+
+
+def test_docs_render_offline_from_local_assets(served_model) -> None:  # noqa: F811
+    """/docs names no CDN: its script and stylesheet come from this server, without a token."""
+    with TestClient(create_app(served_model, name="iris", token="s3cret")) as c:
+        page = c.get("/docs")
+        assert page.status_code == 200
+        assert "cdn" not in page.text.lower() and "https://" not in page.text
+        for asset in ("swagger-ui-bundle.js", "swagger-ui.css"):
+            assert f"/docs/assets/{asset}" in page.text
+            got = c.get(f"/docs/assets/{asset}")
+            assert got.status_code == 200 and len(got.content) > 10_000
+        assert c.get("/v1/models/iris").status_code == 401  # only the docs are open

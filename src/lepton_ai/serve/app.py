@@ -47,6 +47,7 @@ from ..data.dataset import Dataset, Schema
 from ..errors import InputError
 from ..features.labels import decode_labels
 from .batcher import MicroBatcher, QueueFullError
+from .docs import add_offline_docs
 from .lifecycle import DeferredModel, ServeState, load_in_background
 from .metrics import ServeMetrics, new_metrics
 from .schemas import Decoded, RequestError, decode_request, request_body_schema
@@ -122,8 +123,9 @@ def create_app(model: Any, *, name: str, options: ServeOptions = ServeOptions(),
         state.started = False
         await batcher.stop()
 
-    app = FastAPI(title=f"lepton-ai: {name}", version="1", lifespan=lifespan,
+    app = FastAPI(title=f"lepton-ai: {name}", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description=f"KServe V1 predictions from the lepton-ai model {name!r} ({schema.task}).")
+    add_offline_docs(app)
     app.state.serve = state
     _add_model_routes(app, state, schema, name, options)
     _add_probes(app, state, metrics)

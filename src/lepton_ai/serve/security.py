@@ -28,6 +28,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Probes and the API description answer without a token.
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/docs", "/openapi.json", "/docs/oauth2-redirect"})
+# The docs page's script, stylesheet and icon (serve/docs.py) answer without a token too.
+OPEN_PREFIXES = ("/docs/assets/",)
 
 
 def check_bind(host: str, token: str | None) -> None:
@@ -77,7 +79,7 @@ class Guard:
             self.metrics.latency.labels(route=route).observe(time.perf_counter() - start)
 
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, path: str) -> None:
-        if self.token is not None and path not in OPEN_PATHS and not self._authorised(scope):
+        if self.token is not None and not _open(path) and not self._authorised(scope):
             await _answer(send, 401, "missing or wrong bearer token", {"www-authenticate": "Bearer"})
             return
         declared = _content_length(scope)
@@ -156,3 +158,8 @@ async def _answer(send: Send, status: int, detail: str, headers: dict[str, str] 
     raw_headers += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw_headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _open(path: str) -> bool:
+    """Whether ``path`` answers without a token (probes, the API description and its page's assets)."""
+    return path in OPEN_PATHS or path.startswith(OPEN_PREFIXES)
