@@ -185,6 +185,28 @@ def serve(
 
 @app.command()
 @_errors
+def deploy(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    out: Annotated[Path, typer.Option(help="Folder to write (the image's build context).")] = Path("lepton-deploy"),
+    name: Annotated[str | None, typer.Option(help="Kubernetes name and URL model name (default: MODEL's).")] = None,
+    image: Annotated[str | None, typer.Option(help="Image the manifest runs (default NAME:<model digest>).")] = None,
+    base_image: Annotated[str | None, typer.Option(help="Python base image (default: a pinned 3.11 slim).")] = None,
+    port: Annotated[int, typer.Option(help="Port the server listens on in the container.")] = 8000,
+    replicas: Annotated[int, typer.Option(help="Pods in the Deployment.")] = 1,
+    target_rps: Annotated[float, typer.Option(help="Requests per second one replica should carry.")] = 50.0,
+    wheel: Annotated[Path | None, typer.Option(help="Install lepton-ai from this wheel, not PyPI.")] = None,
+) -> None:
+    """Write a Dockerfile and a Kubernetes manifest (Deployment + Service) that serve MODEL."""
+    from ..deploy import DeployOptions
+    from .deploy import run_deploy
+
+    run_deploy(model_dir=model, out=out, options=DeployOptions(
+        name=name, image=image, base_image=base_image, port=port, replicas=replicas, target_rps=target_rps,
+        wheel=wheel))
+
+
+@app.command()
+@_errors
 def runs(
     action: Annotated[str, typer.Argument(help="list, show, resume, delete or prune.")] = "list",
     run: Annotated[str | None, typer.Argument(help="The run id (for show, resume and delete).")] = None,
