@@ -50,8 +50,9 @@ def _errors(func: F) -> F:
 @app.command()
 @_errors
 def train(
-    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file, an image folder (one sub-folder per "
-                                              "class) or a bundled dataset name.")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file, a folder of Parquet files (as Spark writes "
+                                              "it), a quoted glob ('logs/*.csv'), an image folder (one sub-folder "
+                                              "per class) or a bundled dataset name.")],
     label: Annotated[str | None, typer.Option(help="Label column (default: label/target/class/y).")] = None,
     task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
     objective: Annotated[str, typer.Option(help="balanced, accuracy, speed or cost.")] = "balanced",
