@@ -125,6 +125,13 @@ def test_an_extra_column_in_one_file_is_named(tmp_path):
         load_data(tmp_path / "d", split=None)
 
 
+def test_a_column_named_like_a_partition_folder_is_explained(tmp_path):
+    for year in (2025, 2026):
+        _part(tmp_path / "d" / f"year={year}", pa.table({"x": [1.0, 2.0], "year": [1, 2], "label": ["a", "b"]}))
+    with pytest.raises(DataError, match=r"year.*has the name of a partition folder"):
+        load_data(tmp_path / "d", split=None)
+
+
 def test_a_corrupt_part_file_is_named(spark):
     bad = spark / "year=2026" / "dt=2026-01-02" / "region=south" / "part-00009.snappy.parquet"
     bad.write_bytes(b"PAR1 this is not parquet")

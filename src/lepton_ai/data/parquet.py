@@ -53,7 +53,11 @@ def read_parquet_files(files: list[Path], base_dir: Path, source: str) -> pd.Dat
     try:
         dataset = ds.dataset(paths, format="parquet", partitioning="hive", partition_base_dir=str(base_dir))
     except (pa.ArrowException, OSError) as exc:  # discovery reads the first footer
-        raise DataError(f"{source}: cannot be read as Parquet ({_first_line(exc)}).") from exc
+        # Discovery merges the first file's schema with the partitions' only: a clash is a column
+        # that is also a folder name (year=2026/ above files holding 'year').
+        clash = (" A column in the files has the name of a partition folder (name=value/); rename one of them."
+                 if "Unable to merge" in str(exc) else "")
+        raise DataError(f"{source}: cannot be read as Parquet ({_first_line(exc)}).{clash}") from exc
     partitions = list(dataset.partitioning.schema) if dataset.partitioning is not None else []
     schema = _unified_schema(dataset, partitions, base_dir, source)
     # Reopened with the unified schema: each file is cast to it as it is read (int32 -> int64).
