@@ -15,11 +15,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from deploy_fixtures import saved_wine_model
 from sklearn.datasets import load_wine
 
 from lepton_ai import load_model
 from lepton_ai.deploy import DEPLOY_MANIFEST, DeployOptions, write_deployment
 from lepton_ai.errors import ArtifactError, ConfigError
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    return saved_wine_model(tmp_path_factory)
 
 REPO = Path(__file__).resolve().parents[2]
 

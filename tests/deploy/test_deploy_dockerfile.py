@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
-from linters import run, tool
+from deploy_fixtures import saved_wine_model
+from deploy_linters import run, tool
 
 from lepton_ai._version import __version__
 from lepton_ai.config import Settings
@@ -15,6 +17,11 @@ from lepton_ai.deploy.dockerfile import IMAGE_UID, TORCH_CPU_INDEX, ImageSpec, r
 from lepton_ai.errors import ConfigError
 from lepton_ai.serve.security import check_bind
 from lepton_ai.store.manifest import read_manifest
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    return saved_wine_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
-from linters import run, tool
+from deploy_fixtures import saved_wine_model
+from deploy_linters import run, tool
 
 from lepton_ai.deploy import DeployOptions, estimate_resources, write_deployment
 from lepton_ai.deploy.dockerfile import IMAGE_UID
 from lepton_ai.deploy.kubernetes import to_yaml
 from lepton_ai.store.manifest import read_manifest
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    return saved_wine_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
