@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("model",),       # LeptonModel, save_model, load_model: the façade over the stages
     ("sklearn",),     # LeptonAI wraps the façade
     ("serve",),       # serves a loaded LeptonModel
+    ("deploy",),      # packages a saved model to be served elsewhere (Dockerfile, Kubernetes)
     ("cli",),
     ("__init__", "utils"),   # re-exports
 ]

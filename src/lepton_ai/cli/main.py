@@ -50,8 +50,9 @@ def _errors(func: F) -> F:
 @app.command()
 @_errors
 def train(
-    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file, an image folder (one sub-folder per "
-                                              "class) or a bundled dataset name.")],
+    data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file, a folder of Parquet files (as Spark writes "
+                                              "it), a quoted glob ('logs/*.csv'), an image folder (one sub-folder "
+                                              "per class) or a bundled dataset name.")],
     label: Annotated[str | None, typer.Option(help="Label column (default: label/target/class/y).")] = None,
     task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
     objective: Annotated[str, typer.Option(help="balanced, accuracy, speed or cost.")] = "balanced",
@@ -184,6 +185,28 @@ def serve(
     run_server(model, ServeOptions(host=host, port=port, max_batch=max_batch, max_wait_ms=max_wait_ms,
                                    max_queue=max_queue, timeout_s=timeout_s, max_body_bytes=int(max_body_mb * 2**20),
                                    max_instances=max_instances, drain_s=drain_s, name=name))
+
+
+@app.command()
+@_errors
+def deploy(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    out: Annotated[Path, typer.Option(help="Folder to write (the image's build context).")] = Path("lepton-deploy"),
+    name: Annotated[str | None, typer.Option(help="Kubernetes name and URL model name (default: MODEL's).")] = None,
+    image: Annotated[str | None, typer.Option(help="Image the manifest runs (default NAME:<model digest>).")] = None,
+    base_image: Annotated[str | None, typer.Option(help="Python base image (default: a pinned 3.11 slim).")] = None,
+    port: Annotated[int, typer.Option(help="Port the server listens on in the container.")] = 8000,
+    replicas: Annotated[int, typer.Option(help="Pods in the Deployment.")] = 1,
+    target_rps: Annotated[float, typer.Option(help="Requests per second one replica should carry.")] = 50.0,
+    wheel: Annotated[Path | None, typer.Option(help="Install lepton-ai from this wheel, not PyPI.")] = None,
+) -> None:
+    """Write a Dockerfile and a Kubernetes manifest (Deployment + Service) that serve MODEL."""
+    from ..deploy import DeployOptions
+    from .deploy import run_deploy
+
+    run_deploy(model_dir=model, out=out, options=DeployOptions(
+        name=name, image=image, base_image=base_image, port=port, replicas=replicas, target_rps=target_rps,
+        wheel=wheel))
 
 
 @app.command()

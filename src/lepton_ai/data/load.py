@@ -12,6 +12,7 @@ from ..errors import DataError
 from .bundled import BUNDLED, load_bundled
 from .clean import check_labels, clean_arrays, clean_table, normalize_labels
 from .dataset import Dataset, Modality, Schema
+from .folders import folder_kind, is_glob, read_glob, read_parquet_folder
 from .infer import LABEL_CANDIDATES, infer_columns, infer_task
 from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
 from .sequences import from_lengths, is_ragged, pad_sequences
@@ -36,7 +37,9 @@ def load_data(
 ) -> Dataset | tuple[Dataset, ...]:
     """Load ``source``, clean it, infer task and schema, and split it.
 
-    ``source`` is a CSV/TSV/Parquet/.npz path, a folder of images with one sub-folder per class
+    ``source`` is a CSV/TSV/Parquet/.npz path, a folder of Parquet files as Spark writes it (Hive
+    partitions become columns; see ``data.parquet``), a glob of Parquet or CSV/TSV files
+    (``"logs/2026-*.csv"``), a folder of images with one sub-folder per class
     (see ``data.images``), a bundled dataset name (``lepton datasets``), a DataFrame, an ``(X, y)``
     pair (``X`` may be a list of ``T_i x F`` sequences of different lengths: ``data.sequences``)
     or a :class:`Dataset`. ``label`` names the label column of a
@@ -70,7 +73,7 @@ def build_dataset(
             raise DataError("(X, y): no labels were given (y is None).")
         label = label or _free_label_name(source[0])
         source = source[0].assign(**{label: np.asarray(source[1])})
-    if isinstance(source, (str, Path)) and Path(source).is_dir():
+    if isinstance(source, (str, Path)) and Path(source).is_dir() and folder_kind(Path(source)) == "images":
         return _image_folder_dataset(Path(source), task=task, drop_duplicates=drop_duplicates)
     content, name = read_source(source, sep=sep, encoding=encoding)
     if isinstance(content, pd.DataFrame):
@@ -114,6 +117,8 @@ def read_source(
         if isinstance(X, pd.DataFrame):
             return X.assign(label=y), source
         return (X, y), source
+    if is_glob(source):
+        return read_glob(source, sep=sep, encoding=encoding), source
     if isinstance(source, (str, Path)):
         return _read_path(Path(source), sep=sep, encoding=encoding)
     raise DataError(
@@ -141,6 +146,8 @@ def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]
     if not path.exists():
         hint = f" Bundled datasets: {', '.join(BUNDLED)}." if not path.suffix else ""
         raise DataError(f"{name}: no such file.{hint}")
+    if path.is_dir() and folder_kind(path) == "parquet":
+        return read_parquet_folder(path), name
     if path.is_dir():
         from .images import read_image_folder
 

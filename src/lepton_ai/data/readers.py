@@ -75,7 +75,7 @@ def refuse_unsupported(path: Path) -> None:
         )
     raise DataError(
         f"{path}: unsupported file type '{suffix or '(none)'}'. Expected one of: "
-        ".csv, .tsv, .parquet, .npz, or a folder of images with one sub-folder per class."
+        ".csv, .tsv, .parquet, .npz, a folder of Parquet files, or a folder of images with one sub-folder per class."
     )
 
 
