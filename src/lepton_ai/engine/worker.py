@@ -44,7 +44,7 @@ class TrialSpec:
     estimated_fit_s: float = 0.0
     family_source: dict[str, str] | None = None   # for families registered at run time
     extra: dict[str, Any] = field(default_factory=dict)
-    epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.epochs)
+    epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.neural.epochs)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,7 +81,7 @@ def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
 def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, Any]) -> None:
     from ..models.base import Budget
     from ..models.metrics import dev_loss, primary_metric
-    from ..models.neural.epochs import epoch_log
+    from ..models.neural.epochs import EpochFile
     from ..models.registry import get_family
     from .measure import measure_model
 
@@ -90,10 +90,10 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
     # (``lepton runs resume``) goes on from the last epoch.
     checkpoint = Path(spec.output_dir) / CHECKPOINT_DIR if model.neural else None
     budget = Budget(deadline=time.monotonic() + (spec.deadline - time.time()), max_epochs=spec.max_epochs,
-                    n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None)
+                    n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None,
+                    on_epoch=EpochFile(spec.epoch_log) if spec.epoch_log else None)
     start = time.perf_counter()
-    with epoch_log(spec.epoch_log):
-        model.fit(train, None if spec.refit else dev, budget=budget)
+    model.fit(train, None if spec.refit else dev, budget=budget)
     record["fit_s"] = time.perf_counter() - start
     if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
         output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)

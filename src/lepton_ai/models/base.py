@@ -42,6 +42,9 @@ class Budget:
 
     ``checkpoint_dir``: where neural families keep their state after every epoch; a fit given a
     directory that holds a checkpoint of the same training resumes from it (models/checkpoint.py).
+    ``on_epoch``: called by a family that trains in epochs after each one with
+    ``{"epoch", "n_epochs", "train_loss", "dev_loss", "dev_metric"}`` (``models.neural.epochs``);
+    the engine's worker passes one that appends the record to the trial's epoch file.
     """
 
     deadline: float | None = None  # time.monotonic() value
@@ -49,6 +52,7 @@ class Budget:
     n_threads: int = 1
     seed: int = 0
     checkpoint_dir: str | None = None
+    on_epoch: Callable[[dict[str, Any]], None] | None = None
 
     @classmethod
     def of_seconds(cls, seconds: float | None, **kwargs: Any) -> Budget:
