@@ -22,6 +22,20 @@ def test_every_family_is_registered_under_its_own_name() -> None:
         assert cls.searchable is not issubclass(cls, DerivedFamily), name
 
 
+def test_declared_variants_are_registered_derived_families() -> None:
+    declared = {kind for cls in FAMILIES.values() for kind in cls.variant_kinds}
+    assert declared, "some family should declare compressed variants"
+    for kind in declared:
+        assert kind in FAMILIES and issubclass(FAMILIES[kind], DerivedFamily), kind
+    assert all(cls.variant_kinds == () for cls in FAMILIES.values() if issubclass(cls, DerivedFamily))
+
+
+def test_the_length_param_is_a_parameter_of_its_family() -> None:
+    for name, cls in FAMILIES.items():
+        if cls.length_param is not None:
+            assert cls.length_param in cls().get_params(), name
+
+
 def test_unknown_family_lists_the_valid_ones() -> None:
     message = rf"unknown model family 'xgboost'\. Valid families: {VALID}\."
     with pytest.raises(ConfigError, match=message):

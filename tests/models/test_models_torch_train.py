@@ -74,6 +74,7 @@ def test_each_epoch_is_passed_to_the_budgets_on_epoch(data) -> None:
     model = _mlp(epochs=3).fit(train, dev, budget=Budget(on_epoch=records.append))
     assert [(r["epoch"], r["n_epochs"]) for r in records] == [(1, 3), (2, 3), (3, 3)]
     assert [r["dev_loss"] for r in records] == pytest.approx([h["dev_loss"] for h in model.history_])
+    assert model.fit_report().length == 3 and list(model.fit_report().history) == model.history_
 
 
 def test_precision_auto_measures_only_where_the_cpu_has_bf16() -> None:
