@@ -34,12 +34,12 @@ def main() -> None:
         engine = SinglePointTechnique(budget="120s", families=families, max_trials=1)
         model = LeptonModel(engine=engine, verbose=0).train(train, dev, epochs=10 if args.quick else 40)
         trials = [t for t in model.result_.trials if t.ok]
-        sources = {t.trial_id: t for t in trials if not t.extra.get("variant_of")}
+        sources = {t.trial_id: t for t in trials if not t.variant_of}
         print(f"\n{args.dataset}, {families}: {len(trials) - len(sources)} variants of {', '.join(sources)}")
         print(f"{'trial':<18} {'family':<11} {'dev metric':>10} {'p50 ms':>8} {'p99 ms':>8} {'p50 ratio':>9} "
               f"{'rows/s':>10} {'size KB':>8}")
-        for t in sorted(trials, key=lambda t: (t.extra.get("variant_of", t.trial_id), t.trial_id)):
-            source = sources.get(t.extra.get("variant_of", t.trial_id))
+        for t in sorted(trials, key=lambda t: (t.variant_of or t.trial_id, t.trial_id)):
+            source = sources.get(t.variant_of or t.trial_id)
             ratio = t.latency_p50_ms / source.latency_p50_ms if source else float("nan")
             print(f"{t.trial_id:<18} {t.family:<11} {t.dev_metric:>10.4f} {t.latency_p50_ms:>8.3f} "
                   f"{t.latency_p99_ms:>8.3f} {ratio:>9.2f} {t.rows_per_s:>10,.0f} {t.size_bytes / 1e3:>8.1f}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -122,3 +123,23 @@ def test_help_is_fast_and_does_not_import_heavy_libraries():
             "heavy = [m for m in ('torch', 'lightgbm', 'sklearn', 'pandas') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("args", "heavy"), [
+    (["--help"], ("torch", "lightgbm", "sklearn", "pandas")),
+    (["train", "--help"], ("torch", "lightgbm")),   # the family list imports the registry, not the libraries
+])
+def test_rendering_the_help_imports_no_training_library(args, heavy):
+    code = ("import sys\nfrom lepton_ai.cli.main import app\n"
+            f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
+            f"print('LOADED', [m for m in {heavy!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "LOADED []"
+
+
+def test_train_help_lists_the_registered_families():
+    from lepton_ai.models.registry import resolve_families
+
+    result = invoke("train", "--help")
+    flat = re.sub(r"[\s│]+", "", result.output)  # rich wraps the help in a box
+    assert f"families:{','.join(resolve_families(None))}(default" in flat, result.output

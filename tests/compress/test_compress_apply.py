@@ -25,10 +25,10 @@ def trained():
 @pytest.mark.slow
 def test_train_compresses_the_frontier_and_variants_are_measured(trained) -> None:
     model, _ = trained
-    variants = [t for t in model.result_.trials if t.extra.get("variant_of")]
+    variants = [t for t in model.result_.trials if t.variant_of]
     assert variants, "train should add the variants of its frontier models"
     for t in variants:
-        source = model.result_.trial(t.extra["variant_of"])
+        source = model.result_.trial(t.variant_of)
         assert t.trial_id == f"{source.trial_id}-{t.params['kind']}" and t.ok
         assert t.latency_p50_ms > 0 and t.rows_per_s > 0 and t.size_bytes > 0
         assert t.fit_s >= source.fit_s and abs(t.dev_metric - source.dev_metric) <= 0.1
@@ -39,7 +39,7 @@ def test_train_compresses_the_frontier_and_variants_are_measured(trained) -> Non
 @pytest.mark.slow
 def test_selecting_a_variant_predicts_through_it_and_saves(trained, tmp_path) -> None:
     model, frame = trained
-    variant = next(t for t in model.result_.trials if t.extra.get("variant_of"))
+    variant = next(t for t in model.result_.trials if t.variant_of)
     model.chosen_ = variant.trial_id
     labels = model.predict(frame)
     saved = save_model(tmp_path / "m", model)
@@ -105,7 +105,7 @@ def test_cli_compress_adds_variants_to_a_saved_model(tmp_path) -> None:
     frame = make_table(300)
     engine = SinglePointTechnique(budget="20s", families="mlp", max_trials=1, cluster="inline")
     model = LeptonModel(engine=engine, verbose=0, families="mlp").train(frame, label="species", epochs=3)
-    model.result_.trials = [t for t in model.result_.trials if not t.extra.get("variant_of")]  # as if not compressed
+    model.result_.trials = [t for t in model.result_.trials if not t.variant_of]  # as if not compressed
     model.select("accuracy")
     saved = save_model(tmp_path / "m", model)
     data = tmp_path / "dev.csv"

@@ -192,3 +192,25 @@ def test_resume_with_budget_left_reruns_a_cut_off_trial_under_its_id(tmp_path, t
     assert statuses[cut] == "ok"
     ids = [t.trial_id for t in resumed.trials]
     assert ids.count(cut) == 1 and len(ids) == len(set(ids))
+
+
+def test_the_run_store_round_trips_typed_trial_records_and_reads_old_ones(tmp_path):
+    from lepton_ai.search.trial import TrialResult
+
+    store = RunStore(tmp_path / "runs.sqlite")
+    store.create_run("r1", {"families": ["gbdt"]}, None)
+    trial = TrialResult(trial_id="t001", index=1, family="gbdt", params={"n_estimators": 10}, dev_metric=0.9,
+                        rung=1, rung_fraction=0.5, origin="promoted", config_id="s0", dev_loss=0.3, fit_length=8,
+                        refit_error="budget: 0.1s left for the refit", extra={"note": "kept"})
+    store.put_trial("r1", trial, status="running")
+    assert store.trials("r1") == [("running", trial)]
+    # A row written by an earlier version: the fields inside "extra", no index.
+    old = {"trial_id": "t002", "family": "gbdt", "params": {"n_estimators": 10}, "status": "ok", "dev_metric": 0.8,
+           "extra": {"fidelity": 1.0, "origin": "start", "rung": 0, "rung_fraction": 1.0, "config_id": "s1",
+                     "n_trees": 7, "dev_loss": 0.4}}
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        db.execute("INSERT INTO trials (run_id, trial_id, status, family, record, updated) VALUES (?,?,?,?,?,?)",
+                   ("r1", "t002", "ok", "gbdt", json.dumps(old), time.time()))
+    (_, first), (_, second) = store.trials("r1")
+    assert first == trial
+    assert (second.index, second.config_id, second.fit_length, second.dev_loss, second.extra) == (2, "s1", 7, 0.4, {})

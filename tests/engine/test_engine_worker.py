@@ -13,6 +13,7 @@ from lepton_ai.features.cache import FeatureCache
 from lepton_ai.models.base import Budget
 from lepton_ai.models.families.mlp import MLPFamily
 from lepton_ai.models.neural.checkpoint import CHECKPOINT_STATE
+from lepton_ai.search.trial import TrialResult
 
 PARAMS = {"width": 8, "depth": 1, "epochs": 4, "batch_size": 32, "patience": 100}
 
@@ -28,12 +29,40 @@ def test_a_rerun_neural_trial_resumes_from_its_checkpoint_and_then_drops_it(tabl
     killed = MLPFamily(**PARAMS).fit(train, dev, budget=Budget(max_epochs=2, checkpoint_dir=str(checkpoint)))
     assert json.loads((checkpoint / CHECKPOINT_STATE).read_text())["epoch"] == 2
 
-    spec = TrialSpec(trial_id="t000", family="mlp", params=PARAMS, data_dir=str(prepared.directory),
-                     output_dir=str(output), deadline=time.time() + 60)
+    epochs = tmp_path / "epochs" / "t000.jsonl"
+    epochs.parent.mkdir()
+    spec = TrialSpec(trial_id="t000", index=0, family="mlp", params=PARAMS, data_dir=str(prepared.directory),
+                     output_dir=str(output), deadline=time.time() + 60, epoch_log=str(epochs))
+    trial = TrialResult.from_json(run_trial(spec.to_json()))
+
+    assert trial.status == "ok", trial.error
+    assert [h["epoch"] for h in trial.history] == [1, 2, 3, 4] and trial.fit_length == 4
+    assert trial.history[:2] == killed.history_
+    assert not checkpoint.exists() and (output / "family.json").is_file()
+    # Only the epochs this attempt ran reach the trial's epoch file (named by the spec, not the environment).
+    assert [json.loads(line)["epoch"] for line in epochs.read_text().splitlines()] == [3, 4]
+
+
+def test_the_worker_returns_one_trial_record_with_the_fit_report(table, tmp_path: Path) -> None:
+    train_ds, dev_ds = split_dataset(build_dataset(table, "species"), (0.8, 0.2), 0)
+    prepared = FeatureCache(tmp_path / "cache").get_or_prepare(train_ds, dev_ds)
+    spec = TrialSpec(trial_id="t007", index=7, family="gbdt", params={"n_estimators": 20},
+                     data_dir=str(prepared.directory), output_dir=str(tmp_path / "trials" / "t007"),
+                     deadline=time.time() + 60, fidelity=0.5)
     record = run_trial(spec.to_json())
 
-    assert record["status"] == "ok", record.get("error")
-    history = record["extra"]["history"]
-    assert [h["epoch"] for h in history] == [1, 2, 3, 4]
-    assert history[:2] == killed.history_
-    assert not checkpoint.exists() and (output / "family.json").is_file()
+    trial = TrialResult.from_json(record)
+    assert trial.to_json() == record  # nothing is lost crossing the process boundary
+    assert (trial.trial_id, trial.index, trial.status, trial.rung_fraction) == ("t007", 7, "ok", 0.5)
+    assert 1 <= trial.fit_length <= 20 and trial.dev_loss is not None and trial.history == []
+    assert trial.extra == {}
+
+
+def test_a_failing_trial_is_a_failed_record_with_its_traceback(table, tmp_path: Path) -> None:
+    train_ds, dev_ds = split_dataset(build_dataset(table, "species"), (0.8, 0.2), 0)
+    prepared = FeatureCache(tmp_path / "cache").get_or_prepare(train_ds, dev_ds)
+    spec = TrialSpec(trial_id="t001", index=1, family="linear", params={"C": -1.0},
+                     data_dir=str(prepared.directory), output_dir=str(tmp_path / "t001"), deadline=time.time() + 60)
+    trial = TrialResult.from_json(run_trial(spec.to_json()))
+    assert trial.status == "failed" and "'C'" in (trial.error or "")
+    assert "ConfigError" in (trial.traceback or "") and trial.fit_s is not None

@@ -126,7 +126,7 @@ def test_a_module_registered_in_a_user_file_is_searched_in_worker_processes(tmp_
         result = engine.search((X, y), families="usernet")
         assert [t.status for t in result.trials] == ["ok", "ok"], [t.error for t in result.trials]
         best = max(result.trials, key=lambda t: t.dev_metric)
-        assert best.dev_metric > 0.85 and best.extra["epochs_run"] == 20
+        assert best.dev_metric > 0.85 and best.fit_length == 20
         assert type(result.models[best.trial_id]) is FAMILIES["usernet"]
     finally:
         FAMILIES.pop("usernet", None)

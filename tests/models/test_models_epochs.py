@@ -1,32 +1,35 @@
 import json
-import os
+import math
 import warnings
 
 import pytest
 
-from lepton_ai.models.neural.epochs import EPOCH_LOG_ENV, EpochLogReader, epoch_log, log_epoch
+from lepton_ai.models.neural.epochs import EpochFile, EpochLogReader, epoch_record
 
 
-def test_log_epoch_appends_json_lines_only_inside_epoch_log(tmp_path):
+def test_epoch_record_keeps_finite_metrics_and_nulls_the_rest():
+    assert epoch_record(2, 5, train_loss=0.5, dev_loss=float("nan"), dev_metric=None) == \
+        {"epoch": 2, "n_epochs": 5, "train_loss": 0.5, "dev_loss": None, "dev_metric": None}
+    assert epoch_record(1, None, train_loss=math.inf)["train_loss"] is None
+
+
+def test_epoch_file_appends_one_json_line_per_record(tmp_path):
     path = tmp_path / "t000.jsonl"
-    log_epoch(1, 5, train_loss=1.0)  # outside: nothing, no error
-    assert not path.exists()
-    with epoch_log(path):
-        log_epoch(1, 5, train_loss=1.0, dev_loss=float("nan"))
-        log_epoch(2, 5, train_loss=0.5, dev_loss=0.4)
-    assert EPOCH_LOG_ENV not in os.environ
+    on_epoch = EpochFile(path)
+    on_epoch(epoch_record(1, 5, train_loss=1.0, dev_loss=float("nan")))
+    on_epoch(epoch_record(2, 5, train_loss=0.5, dev_loss=0.4))
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert records == [{"epoch": 1, "n_epochs": 5, "train_loss": 1.0, "dev_loss": None},
                        {"epoch": 2, "n_epochs": 5, "train_loss": 0.5, "dev_loss": 0.4}]
 
 
-def test_an_unwritable_log_warns_once_and_never_fails_the_fit(tmp_path):
-    with epoch_log(tmp_path / "no" / "such" / "dir.jsonl"):
-        with pytest.warns(UserWarning, match="epoch progress is not shown"):
-            log_epoch(1, 2, train_loss=1.0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            log_epoch(2, 2, train_loss=1.0)  # stopped trying: no second warning
+def test_an_unwritable_epoch_file_warns_once_and_never_fails_the_fit(tmp_path):
+    on_epoch = EpochFile(tmp_path / "no" / "such" / "dir.jsonl")
+    with pytest.warns(UserWarning, match="epoch progress is not shown"):
+        on_epoch(epoch_record(1, 2, train_loss=1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        on_epoch(epoch_record(2, 2, train_loss=1.0))  # stopped trying: no second warning
 
 
 def test_reader_returns_complete_new_lines_once(tmp_path):

@@ -68,6 +68,15 @@ def test_history_rows_carry_losses_and_the_dev_metric(data) -> None:
     assert all(0.0 <= row["dev_metric"] <= 1.0 for row in model.history_)
 
 
+def test_each_epoch_is_passed_to_the_budgets_on_epoch(data) -> None:
+    train, dev = data
+    records: list[dict] = []
+    model = _mlp(epochs=3).fit(train, dev, budget=Budget(on_epoch=records.append))
+    assert [(r["epoch"], r["n_epochs"]) for r in records] == [(1, 3), (2, 3), (3, 3)]
+    assert [r["dev_loss"] for r in records] == pytest.approx([h["dev_loss"] for h in model.history_])
+    assert model.fit_report().length == 3 and list(model.fit_report().history) == model.history_
+
+
 def test_precision_auto_measures_only_where_the_cpu_has_bf16() -> None:
     import torch
 

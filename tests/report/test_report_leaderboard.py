@@ -6,7 +6,7 @@ from lepton_ai.search.trial import TrialResult
 
 
 def _trial(i, metric, latency, status="ok"):
-    return TrialResult(trial_id=f"t{i:03d}", family="linear", params={"C": 1.0 / (i + 1)}, status=status,
+    return TrialResult(trial_id=f"t{i:03d}", index=i, family="linear", params={"C": 1.0 / (i + 1)}, status=status,
                        dev_metric=metric, fit_s=0.01, train_cost_usd=1e-7, latency_p50_ms=latency,
                        latency_p99_ms=None if latency is None else latency * 2, rows_per_s=1e6,
                        infer_cost_per_million_usd=latency,

@@ -26,12 +26,12 @@ def test_plots_draw_hostile_labels_and_many_classes():
 
 
 def test_frontier_and_curves_skip_when_nothing_to_draw():
-    failed = [TrialResult(trial_id="t000", family="mlp", params={}, status="failed", error="x")]
+    failed = [TrialResult(trial_id="t000", index=0, family="mlp", params={}, status="failed", error="x")]
     assert frontier_plot(failed, set(), None) is None
     assert learning_curves_plot(failed, None, set()) is None
-    ok = [TrialResult(trial_id=f"t00{i}", family="mlp", params={}, dev_metric=0.5 + i / 10,
+    ok = [TrialResult(trial_id=f"t00{i}", index=i, family="mlp", params={}, dev_metric=0.5 + i / 10,
                       latency_p50_ms=0.1 * (i + 1), train_cost_usd=0.0,
-                      extra={"history": [{"epoch": 1, "train_loss": 1.0, "dev_loss": None}]})
+                      history=[{"epoch": 1, "train_loss": 1.0, "dev_loss": None}])
           for i in range(3)]
     assert _png(frontier_plot(ok, {"t002"}, "t002")).size[0] > 300
     assert _png(learning_curves_plot(ok, "t002", {"t002"})).size[0] > 300

@@ -5,16 +5,16 @@ from rich.console import Console
 
 from lepton_ai.engine.callbacks import LogCallback
 from lepton_ai.report.progress import ProgressView, progress_callback
-from lepton_ai.search.trial import TrialResult
+from lepton_ai.search.trial import TrialResult, trial_id_for
 
 
 def _terminal() -> Console:
     return Console(file=io.StringIO(), force_terminal=True, width=120, record=True)
 
 
-def _trial(trial_id, metric, status="ok", error=None):
-    return TrialResult(trial_id=trial_id, family="mlp", params={}, status=status, dev_metric=metric, error=error,
-                       fit_s=0.1, latency_p50_ms=0.01)
+def _trial(index, metric, status="ok", error=None):
+    return TrialResult(trial_id=trial_id_for(index), index=index, family="mlp", params={}, status=status,
+                       dev_metric=metric, error=error, fit_s=0.1, latency_p50_ms=0.01)
 
 
 def test_verbose_picks_live_view_plain_lines_or_nothing():
@@ -33,8 +33,8 @@ def test_live_view_shows_counts_best_budget_and_epoch_bars():
             view.on_trial_start(trial_id, SimpleNamespace(family="mlp", fraction=1.0))
         view.on_queue(4)
         view.on_epoch("t001", {"epoch": 3, "n_epochs": 10, "train_loss": 0.5, "dev_loss": 0.25})
-        view.on_trial_end(_trial("t000", 0.91))
-        view.on_trial_end(_trial("t002", None, "failed", "ValueError: [bad] <x>"))
+        view.on_trial_end(_trial(0, 0.91))
+        view.on_trial_end(_trial(2, None, "failed", "ValueError: [bad] <x>"))
         screen = _terminal()  # a still picture of the view, apart from its live redraws
         screen.print(view)
     finally:
@@ -52,8 +52,8 @@ def test_search_end_stops_the_view_and_prints_a_summary():
     view = ProgressView(console, dollars_per_second=0.0)
     view.on_search_start(0, 10.0)
     view.on_trial_start("t000", SimpleNamespace(family="linear", fraction=1.0))
-    view.on_trial_end(_trial("t000", 0.8))
-    view.on_search_end([_trial("t000", 0.8)])
+    view.on_trial_end(_trial(0, 0.8))
+    view.on_search_end([_trial(0, 0.8)])
     assert view._live is None
     assert "lepton: 1 trials in" in console.export_text()
     view.close()  # twice is fine

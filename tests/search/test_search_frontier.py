@@ -6,7 +6,7 @@ from lepton_ai.search.trial import TrialResult
 
 
 def trial(tid, metric, latency, train_cost=1e-6, size=1000, family="x", status="ok"):
-    return TrialResult(trial_id=tid, family=family, params={}, status=status, dev_metric=metric,
+    return TrialResult(trial_id=tid, index=0, family=family, params={}, status=status, dev_metric=metric,
                        latency_p50_ms=latency, infer_cost_per_million_usd=None if latency is None else latency * 1e-3,
                        train_cost_usd=train_cost, size_bytes=size)
 

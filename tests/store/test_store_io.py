@@ -106,6 +106,35 @@ def test_load_in_another_process_predicts_identically(model, saved, test_csv, tm
     np.testing.assert_array_equal(np.load(out, allow_pickle=False), model.predict_proba(test_csv))
 
 
+# The fields a trial record kept inside "extra" before they were typed (and before it had an "index").
+_ONCE_IN_EXTRA = ("origin", "rung", "rung_fraction", "config_id", "forced", "dev_loss", "converged", "history",
+                  "traceback", "refit_error", "variant_of")
+
+
+def _as_old_record(record: dict) -> dict:
+    """``record`` as the previous version wrote it into a manifest."""
+    moved = {*_ONCE_IN_EXTRA, "index", "fit_length", "refit_fit_s", "refit_params", "extra"}
+    old = {k: v for k, v in record.items() if k not in moved}
+    extra = {**record["extra"], **{k: record[k] for k in _ONCE_IN_EXTRA}, "fidelity": record["rung_fraction"]}
+    if record["fit_length"] is not None:
+        extra["n_trees" if record["family"] == "gbdt" else "epochs_run"] = record["fit_length"]
+    if record["refit_params"] is not None:
+        extra["refit"] = {"fit_s": record["refit_fit_s"], "params": record["refit_params"]}
+    return {**old, "extra": extra}
+
+
+def test_a_model_saved_before_trial_records_had_typed_fields_still_loads(model, copy, wine) -> None:
+    manifest = _manifest(copy)
+    assert any(t["fit_length"] is not None for t in manifest["trials"])  # the mapping has something to map
+    manifest["trials"] = [_as_old_record(t) for t in manifest["trials"]]
+    assert all("index" not in t and "rung_fraction" in t["extra"] for t in manifest["trials"])
+    _write_manifest(copy, manifest)
+    loaded = load_model(copy)
+    assert [t.to_json() for t in loaded.result_.trials] == [t.to_json() for t in model.result_.trials]
+    np.testing.assert_array_equal(loaded.predict_proba(wine[1]), model.predict_proba(wine[1]))
+    pd.testing.assert_frame_equal(loaded.leaderboard(), model.leaderboard())
+
+
 def test_select_after_load_switches_models_without_retraining(saved, wine) -> None:
     loaded = load_model(saved)
     for objective in ("speed", "accuracy", "cost", "balanced"):
@@ -303,7 +332,7 @@ def test_same_data_seed_and_threads_give_identical_models(tmp_path) -> None:
         model.train(train, label="target")
         runs.append((model, save_model(tmp_path / f"run{i}", model)))
     (first, first_dir), (second, second_dir) = runs
-    searched = [t for t in first.result_.trials if not t.extra.get("variant_of")]  # compressed variants come after
+    searched = [t for t in first.result_.trials if not t.variant_of]  # compressed variants come after
     assert [t.status for t in searched] == ["ok"] * 7  # every candidate ran
     assert [(t.trial_id, t.family, t.params) for t in first.result_.trials] == \
         [(t.trial_id, t.family, t.params) for t in second.result_.trials]

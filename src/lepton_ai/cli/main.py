@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from typer.core import TyperCommand, TyperOption
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Train, compare, compress and serve ML models on one machine.")
@@ -47,7 +48,24 @@ def _errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@app.command()
+class _FamiliesHelp(TyperCommand):
+    """A command whose ``--families`` help lists the registry's searchable families.
+
+    The list is read when the help is shown, not at import: the registry imports every family
+    module (scikit-learn, pandas), which would make ``lepton --help`` take seconds.
+    """
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:  # typer's own click types are private
+        from ..models.registry import resolve_families
+
+        for param in self.params:
+            if param.name == "families" and isinstance(param, TyperOption):
+                param.help = (f"Comma-separated families: {', '.join(resolve_families(None))} "
+                              "(default: all that fit the data).")
+        super().format_help(ctx, formatter)
+
+
+@app.command(cls=_FamiliesHelp)
 @_errors
 def train(
     data: Annotated[str, typer.Argument(help="CSV/TSV/Parquet/.npz file, a folder of Parquet files (as Spark writes "
@@ -59,8 +77,7 @@ def train(
     budget: Annotated[str, typer.Option(help="Seconds ('60s', '5m') or dollars ('$0.05').")] = "60s",
     max_latency_ms: Annotated[float | None, typer.Option(help="Hard limit on single-row p50 latency.")] = None,
     families: Annotated[str | None, typer.Option(
-        help="Comma-separated families: linear, gbdt, mlp, cnn, rnn, cnn1d, text, embed (default: all that fit "
-             "the data).")] = None,
+        help="Comma-separated families (default: all that fit the data).")] = None,
     price_per_core_hour: Annotated[float | None, typer.Option(help="Dollars per core-hour.")] = None,
     out: Annotated[Path, typer.Option(help="Directory to save the chosen model in.")] = Path("lepton-model"),
     test: Annotated[str | None, typer.Option(help="A separate labelled test file (else 15% is held out).")] = None,

@@ -42,7 +42,7 @@ SECONDS_PER_VARIANT = 0.3
 def default_sources(result: SearchResult) -> list[str]:
     """The trials to compress by default: frontier models that were kept and are not variants."""
     return [t.trial_id for t in pareto_front(result.trials)
-            if t.trial_id in result.models and not t.extra.get("variant_of")]
+            if t.trial_id in result.models and not t.variant_of]
 
 
 def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, sources: Sequence[str] | None = None,
@@ -111,8 +111,7 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
     after its trial was scored, and then dev no longer scores it fairly, but the change still shows.
     """
     start = time.perf_counter()
-    if hasattr(variant, "set_threads"):
-        variant.set_threads(result.n_threads)
+    variant.set_threads(result.n_threads)
     source = result.trial(source_id)
     X = np.array(dev.X, dtype=np.float32)
     measured_metric = _dev_metric(variant, dev)
@@ -124,16 +123,16 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
     compress_s = made_s + time.perf_counter() - start
     price = result.price_per_core_hour / 3600.0 * max(result.n_threads, 1)
     trial = TrialResult(
-        trial_id=trial_id, family=variant.name, params={"source": source_id, "kind": kind},
+        trial_id=trial_id, index=source.index, family=variant.name, params={"source": source_id, "kind": kind},
         metric_name=source.metric_name, dev_metric=dev_metric,
         fit_s=(source.fit_s or 0.0) + compress_s,
         train_cost_usd=(source.train_cost_usd or 0.0) + compress_s * price,
         latency_p50_ms=measured.latency_p50_ms, latency_p99_ms=measured.latency_p99_ms,
         rows_per_s=measured.rows_per_s, infer_cost_per_million_usd=1e6 / measured.rows_per_s * price,
-        size_bytes=measured.size_bytes, n_threads=result.n_threads,
-        extra={"variant_of": source_id, "variant": kind, "source_family": source.family,
-               "compress_s": compress_s, "dev_metric_change": measured_metric - baseline,
-               "rung_fraction": source.extra.get("rung_fraction", 1.0)},
+        size_bytes=measured.size_bytes, n_threads=result.n_threads, rung_fraction=source.rung_fraction,
+        variant_of=source_id,
+        extra={"variant": kind, "source_family": source.family, "compress_s": compress_s,
+               "dev_metric_change": measured_metric - baseline},
     )
     result.add_candidate(trial, variant)
     return trial

@@ -1,7 +1,8 @@
 """Make the compressed variants of one fitted model.
 
-Neural families (those with :meth:`ModelFamily.export_module`) get ``torch-bf16``, ``torch-int8``,
-``onnx`` (fp32) and ``onnx-int8``; LightGBM models get ``gbdt-fast``, LightGBM's single-row fast
+Which variants a model gets is its family's declaration, ``ModelFamily.variant_kinds``: the neural
+families (those with :meth:`ModelFamily.export_module`) declare ``torch-bf16``, ``torch-int8``,
+``onnx`` (fp32) and ``onnx-int8``; LightGBM declares ``gbdt-fast``, LightGBM's single-row fast
 path. Every variant is then measured like any candidate (see :mod:`lepton_ai.compress.apply`).
 """
 
@@ -18,35 +19,27 @@ from ..models.derived.gbdt_fast import GBDTFastFamily
 from ..models.derived.onnx import OnnxFamily, OnnxInt8Family
 from ..models.derived.torch_variant import TorchBf16Family, TorchInt8Family
 from ..models.derived.variant import VariantFamily
-from ..models.families.gbdt import GBDTFamily
 from .onnx_export import export_onnx, quantize_onnx_int8
 
-__all__ = ["KINDS", "NEURAL_KINDS", "TREE_KINDS", "variant_kinds", "make_variants"]
+__all__ = ["KINDS", "variant_kinds", "make_variants"]
 
-NEURAL_KINDS = ("torch-bf16", "torch-int8", "onnx", "onnx-int8")
-TREE_KINDS = ("gbdt-fast",)
-KINDS = NEURAL_KINDS + TREE_KINDS
+# The variants make_variants knows how to make, in the order they are made and listed.
+KINDS = ("torch-bf16", "torch-int8", "onnx", "onnx-int8", "gbdt-fast")
 # An fp32 ONNX export must give the module's outputs to within this, relative to their scale
 # (float32 rounding and operator order differ; a wrong graph is off by far more).
 _EXPORT_TOLERANCE = 1e-3
 
 
 def variant_kinds(source: ModelFamily | type[ModelFamily], requested: Sequence[str] | None = None) -> list[str]:
-    """The variant kinds that apply to ``source`` (a model or a family class) among ``requested``
-    (default: all of them)."""
+    """The variant kinds ``source`` (a model or a family class) declares (``variant_kinds``) among
+    ``requested`` (default: all of them), in the order of ``KINDS``."""
     wanted = list(KINDS if requested is None else requested)
     unknown = [k for k in wanted if k not in KINDS]
     if unknown:
         raise ConfigError(f"unknown variant kind(s) {', '.join(unknown)}. Valid kinds: {', '.join(KINDS)}.")
     # ModelFamily derives from an untyped base (sklearn), so isinstance cannot narrow ``source`` here.
     cls = cast(type[ModelFamily], source if isinstance(source, type) else type(source))
-    if issubclass(cls, VariantFamily):
-        return []
-    if issubclass(cls, GBDTFamily):
-        return [k for k in wanted if k in TREE_KINDS]
-    if cls.neural:
-        return [k for k in wanted if k in NEURAL_KINDS]
-    return []
+    return [k for k in wanted if k in cls.variant_kinds]
 
 
 def make_variants(source: ModelFamily, source_trial: str, kinds: Sequence[str], X_sample: np.ndarray) -> \

@@ -50,7 +50,7 @@ class LogCallback(Callback):
         if trial.ok:
             assert trial.dev_metric is not None
             self.best = trial.dev_metric if self.best is None else max(self.best, trial.dev_metric)
-            rows = trial.extra.get("rung_fraction", 1.0)
+            rows = trial.rung_fraction
             print(f"lepton: {trial.trial_id} {trial.family:<7} {trial.metric_name}={trial.dev_metric:.4f} "
                   f"rows={rows:.0%} fit={trial.fit_s:.2f}s p50={trial.latency_p50_ms:.3f}ms best={self.best:.4f}",
                   file=self.stream)

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..models.metrics import dev_loss, primary_metric, primary_metric_name
 from ..search.frontier import metric_noise
-from ..search.trial import TrialResult
+from ..search.trial import TrialResult, trial_id_for
 
 __all__ = ["build_ensemble", "DEV_OUTPUTS", "MAX_MEMBERS_CONSIDERED"]
 
@@ -34,9 +34,10 @@ _ROUNDS = 25
 
 
 def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.ndarray, task: str,
-                   trial_id: str) -> TrialResult | None:
-    """The ensemble of ``trials`` as a new trial ``trial_id``, or ``None`` when it does not beat the best one."""
-    pool = [t for t in trials if t.ok and t.extra.get("rung_fraction", 1.0) >= 1.0 and t.family != "ensemble"
+                   index: int) -> TrialResult | None:
+    """The ensemble of ``trials`` as a new trial of launch index ``index``, or ``None`` when it does not
+    beat the best one."""
+    pool = [t for t in trials if t.ok and t.rung_fraction >= 1.0 and t.family != "ensemble"
             and (outputs_dir / f"{t.trial_id}.npy").is_file()]
     pool = _diverse(pool)
     if len(pool) < 2:
@@ -58,7 +59,7 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     if metric < best - metric_noise(task, best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
         return None
     return TrialResult(
-        trial_id=trial_id, family="ensemble",
+        trial_id=trial_id_for(index), index=index, family="ensemble",
         params={"members": [t.trial_id for t in members], "weights": [round(w, 6) for w in weights]},
         metric_name=primary_metric_name(task), dev_metric=metric,
         fit_s=sum(t.fit_s or 0.0 for t in members),
@@ -70,7 +71,7 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
         size_bytes=sum(t.size_bytes or 0 for t in members),
         peak_memory_bytes=max(t.peak_memory_bytes or 0 for t in members) or None,
         n_threads=max(t.n_threads for t in members),
-        extra={"origin": "ensemble", "rung_fraction": 1.0, "dev_loss": loss, "timings": "derived from the members"},
+        origin="ensemble", rung_fraction=1.0, dev_loss=loss, extra={"timings": "derived from the members"},
     )
 
 
@@ -80,7 +81,7 @@ def _diverse(pool: list[TrialResult]) -> list[TrialResult]:
     Many near-copies of one family (a long search samples dozens of linear models) would otherwise
     fill the pool and leave out the other families, whose errors differ most.
     """
-    ranked = sorted(pool, key=lambda t: (-(t.dev_metric or 0.0), t.extra.get("dev_loss", 0.0), int(t.trial_id[1:])))
+    ranked = sorted(pool, key=lambda t: (-(t.dev_metric or 0.0), t.dev_loss or 0.0, t.index))
     per_family: dict[str, int] = {}
     first = []
     for trial in ranked:

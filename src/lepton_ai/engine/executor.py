@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ..models.registry import get_family
+from ..search.trial import TrialResult
 from .worker import TrialSpec, run_trial
 
 __all__ = ["Executor", "LocalExecutor", "InlineExecutor", "Outcome"]
@@ -40,10 +41,10 @@ LIGHT_MODULES = ("numpy", "pandas", "sklearn.linear_model", "lightgbm", "lepton_
 
 @dataclass
 class Outcome:
-    """What came back from one trial: the record dict, or why the process died."""
+    """What came back from one trial: the worker's record, or a failed one saying why the process died."""
 
     trial_id: str
-    record: dict[str, Any]
+    trial: TrialResult
 
 
 class Executor(ABC):
@@ -173,9 +174,9 @@ class LocalExecutor(Executor):
     def _collect(self, trial_id: str) -> Outcome:
         run = self._running.pop(trial_id)
         if run.result_path.is_file():
-            record = json.loads(run.result_path.read_text())
+            trial = TrialResult.from_json(json.loads(run.result_path.read_text()))
             run.result_path.unlink(missing_ok=True)
-            return Outcome(trial_id, record)
+            return Outcome(trial_id, trial)
         return Outcome(trial_id, _failed(run, _death_reason(run.exit_status)))
 
     def _kill(self, trial_id: str, reason: str) -> Outcome:
@@ -203,7 +204,8 @@ class InlineExecutor(Executor):
         return [s.trial_id for s in self._pending]
 
     def poll(self, timeout: float) -> list[Outcome]:
-        done = [Outcome(s.trial_id, run_trial(s.to_json())) for s in self._pending]
+        # Through JSON, as from a worker process: the same record either way.
+        done = [Outcome(s.trial_id, TrialResult.from_json(run_trial(s.to_json()))) for s in self._pending]
         self._pending.clear()
         return done
 
@@ -294,14 +296,14 @@ class _Zygote:
                     self.routes.pop(event["key"], None)
 
 
-def _failed(run: _Running, reason: str) -> dict[str, Any]:
+def _failed(run: _Running, reason: str) -> TrialResult:
     return _failed_spec(run.spec, reason, time.time() - run.started)
 
 
-def _failed_spec(spec: TrialSpec, reason: str, elapsed: float) -> dict[str, Any]:
-    return {"trial_id": spec.trial_id, "family": spec.family, "params": spec.params, "status": "failed",
-            "error": reason, "fit_s": elapsed, "estimated_fit_s": spec.estimated_fit_s, "n_threads": spec.n_threads,
-            "extra": {"fidelity": spec.fidelity, **spec.extra}}
+def _failed_spec(spec: TrialSpec, reason: str, elapsed: float) -> TrialResult:
+    trial = spec.started()
+    trial.status, trial.error, trial.fit_s = "failed", reason, elapsed
+    return trial
 
 
 def _death_reason(status: int | None) -> str:

@@ -3,6 +3,7 @@ patience runs out, and record every trial in the run store as it starts and ends
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from ..models.derived.ensemble import EnsembleFamily
 from ..models.neural.epochs import EpochLogReader
 from ..models.registry import family_source, get_family
 from ..search.frontier import metric_noise
-from ..search.trial import TrialResult
+from ..search.trial import TrialResult, trial_id_for
 from .callbacks import Callback
 from .ensemble import DEV_OUTPUTS, build_ensemble
 from .executor import Executor, Outcome
@@ -56,18 +57,18 @@ class LoopSettings:
 
 def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Scheduler, executor: Executor,
              store: RunStore, *, started: float, finished: Sequence[TrialResult] = (),
-             rerun: Sequence[tuple[str, PlannedTrial]] = (), callbacks: Sequence[Callback] = ()) -> list[TrialResult]:
+             rerun: Sequence[tuple[int, PlannedTrial]] = (), callbacks: Sequence[Callback] = ()) -> list[TrialResult]:
     """Run trials until done; return every trial record (those given in ``finished`` first).
 
     ``started`` is the ``time.monotonic()`` at which the budget began; ``rerun`` lists trials cut
-    off by an earlier kill, run again first under their own ids.
+    off by an earlier kill, by index, run again first under their own ids.
     """
     state = _LoopState(settings, prepared, scheduler, executor, store, started, list(callbacks))
     state.trials.extend(finished)
-    state.next_index = 1 + max((int(t.trial_id[1:]) for t in finished), default=-1)
+    state.next_index = 1 + max((t.index for t in finished), default=-1)
     state.rerun = list(rerun)
     if rerun:
-        state.next_index = max(state.next_index, 1 + max(int(tid[1:]) for tid, _ in rerun))
+        state.next_index = max(state.next_index, 1 + max(index for index, _ in rerun))
     try:
         state.run()
         state.fail_reruns()
@@ -96,7 +97,7 @@ class _LoopState:
         self.trials: list[TrialResult] = []
         self.planned: dict[str, PlannedTrial] = {}
         self.next_index = 0
-        self.rerun: list[tuple[str, PlannedTrial]] = []
+        self.rerun: list[tuple[int, PlannedTrial]] = []
         self.stale = 0
         self.best: float | None = None
         self.stopped_by_callback = False
@@ -120,7 +121,7 @@ class _LoopState:
             launching = remaining > 0 and not self._done()
             while launching and self.executor.free_slots() > 0 and skips < _MAX_SKIPS_IN_A_ROW \
                     and self.exclusive not in self.executor.running() and not self._done():
-                trial_id, planned = self._next()
+                index, planned = self._next()
                 if planned is None:
                     launching = False
                     break
@@ -128,15 +129,15 @@ class _LoopState:
                     if planned.origin == "sampled":  # the sampler would only offer more: stop launching
                         launching = False
                         break
-                    self._skip(trial_id, planned, remaining)  # a planned starting point or promotion left out
+                    self._skip(index, planned, remaining)  # a planned starting point or promotion left out
                     skips += 1
                     continue
                 skips = 0
                 # A first trial that the budget cannot even pay for runs alone with every core: split
                 # between trials, the seconds left would train two models that both stop early.
                 if not self.executor.running() and self.executor.slots > 1 and planned.estimated_fit_s > remaining:
-                    self.exclusive = trial_id
-                self._launch(trial_id, planned, remaining)
+                    self.exclusive = trial_id_for(index)
+                self._launch(index, planned, remaining)
             if not self.executor.running():
                 if not launching or skips >= _MAX_SKIPS_IN_A_ROW:
                     return
@@ -158,38 +159,36 @@ class _LoopState:
         by then cannot; left ``running`` in the store, they would be lost from every leaderboard.
         """
         while self.rerun:
-            trial_id, planned = self.rerun.pop(0)
+            index, planned = self.rerun.pop(0)
             left = max(0.0, self.deadline - time.monotonic())
-            trial = TrialResult(trial_id=trial_id, family=planned.family, params=dict(planned.params),
-                                status="failed", estimated_fit_s=planned.estimated_fit_s,
+            trial = TrialResult(trial_id=trial_id_for(index), index=index, family=planned.family,
+                                params=dict(planned.params), status="failed", estimated_fit_s=planned.estimated_fit_s,
                                 error=f"cut off when the run was killed, and the resumed search ended before it could "
-                                      f"run again ({left:.1f}s of the budget left)",
-                                extra=_planned_extra(planned))
+                                      f"run again ({left:.1f}s of the budget left)", **_planned_fields(planned))
             self.trials.append(trial)
             self.store.put_trial(self.s.run_id, trial)
             self.scheduler.tell(planned, None)
 
     def _force_first(self) -> None:
         """A budget too small for any trial still gets the cheapest one (the caller warns)."""
-        trial_id, planned = self._next()
+        index, planned = self._next()
         if planned is not None:
-            planned.extra["forced"] = True
+            planned.forced = True
             # Past the budget by at most the budget itself (a second of fitting at least).
             window = max(1.0 + _MEASURE_RESERVE_S, min(2.0 * planned.estimated_fit_s, self.s.budget_s))
             # It is past the budget already: its window counts from when its worker can start.
             self.executor.wait_ready(get_family(planned.family).preload, _FORCED_WAIT_S)
-            self.exclusive = trial_id
-            self._launch(trial_id, planned, window, forced=True)
+            self.exclusive = trial_id_for(index)
+            self._launch(index, planned, window, forced=True)
             while self.executor.running():
                 for outcome in self.executor.poll(_POLL_S):
                     self.finish(outcome)
 
     def finish(self, outcome: Outcome) -> None:
-        record = dict(outcome.record)
         planned = self.planned.pop(outcome.trial_id, None)
-        trial = TrialResult.from_json(record)
+        trial = outcome.trial
         if planned is not None:
-            trial.extra.update(_planned_extra(planned))
+            trial = dataclasses.replace(trial, **_planned_fields(planned))
         self.trials.append(trial)
         self.store.put_trial(self.s.run_id, trial)
         self.store.update_run(self.s.run_id, spent_s=time.monotonic() - self.started)
@@ -209,13 +208,13 @@ class _LoopState:
     def ensemble(self) -> None:
         """Add the greedy ensemble of the best candidates as one more trial, when it beats them."""
         dev = self.prepared.views["dense"][1]
-        trial_id = f"t{self.next_index:03d}"
-        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, np.asarray(dev.y), dev.task, trial_id)
+        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, np.asarray(dev.y), dev.task,
+                               self.next_index)
         if trial is None:
             return
         model = EnsembleFamily(**trial.params)
         model._set_task(dev)
-        model.save(self.s.run_dir / "trials" / trial_id)
+        model.save(self.s.run_dir / "trials" / trial.trial_id)
         self.next_index += 1
         self.trials.append(trial)
         self.store.put_trial(self.s.run_id, trial)
@@ -230,7 +229,7 @@ class _LoopState:
                 trial = pending.pop(0)
                 # A refit cut short by the deadline is thrown away, so one that may just fit is tried.
                 if refit_estimate_s(trial, self.growth, safety=1.0) + _MEASURE_RESERVE_S > remaining:
-                    trial.extra["refit_error"] = f"budget: {max(remaining, 0):.1f}s left for the refit"
+                    trial.refit_error = f"budget: {max(remaining, 0):.1f}s left for the refit"
                     continue
                 self._launch_refit(trial, remaining)
             for outcome in self.executor.poll(_POLL_S):
@@ -243,7 +242,8 @@ class _LoopState:
     def _launch_refit(self, trial: TrialResult, remaining: float) -> None:
         now_wall = time.time()
         spec = TrialSpec(
-            trial_id=f"{trial.trial_id}{REFIT_SUFFIX}", family=trial.family, params=refit_params(trial),
+            trial_id=f"{trial.trial_id}{REFIT_SUFFIX}", index=trial.index, family=trial.family,
+            params=refit_params(trial),
             data_dir=str(self.prepared.directory),
             output_dir=str(self.s.run_dir / "trials" / f"{trial.trial_id}{REFIT_SUFFIX}"),
             deadline=now_wall + max(0.05, remaining - _MEASURE_RESERVE_S), n_threads=self.s.threads_per_trial,
@@ -255,7 +255,7 @@ class _LoopState:
         self.executor.start(spec, now_wall + remaining + self.reserve / 2)
 
     def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> None:
-        apply_refit(trial, outcome.record, self.s.run_dir / "trials")
+        apply_refit(trial, outcome.trial, self.s.run_dir / "trials")
         self.store.put_trial(self.s.run_id, trial)
 
     def _update_refit_reserve(self) -> None:
@@ -269,16 +269,18 @@ class _LoopState:
             self.refit_reserve = min(_REFIT_SHARE * self.s.budget_s, needed)
 
     # ---- helpers -------------------------------------------------------------------------
-    def _next(self) -> tuple[str, PlannedTrial | None]:
+    def _next(self) -> tuple[int, PlannedTrial | None]:
+        """The index of the next trial (its id is ``trial_id_for`` it) and what it runs."""
         if self.rerun:
             return self.rerun.pop(0)
         planned = self.scheduler.next()
-        trial_id = f"t{self.next_index:03d}"
+        index = self.next_index
         if planned is not None:
             self.next_index += 1
-        return trial_id, planned
+        return index, planned
 
-    def _launch(self, trial_id: str, planned: PlannedTrial, remaining: float, forced: bool = False) -> None:
+    def _launch(self, index: int, planned: PlannedTrial, remaining: float, forced: bool = False) -> None:
+        trial_id = trial_id_for(index)
         now_wall = time.time()
         fit_window = max(0.05, remaining - _MEASURE_RESERVE_S)
         own_limit = max(15.0, self.s.hard_timeout_factor * planned.estimated_fit_s)
@@ -291,17 +293,16 @@ class _LoopState:
         epoch_log = self.s.run_dir / "epochs" / f"{trial_id}.jsonl"
         self.epoch_logs.watch(trial_id, epoch_log)
         spec = TrialSpec(
-            trial_id=trial_id, family=planned.family, params=dict(planned.params),
+            trial_id=trial_id, index=index, family=planned.family, params=dict(planned.params),
             data_dir=str(self.prepared.directory), output_dir=str(self.s.run_dir / "trials" / trial_id),
             deadline=stop_fit_at, n_threads=self._threads(trial_id), seed=self.s.seed, fidelity=planned.fraction,
             max_epochs=self.s.epochs, dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second,
             estimated_fit_s=planned.estimated_fit_s, family_source=family_source(planned.family),
-            extra=_planned_extra(planned), epoch_log=str(epoch_log),
+            epoch_log=str(epoch_log),
         )
         self.planned[trial_id] = planned
-        queued = TrialResult(trial_id=trial_id, family=planned.family, params=dict(planned.params),
-                             status="ok", estimated_fit_s=planned.estimated_fit_s, extra=_planned_extra(planned))
+        queued = dataclasses.replace(spec.started(), **_planned_fields(planned))
         self.store.put_trial(self.s.run_id, queued, status="running")
         for cb in self.callbacks:
             cb.on_trial_start(trial_id, planned)
@@ -317,10 +318,11 @@ class _LoopState:
             for cb in self.callbacks:
                 cb.on_epoch(trial_id, record)
 
-    def _skip(self, trial_id: str, planned: PlannedTrial, remaining: float) -> None:
-        trial = TrialResult(trial_id=trial_id, family=planned.family, params=dict(planned.params), status="skipped",
+    def _skip(self, index: int, planned: PlannedTrial, remaining: float) -> None:
+        trial = TrialResult(trial_id=trial_id_for(index), index=index, family=planned.family,
+                            params=dict(planned.params), status="skipped",
                             error=f"budget: {max(remaining, 0):.1f}s left, estimated {planned.estimated_fit_s:.1f}s",
-                            estimated_fit_s=planned.estimated_fit_s, extra=_planned_extra(planned))
+                            estimated_fit_s=planned.estimated_fit_s, **_planned_fields(planned))
         self.trials.append(trial)
         self.store.put_trial(self.s.run_id, trial)
         self.scheduler.tell(planned, None)
@@ -336,7 +338,7 @@ class _LoopState:
         return sum(1 for t in self.trials if t.ok)
 
     def _track_progress(self, trial: TrialResult) -> None:
-        if not trial.ok or trial.extra.get("rung_fraction", 1.0) < 1.0:
+        if not trial.ok or trial.rung_fraction < 1.0:
             self.stale += 1 if trial.status != "skipped" else 0
             return
         assert trial.dev_metric is not None
@@ -348,8 +350,9 @@ class _LoopState:
         self.best = trial.dev_metric if self.best is None else max(self.best, trial.dev_metric)
 
 
-def _planned_extra(planned: PlannedTrial) -> dict[str, Any]:
+def _planned_fields(planned: PlannedTrial) -> dict[str, Any]:
+    """The fields of a trial's record that say how the search planned it."""
     return {"origin": planned.origin, "rung": planned.rung, "rung_fraction": planned.fraction,
-            "config_id": planned.config_id, **planned.extra}
+            "config_id": planned.config_id, "forced": planned.forced}
 
 

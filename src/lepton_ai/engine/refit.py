@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..models.base import FitReport
 from ..models.registry import get_family
 from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
@@ -26,8 +27,6 @@ __all__ = ["refit_candidates", "refit_estimate_s", "refit_params", "apply_refit"
 REFIT_SUFFIX = "-refit"
 # The refit of a candidate is estimated at its measured fit time, scaled by the rows it gains, times this.
 _SAFETY = 1.15
-# How a record tells the length a fit reached, and the parameter that asked for it.
-_LENGTHS = (("n_trees", "n_estimators"), ("epochs_run", "epochs"))
 
 
 def refit_candidates(trials: Sequence[TrialResult], limit: int) -> list[TrialResult]:
@@ -36,14 +35,13 @@ def refit_candidates(trials: Sequence[TrialResult], limit: int) -> list[TrialRes
     Trials trained on a subsample (a low ASHA rung) are left out: their length was found on fewer rows.
     An ensemble stands for its members.
     """
-    full = [t for t in trials if t.ok and t.extra.get("rung_fraction", 1.0) >= 1.0 and not t.extra.get("refit")]
+    full = [t for t in trials if t.ok and t.rung_fraction >= 1.0 and not t.refitted]
     if not full:
         return []
     by_id = {t.trial_id: t for t in full}
-    picked = [*pareto_front(full, training_cost=False), max(full, key=lambda t: (t.dev_metric or 0.0,
-                                                                                -int(t.trial_id[1:])))]
+    picked = [*pareto_front(full, training_cost=False), max(full, key=lambda t: (t.dev_metric or 0.0, -t.index))]
     chosen: dict[str, TrialResult] = {}
-    for trial in sorted(picked, key=lambda t: (-(t.dev_metric or 0.0), int(t.trial_id[1:]))):
+    for trial in sorted(picked, key=lambda t: (-(t.dev_metric or 0.0), t.index)):
         if trial.family == "ensemble":  # an ensemble is as good as its members: refit those
             for member in trial.params["members"]:
                 if member in by_id:
@@ -59,29 +57,30 @@ def refit_estimate_s(trial: TrialResult, growth: float, safety: float = _SAFETY)
 
 
 def refit_params(trial: TrialResult) -> dict[str, Any]:
-    """The trial's parameters with the length it found fixed (its family decides how)."""
-    return get_family(trial.family).refit_params(dict(trial.params), trial.extra)
+    """The trial's parameters with the length it found fixed (its family decides how, from its fit report)."""
+    report = FitReport(length=trial.fit_length, converged=trial.converged, history=tuple(trial.history))
+    return get_family(trial.family).refit_params(dict(trial.params), report)
 
 
-def apply_refit(trial: TrialResult, record: dict[str, Any], trials_dir: Path) -> bool:
-    """Put the refit model of ``record`` in place of ``trial``'s; return whether it was applied.
+def apply_refit(trial: TrialResult, refit: TrialResult, trials_dir: Path) -> bool:
+    """Put the model of the ``refit`` record in place of ``trial``'s; return whether it was applied.
 
     The refit's model directory replaces the trial's (its model is what loading the trial now
     gives); its timings and size replace the trial's; its training cost is added.
     """
-    if record.get("status") != "ok" or record.get("latency_p50_ms") is None:
-        trial.extra["refit_error"] = record.get("error") or "the refit did not finish"
+    if refit.status != "ok" or refit.latency_p50_ms is None:
+        trial.refit_error = refit.error or "the refit did not finish"
         return False
     target = trials_dir / trial.trial_id
     fresh = trials_dir / f"{trial.trial_id}{REFIT_SUFFIX}"
     old = trials_dir / f".{trial.trial_id}.replaced"
     if not fresh.is_dir():
-        trial.extra["refit_error"] = f"the refit left no model in {fresh}"
+        trial.refit_error = f"the refit left no model in {fresh}"
         return False
-    reached, asked = _length(record)
+    reached, asked = _length(refit)
     if reached is not None and asked is not None and reached < asked:
         # Cut short by its deadline: fewer trees or epochs than the trial found best; keep the trial's.
-        trial.extra["refit_error"] = f"the refit stopped at {reached} of {asked} at the end of the budget"
+        trial.refit_error = f"the refit stopped at {reached} of {asked} at the end of the budget"
         shutil.rmtree(fresh, ignore_errors=True)
         return False
     shutil.rmtree(old, ignore_errors=True)
@@ -90,17 +89,17 @@ def apply_refit(trial: TrialResult, record: dict[str, Any], trials_dir: Path) ->
     os.replace(fresh, target)
     shutil.rmtree(old, ignore_errors=True)
     for key in ("latency_p50_ms", "latency_p99_ms", "rows_per_s", "infer_cost_per_million_usd", "size_bytes"):
-        if record.get(key) is not None:
-            setattr(trial, key, record[key])
-    trial.train_cost_usd = (trial.train_cost_usd or 0.0) + float(record.get("train_cost_usd") or 0.0)
-    trial.peak_memory_bytes = max(trial.peak_memory_bytes or 0, int(record.get("peak_memory_bytes") or 0)) or None
-    trial.extra["refit"] = {"fit_s": record.get("fit_s"), "params": record.get("params")}
+        if getattr(refit, key) is not None:
+            setattr(trial, key, getattr(refit, key))
+    trial.train_cost_usd = (trial.train_cost_usd or 0.0) + float(refit.train_cost_usd or 0.0)
+    trial.peak_memory_bytes = max(trial.peak_memory_bytes or 0, int(refit.peak_memory_bytes or 0)) or None
+    trial.refit_fit_s, trial.refit_params = refit.fit_s, dict(refit.params)
     return True
 
 
-def _length(record: dict[str, Any]) -> tuple[int | None, int | None]:
-    extra, params = record.get("extra") or {}, record.get("params") or {}
-    for reached, asked in _LENGTHS:
-        if extra.get(reached) is not None and params.get(asked) is not None:
-            return int(extra[reached]), int(params[asked])
-    return None, None
+def _length(refit: TrialResult) -> tuple[int | None, int | None]:
+    """The length the refit reached and the one it asked for, in its family's ``length_param``."""
+    name = get_family(refit.family).length_param
+    if name is None or refit.fit_length is None or refit.params.get(name) is None:
+        return None, None
+    return int(refit.fit_length), int(refit.params[name])

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from ..models.registry import get_family
@@ -42,7 +42,7 @@ class PlannedTrial:
     config_id: str
     estimated_fit_s: float
     sampler_number: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    forced: bool = False  # run past a budget too small for any trial (engine.loop)
 
 
 class Scheduler:

@@ -184,14 +184,14 @@ class SinglePointTechnique:
             if status in ("ok", "failed", "skipped"):
                 finished.append(trial)
             else:
-                rerun.append((trial.trial_id, _planned_from(trial)))
+                rerun.append((trial.index, _planned_from(trial)))
         store.update_run(run_id, status="running")
         self._warm(config["families"])
         started = time.monotonic() - float(run["spent_s"])
         return self._execute(run_id, config, prepared, started, finished, rerun, callbacks)
 
     def _execute(self, run_id: str, config: dict, prepared: PreparedData, started: float,
-                 finished: Sequence[TrialResult], rerun: Sequence[tuple[str, PlannedTrial]],
+                 finished: Sequence[TrialResult], rerun: Sequence[tuple[int, PlannedTrial]],
                  callbacks: Sequence[Callback]) -> SearchResult:
         scheduler = Scheduler(config["families"], prepared.n_rows, prepared.n_features, seed=config["seed"],
                               epochs=config["epochs"])
@@ -217,12 +217,12 @@ class SinglePointTechnique:
         except BaseException:
             self.store.update_run(run_id, status="interrupted", spent_s=time.monotonic() - started)
             raise
-        trials = sorted(trials, key=lambda t: int(t.trial_id[1:]))  # launch order, not the order they ended
+        trials = sorted(trials, key=lambda t: t.index)  # launch order, not the order they ended
         wall = time.monotonic() - started
         self.store.update_run(run_id, status="finished", spent_s=wall)
         for cb in callbacks:
             cb.on_search_end(trials)
-        if any(t.extra.get("forced") for t in trials):
+        if any(t.forced for t in trials):
             warnings.warn(f"the budget ({settings.budget_s:.2g}s) is too small for any trial; only the cheapest "
                           "candidate ran, past the budget. Give a larger budget for a real search.", stacklevel=3)
         ok = {t.trial_id: t.family for t in trials if t.ok}
@@ -288,8 +288,6 @@ class SinglePointTechnique:
 
 def _planned_from(trial: TrialResult) -> PlannedTrial:
     """The scheduler's view of a recorded trial (for resume)."""
-    extra = trial.extra
-    return PlannedTrial(family=trial.family, params=dict(trial.params), rung=int(extra.get("rung", 0)),
-                        fraction=float(extra.get("rung_fraction", 1.0)), origin=str(extra.get("origin", "start")),
-                        config_id=str(extra.get("config_id", trial.trial_id)),
+    return PlannedTrial(family=trial.family, params=dict(trial.params), rung=trial.rung, fraction=trial.rung_fraction,
+                        origin=trial.origin or "start", config_id=trial.config_id or trial.trial_id,
                         estimated_fit_s=float(trial.estimated_fit_s or 0.0))

@@ -1,8 +1,8 @@
 """One trial, start to end, in whatever process runs it: load features, fit, score, measure, save.
 
-``run_trial`` takes and returns plain JSON-able dicts, so the same function serves a local worker
-process and, later, a Dask worker. It never raises for a failing candidate: the error is part of
-the returned record.
+``run_trial`` takes a :class:`TrialSpec` and returns a ``TrialResult``, both as JSON, so the same
+function serves a local worker process and, later, a Dask worker. It never raises for a failing
+candidate: the error is part of the returned record.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import resource
 import shutil
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import TrialError
+from ..search.trial import TrialResult
 
 __all__ = ["TrialSpec", "run_trial", "CHECKPOINT_DIR"]
 
@@ -31,6 +32,7 @@ class TrialSpec:
     """Everything a worker needs to run one trial, as plain values."""
 
     trial_id: str
+    index: int                # TrialResult.index of the record it returns
     family: str
     params: dict[str, Any]
     data_dir: str             # feature-cache entry holding the prepared arrays
@@ -45,23 +47,24 @@ class TrialSpec:
     dollars_per_gpu_second: float = 0.0
     estimated_fit_s: float = 0.0
     family_source: dict[str, str] | None = None   # for families registered at run time
-    extra: dict[str, Any] = field(default_factory=dict)
-    epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.epochs)
+    epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.neural.epochs)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    def started(self) -> TrialResult:
+        """The record of this trial before it runs: what it is, not yet how it went."""
+        return TrialResult(trial_id=self.trial_id, index=self.index, family=self.family, params=self.params,
+                           estimated_fit_s=self.estimated_fit_s, n_threads=self.n_threads,
+                           rung_fraction=self.fidelity)
+
 
 def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
-    """Run the trial described by ``spec_json``; return a TrialResult as a dict (status ok or failed)."""
+    """Run the trial described by ``spec_json``; return its ``TrialResult.to_json()`` (status ok or failed)."""
     spec = TrialSpec(**spec_json)
     from ..models.metrics import primary_metric_name
 
-    record: dict[str, Any] = {
-        "trial_id": spec.trial_id, "family": spec.family, "params": spec.params, "status": "ok",
-        "estimated_fit_s": spec.estimated_fit_s, "n_threads": spec.n_threads,
-        "extra": {"fidelity": spec.fidelity, **spec.extra},
-    }
+    trial = spec.started()
     start = time.perf_counter()
     try:
         from ..models.registry import ensure_family
@@ -69,21 +72,21 @@ def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
         ensure_family(spec.family, spec.family_source)
         _limit_threads(spec.n_threads)
         train, dev = _load(spec)
-        record["metric_name"] = primary_metric_name(train.task)
-        _fit_and_measure(spec, train, dev, record)
+        trial.metric_name = primary_metric_name(train.task)
+        _fit_and_measure(spec, train, dev, trial)
     except Exception as exc:  # a failing candidate is a result, recorded with its cause
-        record["status"] = "failed"
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["extra"]["traceback"] = traceback.format_exc(limit=8)
-        record["fit_s"] = record.get("fit_s") or time.perf_counter() - start
-    record["peak_memory_bytes"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return record
+        trial.status = "failed"
+        trial.error = f"{type(exc).__name__}: {exc}"
+        trial.traceback = traceback.format_exc(limit=8)
+        trial.fit_s = trial.fit_s or time.perf_counter() - start
+    trial.peak_memory_bytes = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return trial.to_json()
 
 
-def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, Any]) -> None:
+def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) -> None:
     from ..models.base import Budget
     from ..models.metrics import dev_loss, primary_metric
-    from ..models.neural.epochs import epoch_log
+    from ..models.neural.epochs import EpochFile
     from ..models.registry import get_family
     from .measure import measure_model
 
@@ -92,32 +95,27 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
     # (``lepton runs resume``) goes on from the last epoch.
     checkpoint = Path(spec.output_dir) / CHECKPOINT_DIR if model.neural else None
     budget = Budget(deadline=time.monotonic() + (spec.deadline - time.time()), max_epochs=spec.max_epochs,
-                    n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None)
+                    n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None,
+                    on_epoch=EpochFile(spec.epoch_log) if spec.epoch_log else None)
     start = time.perf_counter()
-    with epoch_log(spec.epoch_log):
-        model.fit(train, None if spec.refit else dev, budget=budget)
-    record["fit_s"] = time.perf_counter() - start
+    model.fit(train, None if spec.refit else dev, budget=budget)
+    trial.fit_s = fit_s = time.perf_counter() - start
     if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
         output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
         _check_finite(output, spec.family)
-        record["dev_metric"] = primary_metric(train.task, dev.y, output)
-        record["extra"]["dev_loss"] = dev_loss(train.task, dev.y, output)
+        trial.dev_metric = primary_metric(train.task, dev.y, output)
+        trial.dev_loss = dev_loss(train.task, dev.y, output)
         _save_dev_output(spec, output)
     measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir))
     if checkpoint is not None:  # the trial's model is saved: its training state is no longer needed
         shutil.rmtree(checkpoint, ignore_errors=True)
     price = spec.dollars_per_core_second * spec.n_threads + (spec.dollars_per_gpu_second if _on_gpu(model) else 0.0)
-    record.update(
-        train_cost_usd=record["fit_s"] * price,
-        latency_p50_ms=measured.latency_p50_ms, latency_p99_ms=measured.latency_p99_ms,
-        rows_per_s=measured.rows_per_s, infer_cost_per_million_usd=1e6 / measured.rows_per_s * price,
-        size_bytes=measured.size_bytes,
-    )
-    for key in ("n_trees_", "epochs_run_", "converged_"):
-        if hasattr(model, key):
-            record["extra"][key.rstrip("_")] = getattr(model, key)
-    if hasattr(model, "history_"):
-        record["extra"]["history"] = model.history_
+    trial.train_cost_usd = fit_s * price
+    trial.latency_p50_ms, trial.latency_p99_ms = measured.latency_p50_ms, measured.latency_p99_ms
+    trial.rows_per_s, trial.size_bytes = measured.rows_per_s, measured.size_bytes
+    trial.infer_cost_per_million_usd = 1e6 / measured.rows_per_s * price
+    report = model.fit_report()
+    trial.fit_length, trial.converged, trial.history = report.length, report.converged, list(report.history)
 
 
 def _check_finite(output: np.ndarray, family: str) -> None:
@@ -142,7 +140,7 @@ def _save_dev_output(spec: TrialSpec, output: np.ndarray) -> None:
 
 
 def _on_gpu(model: Any) -> bool:
-    if not getattr(model, "neural", False):
+    if not model.neural:
         return False
     import torch
 

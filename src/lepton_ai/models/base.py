@@ -22,7 +22,7 @@ from sklearn.base import BaseEstimator
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.prepared import Prepared, View
 
-__all__ = ["ModelFamily", "DerivedFamily", "Cost", "Budget", "Domain", "FAMILY_FILE"]
+__all__ = ["ModelFamily", "DerivedFamily", "Cost", "Budget", "Domain", "FitReport", "FAMILY_FILE"]
 
 FAMILY_FILE = "family.json"
 
@@ -42,6 +42,9 @@ class Budget:
 
     ``checkpoint_dir``: where neural families keep their state after every epoch; a fit given a
     directory that holds a checkpoint of the same training resumes from it (models/checkpoint.py).
+    ``on_epoch``: called by a family that trains in epochs after each one with
+    ``{"epoch", "n_epochs", "train_loss", "dev_loss", "dev_metric"}`` (``models.neural.epochs``);
+    the engine's worker passes one that appends the record to the trial's epoch file.
     """
 
     deadline: float | None = None  # time.monotonic() value
@@ -49,6 +52,7 @@ class Budget:
     n_threads: int = 1
     seed: int = 0
     checkpoint_dir: str | None = None
+    on_epoch: Callable[[dict[str, Any]], None] | None = None
 
     @classmethod
     def of_seconds(cls, seconds: float | None, **kwargs: Any) -> Budget:
@@ -59,6 +63,21 @@ class Budget:
 
     def expired(self) -> bool:
         return self.remaining_s() <= 0
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """What a fitted model says about its own training, beyond its weights (``ModelFamily.fit_report``).
+
+    ``length``: how long it trained, in the unit of the family's ``length_param`` (trees kept by
+    early stopping, epochs run); ``converged``: whether an iterative solver converged; ``history``:
+    one record per epoch (``{"epoch", "train_loss", "dev_loss", ...}``). ``None`` or empty where a
+    family has no such notion.
+    """
+
+    length: int | None = None
+    converged: bool | None = None
+    history: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -73,7 +92,36 @@ class Domain:
 
 
 class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
-    """Base of every family. Subclasses set ``name`` and implement the abstract methods."""
+    """Base of every family: the one contract between a model and the engine.
+
+    Life of a candidate: the engine draws parameters from :meth:`search_space` (after the
+    :meth:`starting_points`), ranks them by :meth:`estimate_cost`, and in a worker process builds
+    ``cls(**params)``, calls :meth:`fit` with a :class:`Budget`, scores :meth:`predict_proba` or
+    :meth:`predict` on dev, reads :meth:`fit_report`, and saves with :meth:`save`. A refit trains
+    ``cls(**refit_params(...))`` on train + dev; loading goes through :meth:`load`.
+
+    Required:
+        ``name`` (class variable, the registry key); ``__init__`` storing its keyword arguments
+        only (``get_params``/``clone`` come from scikit-learn); ``fit`` (sets ``task_`` and
+        ``n_classes_`` through ``_set_task``, honours ``budget``: deadline, epochs, threads, seed,
+        ``on_epoch``); ``_raw_predict``; ``estimate_cost``; ``search_space``; ``starting_points``;
+        ``_save_weights`` and ``_load_weights`` (no pickle).
+
+    Optional (class variables, with defaults):
+        ``view`` (the prepared view it reads), ``modalities`` (the data it learns from),
+        ``neural``, ``searchable`` (False for families made from fitted models), ``preload``
+        (modules its worker imports first), ``length_param`` (the parameter that sets how long it
+        trains: ``"n_estimators"``, ``"epochs"``; ``None`` for a fixed-length fit),
+        ``variant_kinds`` (the compressed variants ``compress`` may make of its models).
+
+    Optional (methods): ``fit_report``, ``refit_params``, ``export_module`` (neural families:
+    the torch module compression starts from), ``test_params``, ``unavailable_reason``,
+    ``_state_json`` (extra state for ``family.json``).
+
+    What the engine reads after ``fit``: ``task_``, ``n_classes_``, the predictions, and
+    :meth:`fit_report` (:class:`FitReport`: the length reached, convergence, the epoch history),
+    which the trial record keeps; nothing else, and never by probing attributes.
+    """
 
     name: ClassVar[str]
     view: ClassVar[View] = "dense"   # which prepared view it consumes
@@ -85,6 +133,11 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     # Modules a worker process should have imported before it runs this family's trial (the worker
     # server keeps torch in a second process, imported once, so tree and linear trials start without it).
     preload: ClassVar[tuple[str, ...]] = ()
+    # The parameter that sets how long a fit trains (its FitReport.length is in the same unit): a refit
+    # that reaches less than the trial asked for was cut short (engine.refit).
+    length_param: ClassVar[str | None] = None
+    # The compressed variants (registry names, compress.variants) its fitted models can be turned into.
+    variant_kinds: ClassVar[tuple[str, ...]] = ()
 
     # ---- learning -------------------------------------------------------------------------
     @abstractmethod
@@ -107,6 +160,10 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         self._check_fitted()
         out = self._raw_predict(X)
         return out.argmax(axis=1) if self.task_ == "classification" else out
+
+    def fit_report(self) -> FitReport:
+        """What the fit reached (length, convergence, epoch history); read by the engine after ``fit``."""
+        return FitReport()
 
     def export_module(self) -> Any:
         """The fitted network as one ``torch.nn.Module``: flat float32 ``(n, n_features)`` in, the outputs
@@ -132,11 +189,11 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         """Cheap, good configurations to try first, cheapest first."""
 
     @classmethod
-    def refit_params(cls, params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def refit_params(cls, params: dict[str, Any], report: FitReport) -> dict[str, Any]:
         """Parameters to train a finished trial again on train + dev, where no dev set stops it early.
 
-        ``extra`` is the trial's record (``n_trees``, ``epochs_run``, ``history``...). The default
-        keeps ``params``; families that stop early fix the length the trial found instead.
+        ``report`` is what the trial's fit reported (:meth:`fit_report`). The default keeps
+        ``params``; families that stop early fix the length the trial found instead.
         """
         return dict(params)
 
@@ -225,6 +282,7 @@ class DerivedFamily(ModelFamily):
     chosen like any other, but never searched or trained. ``made_by`` says what makes it."""
 
     searchable: ClassVar[bool] = False
+    variant_kinds: ClassVar[tuple[str, ...]] = ()  # a variant is not compressed again
     made_by: ClassVar[str] = "lepton-ai from trained models"
 
     def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> ModelFamily:

@@ -5,12 +5,15 @@ on small synthetic data and checks what the engine and the store rely on: ``fit`
 predicting before ``fit`` raises ``NotFittedError``, ``clone`` copies the parameters and not the
 learned state, probabilities are ``(n_rows, n_classes)`` and sum to 1 (also for two classes and for
 a class absent from training), the same seed gives the same model, save → load predicts
-identically without pickle, cost estimates are positive, and a bad parameter value fails in
-``fit`` with a ``ConfigError`` that names the parameter.
+identically without pickle, cost estimates are positive, ``fit_report`` is JSON-able and its length
+fits the family's ``length_param``, every epoch of its history reached ``Budget.on_epoch``, and a
+bad parameter value fails in ``fit`` with a ``ConfigError`` that names the parameter.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -20,7 +23,7 @@ from sklearn.base import clone
 
 from ..errors import ConfigError, NotFittedError
 from ..features.prepared import Prepared
-from .base import Budget, ModelFamily
+from .base import Budget, FitReport, ModelFamily
 
 __all__ = ["check_family", "synthetic_data"]
 
@@ -44,9 +47,12 @@ def check_family(cls: type[ModelFamily], task: str, *, bad_params: dict[str, Any
     model = cls(**cls.test_params())
     _check_not_fitted(model, dev.X)
     _check_params_round_trip(model)
+    epochs: list[dict[str, Any]] = []
+    _require(model.fit(train, dev, budget=Budget(n_threads=1, seed=0, on_epoch=epochs.append)) is model,
+             f"{cls.__name__}.fit must return self")
     budget = Budget(n_threads=1, seed=0)
-    _require(model.fit(train, dev, budget=budget) is model, f"{cls.__name__}.fit must return self")
     _check_outputs(model, dev, n_classes)
+    _check_fit_report(model, epochs)
     _check_batch_invariance(model, dev.X)
     _check_not_fitted(clone(model), dev.X)
     again = clone(model).fit(train, dev, budget=budget)
@@ -152,6 +158,24 @@ def _check_outputs(model: ModelFamily, dev: Prepared, n_classes: int) -> None:
         raise AssertionError(f"{name}.predict_proba after a regression fit must raise AttributeError")
     _check_proba(model, dev.X, n_classes)
     _require(set(np.unique(pred)) <= set(range(n_classes)), f"{name}.predict must return class indices")
+
+
+def _check_fit_report(model: ModelFamily, epochs: list[dict[str, Any]]) -> None:
+    """What the engine keeps of a fit: JSON-able, a length within what ``length_param`` asked for."""
+    name = type(model).__name__
+    report = model.fit_report()
+    _require(isinstance(report, FitReport), f"{name}.fit_report must return a FitReport, got {report!r}")
+    json.dumps(dataclasses.asdict(report))  # it crosses the worker's process boundary as JSON
+    params = model.get_params()
+    length_param = type(model).length_param
+    _require(length_param is None or length_param in params,
+             f"{name}.length_param {length_param!r} is not one of its parameters {sorted(params)}")
+    if length_param is not None and report.length is not None:
+        _require(1 <= report.length <= params[length_param],
+                 f"{name}.fit_report: length {report.length} is outside 1..{length_param}={params[length_param]}")
+    _require([r.get("epoch") for r in epochs] == [h.get("epoch") for h in report.history],
+             f"{name}.fit must pass each epoch of its history to Budget.on_epoch: got {epochs} for "
+             f"{list(report.history)}")
 
 
 def _check_batch_invariance(model: ModelFamily, X: np.ndarray) -> None:

@@ -82,7 +82,7 @@ def _run_facts(model: Any, result: Any, metric: str) -> dict[str, Any]:
 
 def _failures(trials: list[Any]) -> list[dict[str, str]]:
     return [{"trial": t.trial_id, "family": t.family, "status": t.status, "error": str(t.error or "no error recorded"),
-             "traceback": str(t.extra.get("traceback", ""))} for t in trials if t.status == "failed"]
+             "traceback": t.traceback or ""} for t in trials if t.status == "failed"]
 
 
 def _evaluation(model: Any, data: Any) -> dict[str, Any]:

@@ -84,7 +84,7 @@ def frontier_plot(trials: Sequence[TrialResult], frontier: set[str], chosen: str
 def learning_curves_plot(trials: Sequence[TrialResult], chosen: str | None, frontier: set[str]) -> str | None:
     """Train (dashed) and dev (solid) loss per epoch of up to 8 neural trials: the chosen one, the
     frontier, then the best. ``None`` when no trial recorded a history."""
-    with_history = [t for t in trials if t.extra.get("history")]
+    with_history = [t for t in trials if t.history]
     if not with_history:
         return None
     with_history.sort(key=lambda t: (t.trial_id != chosen, t.trial_id not in frontier, -(t.dev_metric or -1e9)))
@@ -92,7 +92,7 @@ def learning_curves_plot(trials: Sequence[TrialResult], chosen: str | None, fron
     ax = fig.add_subplot()
     colours = [f"C{i}" for i in range(10)]
     for colour, t in zip(colours, with_history[:_MAX_CURVES], strict=False):
-        history = t.extra["history"]
+        history = t.history
         epochs = [h.get("epoch", i + 1) for i, h in enumerate(history)]
         name = short_label(f"{t.trial_id} {t.family}", 24)
         for key, style in (("dev_loss", "-"), ("train_loss", "--")):

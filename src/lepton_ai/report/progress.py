@@ -85,7 +85,7 @@ class ProgressView(Callback):
             self.n_done += 1
             if not trial.ok and trial.status == "failed":
                 self.n_failed += 1
-            full = trial.extra.get("rung_fraction", 1.0) >= 1.0
+            full = trial.rung_fraction >= 1.0
             if trial.ok and full and (self.best is None or (trial.dev_metric or 0.0) > (self.best.dev_metric or 0.0)):
                 self.best = trial
         if not trial.ok and self._live is not None:  # a failure stays on screen above the live view

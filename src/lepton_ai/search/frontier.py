@@ -225,8 +225,7 @@ def _metric(t: TrialResult) -> float:
 
 
 def _loss(t: TrialResult) -> float | None:
-    loss = t.extra.get("dev_loss")
-    return None if loss is None else float(loss)
+    return None if t.dev_loss is None else float(t.dev_loss)
 
 
 def _latency(t: TrialResult) -> float:

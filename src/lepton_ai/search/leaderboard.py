@@ -28,8 +28,8 @@ def _row(t: TrialResult, on_frontier: bool, chosen: bool) -> dict[str, Any]:
         "trial": t.trial_id,
         "family": t.family,
         "params": ", ".join(f"{k}={_short(v)}" for k, v in t.params.items()),
-        "fidelity": t.extra.get("rung_fraction", 1.0),
-        "refit": "refit" in t.extra,   # trained again on train + dev at the end (engine.refit)
+        "fidelity": t.rung_fraction,
+        "refit": t.refitted,   # trained again on train + dev at the end (engine.refit)
         "status": t.status,
         "metric": t.metric_name,
         "dev_metric": t.dev_metric,

@@ -1,22 +1,49 @@
-"""The record of one trial: what was tried, how it went, and what it costs to train and run."""
+"""The record of one trial: what was tried, how it went, and what it costs to train and run.
+
+One type from the worker to the run store, the saved model and the report: the worker returns a
+:class:`TrialResult` (as JSON across the process boundary), the engine fills in what the search
+planned, refit and compression add their fields, and ``to_json``/``from_json`` store and load it.
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-__all__ = ["TrialResult", "TrialStatus"]
+from ..errors import ArtifactError
+
+__all__ = ["TrialResult", "TrialStatus", "trial_id_for"]
 
 TrialStatus = Literal["ok", "failed", "skipped"]
+
+_ID = re.compile(r"^t(\d+)")
+
+
+def trial_id_for(index: int) -> str:
+    """The id of the ``index``-th trial a search launches: ``t000``, ``t001``, ..."""
+    return f"t{index:03d}"
 
 
 @dataclass
 class TrialResult:
     """One candidate's measurements. Latencies are for the model on prepared features, measured in
     the trial's worker with its thread share; ``peak_memory_bytes`` is the worker's peak resident
-    memory (the libraries it loaded included)."""
+    memory (the libraries it loaded included).
+
+    ``index`` is the launch order (``trial_id`` is :func:`trial_id_for` of it); a compressed
+    variant (``<source>-<kind>``) shares its source's index. The fields after ``n_threads`` say
+    how the search planned the trial (``origin``, ``rung``, ``rung_fraction``: the share of
+    training rows, ``config_id``, ``forced``: run past a budget too small for any trial), what its
+    fit reported (``ModelFamily.fit_report``: ``fit_length`` in the unit of the family's
+    ``length_param``, trees or epochs; ``converged``; ``history``, one record per epoch), its dev
+    loss, the traceback of a failure, its refit (``refit_fit_s``, ``refit_params``, or why there was
+    none, ``refit_error``; see ``engine.refit``) and, for a compressed variant, the trial it was
+    made from (``variant_of``). ``extra`` holds free-form notes that nothing reads back.
+    """
 
     trial_id: str
+    index: int
     family: str
     params: dict[str, Any]
     status: TrialStatus = "ok"
@@ -33,17 +60,79 @@ class TrialResult:
     peak_memory_bytes: int | None = None
     estimated_fit_s: float | None = None
     n_threads: int = 1
+    origin: str | None = None
+    rung: int = 0
+    rung_fraction: float = 1.0
+    config_id: str | None = None
+    forced: bool = False
+    dev_loss: float | None = None
+    fit_length: int | None = None
+    converged: bool | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    traceback: str | None = None
+    refit_fit_s: float | None = None
+    refit_params: dict[str, Any] | None = None
+    refit_error: str | None = None
+    variant_of: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok" and self.dev_metric is not None
 
+    @property
+    def refitted(self) -> bool:
+        """Whether the model of this trial was trained again on train + dev (``engine.refit``)."""
+        return self.refit_params is not None
+
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TrialResult:
-        """Rebuild a record; keys this version does not know are ignored."""
+        """Rebuild a record; keys this version does not know are ignored.
+
+        Records written before the fields above existed (run stores, saved model manifests) kept
+        them inside ``extra`` and had no ``index``: :func:`_upgrade` moves them out.
+        """
         known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**{k: v for k, v in _upgrade(data).items() if k in known})
+
+
+# Keys older records kept in ``extra`` that are now fields of the same name.
+_MOVED = ("origin", "rung", "rung_fraction", "config_id", "forced", "dev_loss", "converged", "history",
+          "traceback", "refit_error", "variant_of")
+# Keys older records kept in ``extra`` under another name: the length a fit reached.
+_RENAMED = {"n_trees": "fit_length", "epochs_run": "fit_length"}
+
+
+def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` in this version's layout: fields kept in ``extra`` moved out, ``index`` from the id."""
+    out = dict(data)
+    extra = dict(out.get("extra") or {})
+    for key in _MOVED:
+        if key in extra:
+            out.setdefault(key, extra.pop(key))
+    for old, new in _RENAMED.items():
+        if old in extra:
+            out.setdefault(new, extra.pop(old))
+    if "refit" in extra:  # {"fit_s", "params"} of a refit that replaced the trial's model
+        refit = extra.pop("refit") or {}
+        out.setdefault("refit_fit_s", refit.get("fit_s"))
+        out.setdefault("refit_params", refit.get("params") or {})
+    fidelity = extra.pop("fidelity", None)  # the worker's copy of rung_fraction
+    if fidelity is not None:
+        out.setdefault("rung_fraction", fidelity)
+    out["extra"] = extra
+    if "index" not in out:
+        out["index"] = _index_from_id(str(out.get("trial_id", "")))
+    return out
+
+
+def _index_from_id(trial_id: str) -> int:
+    """The launch index in an id written before records had one: ``t012`` and ``t012-onnx`` give 12."""
+    match = _ID.match(trial_id)
+    if match is None:
+        raise ArtifactError(f"trial record {trial_id!r}: no 'index', and its 'trial_id' is not of the form "
+                            "t<number> to derive one from.")
+    return int(match.group(1))

@@ -42,6 +42,11 @@ class VariantFamily(DerivedFamily):
         self.n_classes_ = source.n_classes_
         self.source_view_ = str(source.view)
 
+    def set_threads(self, n_threads: int) -> None:
+        """Predict with ``n_threads`` threads. The default does nothing: torch variants use the
+        process's threads, which compression sets around measuring, and ``gbdt-fast`` always runs
+        one; a runtime with its own thread pool (ONNX Runtime) overrides this."""
+
     def _state_json(self) -> dict[str, Any]:
         return {"view": self.source_view_}
 

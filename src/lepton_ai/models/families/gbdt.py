@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ...features.prepared import Prepared
-from ..base import Budget, Cost, Domain, ModelFamily
+from ..base import Budget, Cost, Domain, FitReport, ModelFamily
 
 __all__ = ["GBDTFamily"]
 
@@ -25,6 +25,8 @@ class GBDTFamily(ModelFamily):
 
     name = "gbdt"
     view = "codes"
+    length_param = "n_estimators"
+    variant_kinds = ("gbdt-fast",)  # LightGBM's single-row fast path (models.derived.gbdt_fast)
 
     def __init__(
         self,
@@ -69,10 +71,14 @@ class GBDTFamily(ModelFamily):
         self.n_trees_ = int(best)
         return self
 
+    def fit_report(self) -> FitReport:
+        """The trees early stopping kept."""
+        return FitReport(length=self.n_trees_)
+
     @classmethod
-    def refit_params(cls, params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def refit_params(cls, params: dict[str, Any], report: FitReport) -> dict[str, Any]:
         """The number of trees early stopping chose on dev."""
-        return {**params, "n_estimators": int(extra.get("n_trees") or params.get("n_estimators", 200))}
+        return {**params, "n_estimators": int(report.length or params.get("n_estimators", 200))}
 
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
         out = np.asarray(self.booster_.predict(X, num_threads=1), dtype=np.float64)

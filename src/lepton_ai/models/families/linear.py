@@ -15,7 +15,7 @@ import numpy as np
 
 from ...features.prepared import Prepared
 from ...files import load_arrays, save_arrays
-from ..base import Budget, Cost, Domain, ModelFamily
+from ..base import Budget, Cost, Domain, FitReport, ModelFamily
 
 __all__ = ["LinearFamily", "expand_classes"]
 
@@ -67,6 +67,10 @@ class LinearFamily(ModelFamily):
         z -= z.max(axis=1, keepdims=True)
         e = np.exp(z)
         return e / e.sum(axis=1, keepdims=True)
+
+    def fit_report(self) -> FitReport:
+        """Whether the solver converged within ``max_iter``."""
+        return FitReport(converged=self.converged_)
 
     def estimate_cost(self, n_rows: int, n_features: int) -> Cost:
         work = n_rows * max(n_features, 1)

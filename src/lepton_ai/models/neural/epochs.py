@@ -1,65 +1,58 @@
 """Epoch progress across the process boundary: a training loop appends one JSON line per epoch.
 
 Trials run in forked worker processes, so a neural family cannot call the parent's progress view
-directly. The worker names a file in the ``LEPTON_EPOCH_LOG`` environment variable (see
-:func:`epoch_log`) for the length of ``fit``; the training loop calls :func:`log_epoch` after each
-epoch, which appends ``{"epoch", "n_epochs", **metrics}`` to that file, or does nothing when the
-variable is unset (a family fitted outside a search). The search loop in the parent reads new
-lines with :class:`EpochLogReader` and hands each record to the callbacks' ``on_epoch``.
+directly. The training loop passes :func:`epoch_record` of each finished epoch to the fit's
+``Budget.on_epoch``; the worker makes that an :class:`EpochFile` on the file the search loop named
+for the trial (``TrialSpec.epoch_log``), which appends ``{"epoch", "n_epochs", **metrics}`` as one
+line. The search loop in the parent reads new lines with :class:`EpochLogReader` and hands each
+record to the callbacks' ``on_epoch``. A family fitted outside a search gets no ``on_epoch``.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EPOCH_LOG_ENV", "log_epoch", "epoch_log", "EpochLogReader"]
-
-EPOCH_LOG_ENV = "LEPTON_EPOCH_LOG"
+__all__ = ["epoch_record", "EpochFile", "EpochLogReader"]
 
 
-def log_epoch(epoch: int, n_epochs: int | None, **metrics: float | None) -> None:
-    """Record that epoch ``epoch`` (1-based) of at most ``n_epochs`` finished, with its metrics.
+def epoch_record(epoch: int, n_epochs: int | None, **metrics: float | None) -> dict[str, Any]:
+    """The record of epoch ``epoch`` (1-based) of at most ``n_epochs``, with its metrics.
 
-    Metrics are floats such as ``train_loss``, ``dev_loss`` or ``dev_metric``. Never raises: a
-    progress file that cannot be written costs the display, not the trial.
+    Metrics are floats such as ``train_loss``, ``dev_loss`` or ``dev_metric``; a non-finite one
+    becomes ``None`` (JSON has no NaN).
     """
-    path = os.environ.get(EPOCH_LOG_ENV)
-    if not path:
-        return
     record: dict[str, Any] = {"epoch": int(epoch), "n_epochs": None if n_epochs is None else int(n_epochs)}
     for name, value in metrics.items():
         record[name] = None if value is None or not math.isfinite(float(value)) else float(value)
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(json.dumps(record) + "\n")
-    except OSError as exc:
-        os.environ.pop(EPOCH_LOG_ENV, None)  # warn once, then stop trying for this process
-        warnings.warn(f"epoch progress is not shown: cannot write {path} ({exc.strerror or exc}).", stacklevel=2)
+    return record
 
 
-@contextmanager
-def epoch_log(path: str | Path | None) -> Iterator[None]:
-    """Within the block, :func:`log_epoch` appends to ``path`` (nothing happens for ``None``)."""
-    if path is None:
-        yield
-        return
-    before = os.environ.get(EPOCH_LOG_ENV)
-    os.environ[EPOCH_LOG_ENV] = str(path)
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(EPOCH_LOG_ENV, None)
-        else:
-            os.environ[EPOCH_LOG_ENV] = before
+class EpochFile:
+    """``Budget.on_epoch`` that appends each record to ``path`` as one JSON line.
+
+    Never raises: a progress file that cannot be written costs the display, not the trial. The
+    first failure warns, and the file is not tried again.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._broken = False
+
+    def __call__(self, record: dict[str, Any]) -> None:
+        if self._broken:
+            return
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            self._broken = True
+            warnings.warn(f"epoch progress is not shown: cannot write {self.path} ({exc.strerror or exc}).",
+                          stacklevel=2)
 
 
 class EpochLogReader:

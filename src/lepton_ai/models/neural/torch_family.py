@@ -17,7 +17,7 @@ import numpy as np
 from ...errors import ConfigError
 from ...features.prepared import Prepared
 from ...files import load_arrays, save_arrays
-from ..base import Budget, ModelFamily
+from ..base import Budget, FitReport, ModelFamily
 from .torch_train import PRECISIONS, Augment, TrainSettings, train_network
 
 __all__ = ["TorchFamily", "fold_batchnorm"]
@@ -31,6 +31,9 @@ class TorchFamily(ModelFamily):
 
     neural = True
     preload = ("torch",)
+    length_param = "epochs"
+    # bf16 and dynamic int8 in PyTorch, fp32 and int8 ONNX (models.derived, made by compress.variants).
+    variant_kinds = ("torch-bf16", "torch-int8", "onnx", "onnx-int8")
     # Parameters that may change between a checkpoint and the fit that resumes it.
     resumable_changes: ClassVar[tuple[str, ...]] = ("epochs", "patience")
 
@@ -130,10 +133,14 @@ class TorchFamily(ModelFamily):
         self._check_fitted()
         return output_module(self.net_, self.task_, y_mean=self.y_mean_, y_std=self.y_std_)
 
+    def fit_report(self) -> FitReport:
+        """The epochs run and one history row per epoch."""
+        return FitReport(length=self.epochs_run_, history=tuple(self.history_))
+
     @classmethod
-    def refit_params(cls, params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    def refit_params(cls, params: dict[str, Any], report: FitReport) -> dict[str, Any]:
         """The epoch with the lowest dev loss, as early stopping chose it."""
-        history = [h for h in extra.get("history") or [] if h.get("dev_loss") is not None]
+        history = [h for h in report.history if h.get("dev_loss") is not None]
         if not history:
             return dict(params)
         best = min(history, key=lambda h: (h["dev_loss"], h["epoch"]))

@@ -25,7 +25,7 @@ import numpy as np
 from ...errors import ConfigError
 from ..base import Budget
 from .checkpoint import Checkpoint
-from .epochs import log_epoch
+from .epochs import epoch_record
 
 __all__ = ["TrainSettings", "TrainOutcome", "OneCycle", "train_network", "select_device", "resolve_precision",
            "Augment", "PRECISIONS", "warm_up"]
@@ -205,7 +205,9 @@ def train_network(net: Any, X: np.ndarray, y: np.ndarray, dev: tuple[np.ndarray,
             progress.best_state = copy.deepcopy(net.state_dict())
         else:
             progress.stale += 1
-        log_epoch(epoch, epochs, train_loss=train_loss, dev_loss=dev_loss, dev_metric=dev_metric)
+        if budget.on_epoch is not None:
+            budget.on_epoch(epoch_record(epoch, epochs, train_loss=train_loss, dev_loss=dev_loss,
+                                         dev_metric=dev_metric))
         if checkpoint is not None:
             checkpoint.save(epoch, net, optimizer, schedule, generator, progress)
         loop.overhead_s = time.perf_counter() - overhead_start
