@@ -18,14 +18,16 @@ def _drain(scheduler, n=100):
 
 
 class RecordingSampler:
-    """Stands in for ConfigSampler: hands out numbered configurations and keeps what it is told."""
+    """Stands in for ConfigSampler: hands out numbered configurations, ``configs`` in turn, and keeps
+    what it is told."""
 
-    def __init__(self, family):
-        self.family, self.asked, self.told = family, 0, []
+    def __init__(self, configs):
+        self.configs, self.asked, self.told = configs, 0, []
 
     def ask(self):
+        family, params = self.configs[self.asked % len(self.configs)]
         self.asked += 1
-        return self.asked - 1, self.family, {"cost": 1.0}
+        return self.asked - 1, family, dict(params)
 
     def tell(self, number, value):
         self.told.append((number, value))
@@ -45,8 +47,8 @@ def test_the_queue_orders_by_expected_gain_per_estimated_second(plan_only_family
 
 
 def test_a_family_s_first_point_is_worth_twice_its_later_ones(plan_only_family):
-    # At equal cost, b's first point (1.0/s) outranks a's second (0.5/s) although a was planned first.
-    plan_only_family("a", points=[{"cost": 1.0}, {"cost": 1.0}])
+    # b's first point (1.0 gain / 1 s) outranks a's cheaper second one (0.5 gain / 0.6 s = 0.83/s).
+    plan_only_family("a", points=[{"cost": 1.0}, {"cost": 0.6}])
     plan_only_family("b", points=[{"cost": 1.0}])
     scheduler = Scheduler(["a", "b"], 1000, 4, seed=0, epochs=None, sample=False)
     assert [(p.family, p.origin) for p in _drain(scheduler)] == [("a", "first"), ("b", "first"), ("a", "start")]
@@ -102,12 +104,14 @@ def test_as_many_trials_as_asked_for_with_a_sampler(plan_only_family):
     assert len(order) == 12 and len({p.config_id for p in order}) == 12
 
 
-def _sampling_scheduler(plan_only_family, n_rows):
-    plan_only_family("a", points=[{"cost": 1.0}])
-    scheduler = Scheduler(["a"], n_rows, 4, seed=0, epochs=None, sample=False)
-    start = scheduler.next()
-    scheduler.tell(start, 0.5)
-    scheduler.sampler = RecordingSampler("a")
+def _sampling_scheduler(plan_only_family, n_rows, configs=(("a", {"cost": 1.0}),)):
+    """A scheduler past its starting points, drawing ``configs`` from a RecordingSampler."""
+    for family in dict(configs):
+        plan_only_family(family, points=[{"cost": 1.0}])
+    scheduler = Scheduler(list(dict(configs)), n_rows, 4, seed=0, epochs=None, sample=False)
+    for start in _drain(scheduler):
+        scheduler.tell(start, 0.5)
+    scheduler.sampler = RecordingSampler(list(configs))
     return scheduler
 
 
@@ -133,11 +137,24 @@ def test_promotions_climb_every_rung(plan_only_family):
     middle = _drain(scheduler, n=3)
     assert [(p.config_id, p.rung, p.fraction) for p in middle] == [
         ("o0", 1, pytest.approx(1 / 3)), ("o1", 1, pytest.approx(1 / 3)), ("o2", 1, pytest.approx(1 / 3))]
+    assert [p.estimated_fit_s for p in middle] == pytest.approx([4.5] * 3)   # a third of 13,500 rows
     for planned, metric in zip(middle, [0.2, 0.9, 0.5], strict=True):
         scheduler.tell(planned, metric)
     top = scheduler.next()
     assert (top.config_id, top.rung, top.fraction, top.origin) == ("o1", 2, 1.0, "promoted")
     assert scheduler.next().origin == "sampled"
+
+
+def test_promotions_waiting_together_go_cheapest_first(plan_only_family):
+    scheduler = _sampling_scheduler(plan_only_family, 4_500, configs=[("dear", {"cost": 3.0}),
+                                                                      ("cheap", {"cost": 1.0})])
+    samples = [scheduler.next() for _ in range(6)]
+    for planned, metric in zip(samples, [0.9, 0.1, 0.2, 0.8, 0.3, 0.4], strict=True):
+        scheduler.tell(planned, metric)   # o0 (dear) is due after three results, o3 (cheap) after six
+    assert scheduler.n_queued == 2
+    first, second = scheduler.next(), scheduler.next()
+    assert [(p.config_id, p.family) for p in (first, second)] == [("o3", "cheap"), ("o0", "dear")]
+    assert [p.estimated_fit_s for p in (first, second)] == pytest.approx([4.5, 13.5])
 
 
 def test_what_tpe_is_told_at_each_rung(plan_only_family):
