@@ -1,5 +1,6 @@
 """The search loop with a fake executor and a fake scheduler: limits, patience, failures, the run
-store, callbacks and the budget, in milliseconds (the one budget-end test waits under a second)."""
+store, callbacks and the budget, in milliseconds (the budget-end tests resume a run with a fraction of
+a second left, and wait for it)."""
 
 from __future__ import annotations
 
@@ -15,14 +16,15 @@ from lepton_ai.engine.loop import LoopSettings, run_loop
 from lepton_ai.engine.runstore import RunStore
 from lepton_ai.engine.scheduler import PlannedTrial
 from lepton_ai.features.cache import PreparedData
+from lepton_ai.search.trial import TrialResult
 
 RUN = "run-1"
 
 
 class FakeExecutor(Executor):
     """Trials in memory. ``outcome(spec)`` gives the fields of a trial's record (a dev metric, or a
-    failure); ``polls(spec)`` how many polls it runs (``None``: until stopped); ``on_start(spec)``
-    looks at the world as each trial starts."""
+    failure); ``polls(spec)`` how many polls it runs (``None``: until stopped or killed at its
+    ``kill_at``, as a real executor does); ``on_start(spec)`` looks at the world as each trial starts."""
 
     def __init__(self, *, slots=1, outcome=None, polls=None, on_start=None):
         self.slots = slots
@@ -37,7 +39,7 @@ class FakeExecutor(Executor):
         self.on_start(spec)
         self.busy_at_start.append(len(self._left))
         self.specs.append(spec)
-        self._left[spec.trial_id] = [spec, self.polls(spec)]
+        self._left[spec.trial_id] = [spec, self.polls(spec), kill_at]
 
     def running(self):
         return list(self._left)
@@ -45,18 +47,22 @@ class FakeExecutor(Executor):
     def poll(self, timeout):
         done = []
         for trial_id, entry in list(self._left.items()):
-            if entry[1] is not None:
+            spec, polls_left, kill_at = entry
+            if time.time() >= kill_at:
+                del self._left[trial_id]
+                done.append(Outcome(trial_id, {**_record(spec), "status": "failed", "error": "killed at kill_at"}))
+            elif polls_left is not None:
                 entry[1] -= 1
                 if entry[1] <= 0:
                     del self._left[trial_id]
-                    done.append(Outcome(trial_id, {**_record(entry[0]), **self.outcome(entry[0])}))
+                    done.append(Outcome(trial_id, {**_record(spec), **self.outcome(spec)}))
         if not done and self._left:
             time.sleep(timeout)          # as a real executor waits for news
         return done
 
     def stop_all(self, reason):
         stopped = [Outcome(tid, {**_record(spec), "status": "failed", "error": reason})
-                   for tid, (spec, _) in self._left.items()]
+                   for tid, (spec, _, _) in self._left.items()]
         self._left.clear()
         return stopped
 
@@ -125,11 +131,12 @@ def store(tmp_path):
     return store
 
 
-def _search(tmp_path, store, scheduler, executor, *, callbacks=(), **settings):
+def _search(tmp_path, store, scheduler, executor, *, callbacks=(), started=None, finished=(), **settings):
     options = {"budget_s": 60.0, "refit": False, **settings}
     loop_settings = LoopSettings(run_id=RUN, threads_per_trial=1, seed=0, epochs=None, run_dir=tmp_path / "run",
                                  dollars_per_core_second=0.0, **options)
-    return run_loop(loop_settings, _prepared(tmp_path), scheduler, executor, store, started=time.monotonic(),
+    return run_loop(loop_settings, _prepared(tmp_path), scheduler, executor, store,
+                    started=time.monotonic() if started is None else started, finished=finished,
                     callbacks=callbacks)
 
 
@@ -220,12 +227,12 @@ def test_a_callback_that_ends_the_search_lets_every_callback_see_every_trial(tmp
 
 
 def test_a_planned_trial_the_budget_cannot_pay_for_is_skipped(tmp_path, store):
-    # About 59 s left: a plan of 1000 s is left out, one of 80 s (under 1.5 times what is left) runs.
-    scheduler = FakeScheduler([planned(0), planned(1, estimate=1000.0), planned(2, estimate=80.0)])
+    # About 59 s left: a plan of 100 s (over 1.5 times that) is left out, one of 80 s runs.
+    scheduler = FakeScheduler([planned(0), planned(1, estimate=100.0), planned(2, estimate=80.0)])
     executor = FakeExecutor()
     trials = _search(tmp_path, store, scheduler, executor)
     assert [(t.trial_id, t.status) for t in trials] == [("t000", "ok"), ("t001", "skipped"), ("t002", "ok")]
-    assert trials[1].error.startswith("budget: ") and "estimated 1000.0s" in trials[1].error
+    assert trials[1].error.startswith("budget: ") and "estimated 100.0s" in trials[1].error
     assert [s.trial_id for s in executor.specs] == ["t000", "t002"]
     assert ("c1", None) in scheduler.told
     assert [status for status, _ in store.trials(RUN)] == ["ok", "skipped", "ok"]
@@ -258,13 +265,30 @@ def test_a_budget_too_small_for_any_trial_still_runs_the_cheapest_one(tmp_path, 
 
 
 def test_the_end_of_the_budget_stops_the_trials_in_flight(tmp_path, store):
-    budget_s = 0.8   # the least that is not "too small for any trial" (under 0.6 s left forces one)
-    executor = FakeExecutor(slots=2, polls=lambda spec: None)     # trials that never end
-    started = time.monotonic()
-    trials = _search(tmp_path, store, FakeScheduler(endless=True), executor, budget_s=budget_s)
-    elapsed = time.monotonic() - started
-    assert [(t.trial_id, t.status, t.error) for t in trials] == [
-        ("t000", "failed", "stopped at the end of the budget"), ("t001", "failed", "stopped at the end of the budget")]
-    assert budget_s * 0.9 <= elapsed < budget_s + 0.5
+    # A resumed run with 0.4 s left, whose trials never end by themselves.
+    budget_s, reserve_s = 10.0, 0.2
+    executor = FakeExecutor(slots=2, polls=lambda spec: None)
+    started = time.monotonic() - (budget_s - 0.4)
+    trials = _search(tmp_path, store, FakeScheduler(endless=True), executor, budget_s=budget_s, started=started,
+                     finished=[TrialResult("t000", "linear", {}, dev_metric=0.5)])
+    ended = time.monotonic()
+    assert [(t.trial_id, t.status, t.error) for t in trials[1:]] == [
+        ("t001", "failed", "stopped at the end of the budget"), ("t002", "failed", "stopped at the end of the budget")]
+    assert started + budget_s - reserve_s <= ended < started + budget_s + 0.3   # at the end less half the reserve
     assert len(executor.specs) == 2
     assert [status for status, _ in store.trials(RUN)] == ["failed", "failed"]
+
+
+def test_launching_ends_when_the_budget_is_spent(tmp_path, store):
+    # A resumed run (so not "too small for any trial") with 0.2 s left before the 0.2 s kept back for
+    # selection and saving; its trials take a few polls each.
+    budget_s, reserve_s = 10.0, 0.2
+    earlier = TrialResult("t000", "linear", {}, dev_metric=0.5)
+    starts = []
+    executor = FakeExecutor(polls=lambda spec: 3, on_start=lambda spec: starts.append(time.monotonic()))
+    started = time.monotonic() - (budget_s - 2 * reserve_s)
+    trials = _search(tmp_path, store, FakeScheduler(endless=True), executor, budget_s=budget_s, started=started,
+                     finished=[earlier])
+    assert trials[0] is earlier and trials[1].trial_id == "t001"
+    assert starts and max(starts) <= started + budget_s - reserve_s
+    assert time.monotonic() < started + budget_s + 0.3
