@@ -32,6 +32,9 @@ class RecordingSampler:
     def tell(self, number, value):
         self.told.append((number, value))
 
+    def add_finished(self, family, params, value):
+        self.told.append((None, value))
+
 
 def test_the_queue_orders_by_expected_gain_per_estimated_second(plan_only_family):
     # a: first point 1 s (gain 1.0 -> 1.0/s), second 0.1 s (gain 0.5 -> 5/s); b: 3 s (gain 1.0 -> 0.33/s).
@@ -200,3 +203,22 @@ def test_restore_drops_what_a_resumed_run_already_did(plan_only_family):
     fresh.restore(done, 0.7)
     assert [p.config_id for p in _drain(fresh)] == ["s1"]
     assert fresh.rungs.results[0] == {"s0": 0.7}
+
+
+def test_a_resumed_run_promotes_no_configuration_twice(plan_only_family):
+    scheduler = _sampling_scheduler(plan_only_family, 4_500)
+    low = [scheduler.next() for _ in range(3)]
+    for planned, metric in zip(low, [0.9, 0.1, 0.2], strict=True):
+        scheduler.tell(planned, metric)
+    promoted = scheduler.next()
+    scheduler.tell(promoted, 0.95)
+    # The run is killed and resumed: a fresh scheduler replays the four finished trials.
+    fresh = _sampling_scheduler(plan_only_family, 4_500)
+    for planned, metric in [(low[0], 0.9), (low[1], 0.1), (low[2], 0.2), (promoted, 0.95)]:
+        fresh.restore(planned, metric)
+    assert fresh.sampler.told == [(None, 0.9), (None, 0.1), (None, 0.2)]   # the low-rung samples
+    fresh.sampler.asked = 3
+    new = fresh.next()
+    assert new.config_id == "o3"
+    fresh.tell(new, 0.05)   # four results on the low rung: o0 still holds the one place, and has run above
+    assert fresh.n_queued == 0

@@ -101,6 +101,8 @@ class Scheduler:
         heapq.heapify(self._heap)
         if metric is not None:
             self.rungs.results.setdefault(planned.rung, {})[planned.config_id] = metric
+        if planned.origin == "promoted":  # it moved up before the resume: not due again
+            self.rungs.promoted.setdefault(planned.rung - 1, set()).add(planned.config_id)
         if self.sampler is not None and planned.origin == "sampled":
             self.sampler.add_finished(planned.family, planned.params, metric)
 
