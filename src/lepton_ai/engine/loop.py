@@ -199,7 +199,8 @@ class _LoopState:
         self._report_epochs((outcome.trial_id, r) for r in self.epoch_logs.forget(outcome.trial_id))
         for cb in self.callbacks:
             cb.on_queue(self.scheduler.n_queued)
-        if any(bool(cb.on_trial_end(trial)) for cb in self.callbacks) and not self.stopped_by_callback:
+        asks_to_stop = [bool(cb.on_trial_end(trial)) for cb in self.callbacks]  # every callback sees the trial
+        if any(asks_to_stop) and not self.stopped_by_callback:
             self.stopped_by_callback = True
             for other in self.executor.stop_all("stopped: a callback ended the search"):
                 self.finish(other)

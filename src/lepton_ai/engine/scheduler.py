@@ -81,8 +81,8 @@ class Scheduler:
         if planned.sampler_number is not None and self.sampler is not None and planned.rung == self.rungs.top:
             self.sampler.tell(planned.sampler_number, metric)
         for config_id in self.rungs.record(planned.rung, planned.config_id, metric):
-            base = self._configs[config_id]
-            rung = base.rung + 1
+            base = self._configs[config_id]   # its first record (rung 0): family, params, sampler number
+            rung = planned.rung + 1              # due configurations move up from the rung just recorded
             promoted = PlannedTrial(base.family, base.params, rung, self.rungs.fractions[rung], "promoted",
                                     config_id, self._estimate(base.family, base.params, self.rungs.fractions[rung]),
                                     base.sampler_number)
@@ -101,6 +101,8 @@ class Scheduler:
         heapq.heapify(self._heap)
         if metric is not None:
             self.rungs.results.setdefault(planned.rung, {})[planned.config_id] = metric
+        if planned.origin == "promoted":  # it moved up before the resume: not due again
+            self.rungs.promoted.setdefault(planned.rung - 1, set()).add(planned.config_id)
         if self.sampler is not None and planned.origin == "sampled":
             self.sampler.add_finished(planned.family, planned.params, metric)
 
