@@ -4,6 +4,8 @@ a second left, and wait for it)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import time
 from types import SimpleNamespace
 
@@ -50,26 +52,27 @@ class FakeExecutor(Executor):
             spec, polls_left, kill_at = entry
             if time.time() >= kill_at:
                 del self._left[trial_id]
-                done.append(Outcome(trial_id, {**_record(spec), "status": "failed", "error": "killed at kill_at"}))
+                done.append(_outcome(spec, status="failed", error="killed at kill_at"))
             elif polls_left is not None:
                 entry[1] -= 1
                 if entry[1] <= 0:
                     del self._left[trial_id]
-                    done.append(Outcome(trial_id, {**_record(spec), **self.outcome(spec)}))
+                    done.append(_outcome(spec, **self.outcome(spec)))
         if not done and self._left:
             time.sleep(timeout)          # as a real executor waits for news
         return done
 
     def stop_all(self, reason):
-        stopped = [Outcome(tid, {**_record(spec), "status": "failed", "error": reason})
-                   for tid, (spec, _, _) in self._left.items()]
+        stopped = [_outcome(spec, status="failed", error=reason) for spec, _, _ in self._left.values()]
         self._left.clear()
         return stopped
 
 
-def _record(spec):
-    return {"trial_id": spec.trial_id, "family": spec.family, "params": spec.params, "status": "ok",
-            "fit_s": 0.01, "estimated_fit_s": spec.estimated_fit_s, "n_threads": spec.n_threads}
+def _outcome(spec, **fields):
+    """The outcome a worker would send for ``spec``: its record with ``fields`` set."""
+    trial = TrialResult(trial_id=spec.trial_id, index=spec.index, family=spec.family, params=spec.params,
+                        fit_s=0.01, estimated_fit_s=spec.estimated_fit_s, n_threads=spec.n_threads)
+    return Outcome(spec.trial_id, dataclasses.replace(trial, **fields))
 
 
 def planned(i, *, estimate=0.01, origin="start"):
@@ -175,7 +178,7 @@ def test_a_failed_trial_is_recorded_and_the_search_goes_on(tmp_path, store):
     assert [(t.trial_id, t.status, t.error) for t in trials] == [
         ("t000", "ok", None), ("t001", "failed", "boom"), ("t002", "ok", None)]
     assert scheduler.told == [("c0", 0.8), ("c1", None), ("c2", 0.8)]
-    assert trials[1].extra["config_id"] == "c1"   # the plan's own fields join the record
+    assert trials[1].config_id == "c1"   # the plan's own fields join the record
 
 
 def test_every_trial_is_in_the_run_store_as_running_then_as_it_ended(tmp_path, store):
@@ -260,7 +263,7 @@ def test_a_budget_too_small_for_any_trial_still_runs_the_cheapest_one(tmp_path, 
     scheduler = FakeScheduler(endless=True, sample_estimate=1.0)   # every trial wants more than is left
     trials = _search(tmp_path, store, scheduler, executor, budget_s=0.3)
     assert [t.trial_id for t in trials] == ["t000"]
-    assert trials[0].ok and trials[0].extra["forced"] is True
+    assert trials[0].ok and trials[0].forced is True
     assert executor.specs[0].n_threads == 2
 
 
@@ -270,7 +273,7 @@ def test_the_end_of_the_budget_stops_the_trials_in_flight(tmp_path, store):
     executor = FakeExecutor(slots=2, polls=lambda spec: None)
     started = time.monotonic() - (budget_s - 0.4)
     trials = _search(tmp_path, store, FakeScheduler(endless=True), executor, budget_s=budget_s, started=started,
-                     finished=[TrialResult("t000", "linear", {}, dev_metric=0.5)])
+                     finished=[TrialResult("t000", 0, "linear", {}, dev_metric=0.5)])
     ended = time.monotonic()
     assert [(t.trial_id, t.status, t.error) for t in trials[1:]] == [
         ("t001", "failed", "stopped at the end of the budget"), ("t002", "failed", "stopped at the end of the budget")]
@@ -283,7 +286,7 @@ def test_launching_ends_when_the_budget_is_spent(tmp_path, store):
     # A resumed run (so not "too small for any trial") with 0.2 s left before the 0.2 s kept back for
     # selection and saving; its trials take a few polls each.
     budget_s, reserve_s = 10.0, 0.2
-    earlier = TrialResult("t000", "linear", {}, dev_metric=0.5)
+    earlier = TrialResult("t000", 0, "linear", {}, dev_metric=0.5)
     starts = []
     executor = FakeExecutor(polls=lambda spec: 3, on_start=lambda spec: starts.append(time.monotonic()))
     started = time.monotonic() - (budget_s - 2 * reserve_s)

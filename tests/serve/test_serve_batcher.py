@@ -50,9 +50,9 @@ def _batcher(model, *, max_batch=100, max_wait_ms=0.0, max_queue=100):
                         metrics=new_metrics())
 
 
-async def _queue(batcher, *requests, timeout_s=5.0):
-    """Submit each request as a task and let them all reach the queue."""
-    tasks = [asyncio.ensure_future(batcher.submit(rows, timeout_s)) for rows in requests]
+async def _queue(batcher, *requests):
+    """Submit each request as a task and let them all reach the queue (the caller bounds the wait)."""
+    tasks = [asyncio.ensure_future(batcher.submit(rows)) for rows in requests]
     await asyncio.sleep(0)
     return tasks
 
@@ -113,7 +113,7 @@ def test_a_lone_request_runs_at_once():
         batcher = _batcher(FakeModel(), max_wait_ms=5_000)
         batcher.start()
         begun = time.monotonic()
-        result = await batcher.submit([1], 5.0)
+        result = await asyncio.wait_for(batcher.submit([1]), 5.0)
         elapsed = time.monotonic() - begun
         await batcher.stop()
         return result, elapsed
@@ -157,10 +157,10 @@ def test_a_full_queue_refuses_at_once_and_serves_what_it_holds():
         batcher = _batcher(FakeModel(), max_queue=2)
         tasks = await _queue(batcher, [1], [2])
         with pytest.raises(QueueFullError):
-            await batcher.submit([3], 5.0)
+            await asyncio.wait_for(batcher.submit([3]), 5.0)
         batcher.start()
         results = await asyncio.gather(*tasks)
-        after = await batcher.submit([4], 5.0)   # room again once the worker took them
+        after = await asyncio.wait_for(batcher.submit([4]), 5.0)   # room again once the worker took them
         await batcher.stop()
         return results, after
 
@@ -207,7 +207,7 @@ def test_a_request_that_timed_out_in_the_queue_is_not_computed():
         busy = await _queue(batcher, [0])
         await _until(model.entered)               # the model is busy with [0]
         with pytest.raises(TimeoutError):
-            await batcher.submit([1], 0.05)
+            await asyncio.wait_for(batcher.submit([1]), 0.05)
         waiting = await _queue(batcher, [2])
         model.release()
         results = await asyncio.gather(*busy, *waiting)
@@ -229,7 +229,7 @@ def test_a_caller_cancelled_while_its_batch_runs_leaves_the_others_their_results
         gone.cancel()
         model.release()
         result = await kept
-        after = await batcher.submit([3], 5.0)   # the worker lives on
+        after = await asyncio.wait_for(batcher.submit([3]), 5.0)   # the worker lives on
         await batcher.stop()
         return model.calls, gone.cancelled(), result, after
 
