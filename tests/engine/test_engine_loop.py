@@ -5,7 +5,6 @@ a second left, and wait for it)."""
 from __future__ import annotations
 
 import dataclasses
-
 import time
 from types import SimpleNamespace
 
