@@ -33,6 +33,7 @@ class TrialResult:
     peak_memory_bytes: int | None = None
     estimated_fit_s: float | None = None
     n_threads: int = 1
+    worker: str | None = None  # the Dask worker that ran it (None: this node)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
