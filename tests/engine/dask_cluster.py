@@ -35,11 +35,11 @@ class LoopbackCluster:
     processes: list[subprocess.Popen] = field(default_factory=list)
 
     def add_worker(self, *, cores: int = 1, nthreads: int = 1, pythonpath: str | None = None,
-                   nanny: bool = True) -> subprocess.Popen:
+                   memory_limit: str = "2GB") -> subprocess.Popen:
         env = {**os.environ, "PYTHONPATH": pythonpath or os.pathsep.join([str(SRC), str(TESTS)])}
         args = [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nworkers", "1",
                 "--nthreads", str(nthreads), "--resources", f"cores={cores}", "--no-dashboard",
-                "--host", "127.0.0.1", "--local-directory", str(self.log_dir), "--nanny" if nanny else "--no-nanny"]
+                "--host", "127.0.0.1", "--local-directory", str(self.log_dir), "--memory-limit", memory_limit]
         log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")  # noqa: SIM115 (lives with the process)
         process = subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.processes.append(process)

@@ -39,3 +39,22 @@ class SlowFamily(LinearFamily):
     @classmethod
     def starting_points(cls, n_rows, n_features):
         return [dict(cls.config)]
+
+
+class HogFamily(LinearFamily):
+    """Allocates memory (64 MiB a step, touched) until something stops it."""
+
+    name = "hog"
+
+    def fit(self, train, dev=None, *, budget=None):
+        import numpy as np
+
+        blocks = []
+        for _ in range(400):
+            blocks.append(np.ones(64 * 2**20 // 8))
+            time.sleep(0.02)
+        return super().fit(train, dev, budget=budget)
+
+    @classmethod
+    def starting_points(cls, n_rows, n_features):
+        return [{"C": 1.0}]

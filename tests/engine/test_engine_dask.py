@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from dask_cluster import free_port, start_cluster, wait_for_workers, worker_pids
-from dask_families import SlowFamily
+from dask_families import HogFamily, SlowFamily
 
 from lepton_ai import LeptonModel, SinglePointTechnique, load_model
 from lepton_ai.data.load import build_dataset
@@ -122,7 +122,7 @@ def test_the_leaderboard_says_where_each_trial_ran():
 # ---- slow: a real cluster on loopback ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A scheduler and two workers (one thread, ``cores=1`` each), their trial servers warmed up."""
+    """A scheduler and two workers (one thread, ``cores=1``, 2 GB each), their trial servers warmed up."""
     from distributed import Client
 
     from lepton_ai.engine.dask_task import warm_worker
@@ -255,6 +255,19 @@ def _run_one(executor: DaskExecutor, spec: TrialSpec):
     outcomes: list = []
     assert _wait_for(lambda: outcomes.extend(executor.poll(0.2)) or outcomes, 60)
     return outcomes[0]
+
+
+@pytest.mark.slow
+def test_a_trial_past_its_memory_share_fails_alone_and_its_worker_lives(cluster, table, tmp_path, monkeypatch):
+    monkeypatch.setitem(FAMILIES, HogFamily.name, HogFamily)
+    before = worker_pids(cluster.address)
+    engine = SinglePointTechnique(cluster=cluster.address, families="hog,linear", budget="60s", max_trials=3,
+                                  refit=False, home=tmp_path / "home")
+    result = engine.search(table, label="species")
+    [hog] = [t for t in result.trials if t.family == "hog"]
+    assert hog.status == "failed" and "exceeded its memory share" in hog.error and hog.worker in before
+    assert all(t.ok for t in result.trials if t.family == "linear")
+    assert worker_pids(cluster.address) == before  # no worker died or restarted
 
 
 @pytest.mark.slow

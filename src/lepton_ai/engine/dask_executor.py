@@ -236,37 +236,41 @@ class DaskExecutor(Executor):
         self.client.run(stage_features, directory.name, files, workers=workers)
 
     def _collect(self, trial_id: str) -> Outcome | None:
-        """The outcome of a task that ended; None when it went to a worker without the features and
-        was submitted again after sending them there."""
-        from .dask_task import unpack_files
-
+        """The outcome of a trial whose task ended; None when it was submitted again."""
         run = self._running[trial_id]
         status = run.future.status
         if status == "finished":
             answer = run.future.result()
             run.future.release()
-            if "missing_features" in answer and run.resubmits < _MAX_RESUBMITS:
-                self._stage(run.spec.data_dir, workers=[answer["worker"]])
-                run.resubmits += 1
-                self._submit(run)
-                return None
-            self._running.pop(trial_id)
-            if "missing_features" in answer:
-                return Outcome(trial_id, self._failed(run, f"its workers lacked its features {run.resubmits + 1} "
-                                                           f"times (last {answer['worker']})"))
-            try:
-                unpack_files(answer["files"], self.run_dir)
-            except (TrialError, OSError) as exc:  # a bad path, a full disk: this trial's model is not here
-                return Outcome(trial_id, self._failed(run, f"its files could not be written here: {exc}"))
-            return Outcome(trial_id, answer["record"])
+            return self._answer(trial_id, run, answer)
         self._running.pop(trial_id)
         if status == "error":
-            exc = run.future.exception()
-            reason = f"the cluster could not run it: {type(exc).__name__}: {exc}"
+            error = run.future.exception()
+            reason = f"the cluster could not run it: {type(error).__name__}: {error}"
         else:
             reason = f"the cluster dropped it (task {run.future.key} {status})"
         run.future.release()
         return Outcome(trial_id, self._failed(run, reason))
+
+    def _answer(self, trial_id: str, run: _Submitted, answer: dict[str, Any]) -> Outcome | None:
+        """A task's answer: the record, its files written into the run directory. A worker that lacked
+        the features is sent them and the trial submitted again (None)."""
+        from .dask_task import unpack_files
+
+        if "missing_features" in answer and run.resubmits < _MAX_RESUBMITS:
+            self._stage(run.spec.data_dir, workers=[answer["worker"]])
+            run.resubmits += 1
+            self._submit(run)
+            return None
+        self._running.pop(trial_id)
+        if "missing_features" in answer:
+            return Outcome(trial_id, self._failed(run, f"its workers lacked its features {run.resubmits + 1} "
+                                                       f"times (last {answer['worker']})"))
+        try:
+            unpack_files(answer["files"], self.run_dir)
+        except (TrialError, OSError) as exc:  # a bad path, a full disk: this trial's model is not here
+            return Outcome(trial_id, self._failed(run, f"its files could not be written here: {exc}"))
+        return Outcome(trial_id, answer["record"])
 
     def _stop(self, trial_id: str, reason: str) -> Outcome:
         """Tell the trial's task to kill its child; the trial is failed with ``reason`` now."""

@@ -30,6 +30,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,7 +43,8 @@ __all__ = ["run_on_worker", "stage_features", "warm_worker", "pack_files", "unpa
 
 METADATA_ROOT = "lepton-ai"  # the scheduler metadata this package writes lives under this key
 MAX_STARTS = 2  # a trial runs at most this often: once, and once more elsewhere after its worker died
-_POLL_S = 0.25  # how often a running trial checks its stop event (one scheduler round trip)
+_POLL_S = 0.05       # how often a running trial's child is looked at (its exit, deadline, memory)
+_STOP_CHECK_S = 0.25  # how often it asks the scheduler whether the search stopped it (a round trip)
 
 
 def run_on_worker(spec_json: dict[str, Any], kill_at: float, task: dict[str, Any]) -> dict[str, Any]:
@@ -115,12 +117,15 @@ def _run_isolated(spec: TrialSpec, kill_at: float, stop: Any, memory_bytes: int 
     ensure_family(spec.family, spec.family_source)  # the executor reads the family's preload list
     executor = LocalExecutor(1, memory_bytes, work_dir=work_dir)
     executor.start(spec, kill_at)
+    next_check = time.monotonic() + _STOP_CHECK_S
     while True:
         done = executor.poll(_POLL_S)
         if done:
             return done[0].record
-        if _is_set(stop):
-            return executor.stop_all("stopped by the search")[0].record
+        if time.monotonic() >= next_check:
+            if _is_set(stop):
+                return executor.stop_all("stopped by the search")[0].record
+            next_check = time.monotonic() + _STOP_CHECK_S
 
 
 def _is_set(stop: Any) -> bool:
