@@ -374,6 +374,29 @@ def test_workers_on_another_lepton_version_are_a_clear_error(tmp_path, table):
 
 
 @pytest.mark.slow
+def test_a_scheduler_that_goes_away_mid_search_ends_it_with_a_clear_error(tmp_path, table, slow_family):
+    SlowFamily.config = {**SlowFamily.config, "sleep_s": 1.0}
+    own = start_cluster(tmp_path, n_workers=1)
+    engine = SinglePointTechnique(cluster=own.address, families="slow", budget="120s", refit=False,
+                                  home=tmp_path / "home")
+
+    def kill_the_scheduler_after_two_trials():
+        if _wait_for(lambda: len(_pids(slow_family)) >= 2, 90):
+            os.killpg(own.processes[0].pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_the_scheduler_after_two_trials, daemon=True)
+    killer.start()
+    try:
+        with pytest.raises(ConfigError, match=f"cluster='{own.address}': lost the connection to the Dask scheduler"):
+            engine.search(table, label="species")
+        [run] = engine.store.runs()
+        assert run["status"] == "interrupted"  # kept for `lepton runs resume`
+    finally:
+        killer.join()
+        own.stop()
+
+
+@pytest.mark.slow
 def test_a_search_with_an_unreachable_scheduler_fails_within_seconds(table, tmp_path):
     address = f"tcp://127.0.0.1:{free_port()}"
     started = time.monotonic()

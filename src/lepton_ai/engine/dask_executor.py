@@ -27,13 +27,14 @@ client and the workers are assumed to agree within a second or two (NTP).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import threading
 import time
 import uuid
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,7 +153,8 @@ class DaskExecutor(Executor):
     # ---- the Executor interface ------------------------------------------------------------
     def start(self, spec: TrialSpec, kill_at: float) -> None:
         if spec.data_dir not in self._staged:
-            self._stage(spec.data_dir)
+            with self._connected():
+                self._stage(spec.data_dir)
             self._staged.add(spec.data_dir)
         n_threads, resources = self.shape.request(spec.n_threads)
         spec = dataclasses.replace(spec, n_threads=n_threads)
@@ -161,7 +163,8 @@ class DaskExecutor(Executor):
         task = {"session": self.session, "trial_key": trial_key, "stop": f"lepton-stop-{trial_key}",
                 "memory_bytes": int(resources["memory"]) if resources and "memory" in resources else None}
         run = _Submitted(spec, task, -self._launched, resources, time.time(), kill_at)
-        self._submit(run)
+        with self._connected():
+            self._submit(run)
         self._running[spec.trial_id] = run
 
     def running(self) -> list[str]:
@@ -174,15 +177,16 @@ class DaskExecutor(Executor):
         self._ended.clear()  # before looking: a task that ends from now on sets it again
         done: list[Outcome] = []
         now = time.time()
-        for trial_id, run in list(self._running.items()):
-            if run.future.done():
-                outcome = self._collect(trial_id)
-                if outcome is not None:
-                    done.append(outcome)
-            elif now >= run.kill_at + _GRACE_S:
-                done.append(self._stop(trial_id, f"timed out: no answer from the cluster {now - run.started:.1f}s "
-                                                 "after it was submitted, past its deadline; stopped"))
-        self._refresh()
+        with self._connected():
+            for trial_id, run in list(self._running.items()):
+                if run.future.done():
+                    outcome = self._collect(trial_id)
+                    if outcome is not None:
+                        done.append(outcome)
+                elif now >= run.kill_at + _GRACE_S:
+                    done.append(self._stop(trial_id, f"timed out: no answer from the cluster {now - run.started:.1f}s"
+                                                     " after it was submitted, past its deadline; stopped"))
+            self._refresh()
         return done
 
     def stop_all(self, reason: str) -> list[Outcome]:
@@ -194,7 +198,8 @@ class DaskExecutor(Executor):
 
         deadline = time.monotonic() + timeout
         while True:
-            ready = self.client.run(warm_worker, list(modules), on_error="return")
+            with self._connected():
+                ready = self.client.run(warm_worker, list(modules), on_error="return")
             if ready and all(value is True for value in ready.values()):
                 return True
             if time.monotonic() >= deadline:
@@ -205,12 +210,30 @@ class DaskExecutor(Executor):
         """Stop what still runs, give stopped trials a moment to kill their child, and disconnect."""
         self.stop_all("stopped: the search ended")
         try:
-            self._release()
-        except OSError as exc:  # the scheduler went away: nothing is left there to release
+            if self.client.status == "running":  # else the scheduler is gone, and what ran there with it
+                self._release()
+        except OSError as exc:
             warnings.warn(f"cluster={self.address!r}: could not release this search's tasks ({exc}).", stacklevel=2)
         finally:
             self._stopping.clear()
             self.client.close()
+
+    @contextlib.contextmanager
+    def _connected(self) -> Iterator[None]:
+        """Turn what a lost scheduler raises (after the client gave up reconnecting) into one clear error."""
+        try:
+            yield
+        except (OSError, RuntimeError, KeyError) as exc:
+            if self.client.status == "running":
+                raise
+            raise self._lost(f"{type(exc).__name__}: {exc}") from exc
+        if self.client.status in ("closing", "closed", "failed"):
+            raise self._lost(f"client {self.client.status}")
+
+    def _lost(self, cause: str) -> ConfigError:
+        return ConfigError(f"cluster={self.address!r}: lost the connection to the Dask scheduler ({cause}). The run "
+                           "is kept as interrupted: resume it on the cluster once the scheduler is back "
+                           "(SinglePointTechnique(cluster=...).resume(run_id)) or here (`lepton runs resume RUN`).")
 
     # ---- helpers -------------------------------------------------------------------------
     def _submit(self, run: _Submitted) -> None:
@@ -278,8 +301,9 @@ class DaskExecutor(Executor):
 
         run = self._running.pop(trial_id)
         try:
-            Event(run.task["stop"], client=self.client).set()
-        except OSError as exc:  # the scheduler is out of reach: the trial ends at its deadline on its worker
+            if self.client.status == "running":  # else the scheduler is gone: nothing can be told
+                Event(run.task["stop"], client=self.client).set()
+        except OSError as exc:  # out of reach for now: the trial ends at its deadline on its worker
             warnings.warn(f"cluster={self.address!r}: could not stop trial {trial_id} ({exc}).", stacklevel=2)
         self._stopping.append(run)
         return Outcome(trial_id, self._failed(run, reason))
