@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install demo test test-slow bench bench-tabular bench-neural bench-text bench-compress bench-serve bench-peers lint clean
+.PHONY: install demo test test-slow bench bench-tabular bench-neural bench-text bench-compress bench-serve bench-cluster bench-peers lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 # Every benchmark in benchmarks/ (about 1.5 hours; each target below runs one of them).
-bench: bench-tabular bench-neural bench-text bench-compress bench-serve
+bench: bench-tabular bench-neural bench-text bench-compress bench-serve bench-cluster
 
 # lepton-ai vs plain LightGBM and scikit-learn baselines (peers not installed here are skipped, saying so).
 bench-tabular: $(STAMP)
@@ -51,6 +51,10 @@ bench-compress: $(STAMP)
 # `lepton serve` vs a plain per-request FastAPI endpoint at concurrency 1, 8, 64.
 bench-serve: $(STAMP)
 	$(PY) benchmarks/serve_load.py
+
+# Trials/s of a search on a 2-worker loopback Dask cluster vs 1 worker (target >= 1.7x), metric vs a local run.
+bench-cluster: $(STAMP)
+	$(PY) benchmarks/cluster.py
 
 # The same with FLAML and AutoGluon, installed into their own venv (about 2 GB).
 $(BENCH_STAMP): pyproject.toml

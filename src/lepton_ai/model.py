@@ -45,6 +45,7 @@ class LeptonModel:
     ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
     ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice;
     ``max_trials`` caps the search (with ``engine``, the engine's own settings apply instead).
+    ``cluster`` runs the trials on a Dask scheduler (``"tcp://host:8786"``) instead of this node.
     Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
     """
 
@@ -62,6 +63,7 @@ class LeptonModel:
         max_model_mb: float | None = None,
         min_metric: float | None = None,
         max_trials: int | None = None,
+        cluster: str | None = None,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
     ) -> None:
@@ -75,6 +77,7 @@ class LeptonModel:
         self.limits: _Limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb,
                                 "min_metric": min_metric}
         self.max_trials = max_trials
+        self.cluster = cluster
         self.verbose = verbose
         self.callbacks = list(callbacks)
         self.result_: SearchResult | None = None
@@ -87,8 +90,12 @@ class LeptonModel:
 
         ``epochs`` caps the epochs of neural families. Returns ``self``.
         """
+        if self.engine is not None and self.cluster is not None:
+            raise ConfigError("cluster= is the engine's: give it to SinglePointTechnique(cluster=...), not to "
+                              "LeptonModel together with engine=.")
         engine = self.engine or SinglePointTechnique(budget=self.budget or "60s", families=self.families,
-                                                     seed=self.seed or 0, max_trials=self.max_trials)
+                                                     seed=self.seed or 0, max_trials=self.max_trials,
+                                                     cluster=self.cluster)
         train = self._record_training(train, dev, epochs, label)
         callbacks = self._with_progress(engine)
         started = time.monotonic()
@@ -108,7 +115,7 @@ class LeptonModel:
 
     def resume(self, run_id: str, *, engine: SinglePointTechnique | None = None) -> LeptonModel:
         """Finish the run ``run_id`` from the run store (after a kill) and choose from all its trials."""
-        engine = engine or self.engine or SinglePointTechnique()
+        engine = engine or self.engine or SinglePointTechnique(cluster=self.cluster)
         self.chosen_ = None
         callbacks = self._with_progress(engine)
         try:

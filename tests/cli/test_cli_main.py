@@ -119,8 +119,8 @@ def test_usage_error_exits_2():
 
 
 def test_help_is_fast_and_does_not_import_heavy_libraries():
-    code = ("import sys; from lepton_ai.cli.main import app; "
-            "heavy = [m for m in ('torch', 'lightgbm', 'sklearn', 'pandas') if m in sys.modules]; print(heavy)")
+    code = ("import sys; from lepton_ai.cli.main import app; heavy = [m for m in "
+            "('torch', 'lightgbm', 'sklearn', 'pandas', 'dask', 'distributed') if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 

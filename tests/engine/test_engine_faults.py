@@ -89,13 +89,6 @@ def test_inline_executor_runs_in_this_process(table):
     assert [t.status for t in result.trials] == ["ok", "ok"]
 
 
-def test_dask_cluster_is_not_built_yet():
-    from lepton_ai.errors import NotBuiltError
-
-    with pytest.raises(NotBuiltError, match="Dask"):
-        SinglePointTechnique(cluster="tcp://127.0.0.1:8786")
-
-
 class TorchProbeFamily(LinearFamily):
     """Fails with a message saying whether its worker process has torch imported."""
 

@@ -33,7 +33,7 @@ def _console() -> Console:
 def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
               max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
-              sep: str | None, quiet: bool) -> None:
+              sep: str | None, quiet: bool, cluster: str | None = None) -> None:
     from ..engine.technique import SinglePointTechnique
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
@@ -43,7 +43,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     command = command_line("train", [data], {
         "label": label, "task": task, "objective": objective, "budget": budget, "max_latency_ms": max_latency_ms,
         "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
-        "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "quiet": quiet})
+        "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
+        "quiet": quiet})
 
     console = _console()
     if test is None:
@@ -52,7 +53,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         train, dev = load_data(data, label, task=task, seed=seed, sep=sep, split=(0.8, 0.2))  # type: ignore[misc]
         held_out = test
     prices: dict[str, Any] = {"price_per_core_hour": price_per_core_hour} if price_per_core_hour is not None else {}
-    engine = SinglePointTechnique(budget=budget, families=families, seed=seed, max_trials=max_trials, **prices)
+    engine = SinglePointTechnique(budget=budget, families=families, seed=seed, max_trials=max_trials,
+                                  cluster=cluster, **prices)
     model = LeptonModel(objective=objective, budget=budget, engine=engine, families=families, seed=seed,
                         max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
     try:

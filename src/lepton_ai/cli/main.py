@@ -85,6 +85,8 @@ def train(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     max_trials: Annotated[int | None, typer.Option(help="Stop after this many trials.")] = None,
     sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+    cluster: Annotated[str | None, typer.Option(help="Run the trials on this Dask scheduler (tcp://host:8786) "
+                                                     "instead of this machine.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
     """Train candidates on DATA within the budget, print the leaderboard and save the chosen model."""
@@ -92,7 +94,8 @@ def train(
 
     run_train(data=data, label=label, task=task, objective=objective, budget=budget,
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
-              out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, quiet=quiet)
+              out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, cluster=cluster,
+              quiet=quiet)
 
 
 @app.command()

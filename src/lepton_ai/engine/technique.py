@@ -22,7 +22,7 @@ from ..data.coerce import to_input
 from ..data.dataset import Dataset
 from ..data.load import DataSource, build_dataset
 from ..data.split import split_dataset
-from ..errors import ConfigError, NotBuiltError, NotFittedError
+from ..errors import ConfigError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
 from ..models.registry import families_for_modality, get_family, resolve_families
 from ..search.budget import SearchBudget, parse_budget
@@ -52,7 +52,8 @@ class SinglePointTechnique:
     ``price_per_core_hour`` and ``price_per_gpu_hour`` turn seconds into dollars (defaults: cloud
     on-demand list prices, see ``lepton_ai.config``). ``home`` holds the run store and the feature
     cache (default ``$LEPTON_HOME`` or ``~/.lepton``). ``cluster`` says where trials run: ``None``
-    for worker processes on this node, ``"inline"`` for this process (no isolation; debugging).
+    for worker processes on this node, ``"inline"`` for this process (no isolation; debugging), or
+    the address of a Dask scheduler (``"tcp://host:8786"``, see :mod:`lepton_ai.engine.dask_executor`).
     ``max_trials`` caps the number of trials; ``patience`` ends the search after that many finished
     trials without an improvement beyond the dev set's noise. ``refit`` (default on) trains the
     candidates a user may choose once more on train + dev at the end of the budget (see
@@ -84,11 +85,9 @@ class SinglePointTechnique:
         for name, value in (("workers", workers), ("max_trials", max_trials), ("patience", patience)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ConfigError(f"{name} must be an int >= 1. Got {value!r}.")
-        if cluster not in (None, "inline"):
-            if str(cluster).startswith("tcp://"):
-                raise NotBuiltError(f"cluster={cluster!r}: running trials on a Dask cluster is not built yet.")
-            raise ConfigError(f"cluster must be None (worker processes here), 'inline' or 'tcp://host:port'. "
-                              f"Got {cluster!r}.")
+        if cluster not in (None, "inline") and not str(cluster).startswith(("tcp://", "tls://")):
+            raise ConfigError(f"cluster must be None (worker processes here), 'inline' or a Dask scheduler "
+                              f"'tcp://host:port'. Got {cluster!r}.")
         self.resources = resources
         self.cores = min(cores, resources.cores) if cores else resources.cores
         self.workers = min(workers or self.cores, self.cores)
@@ -264,12 +263,16 @@ class SinglePointTechnique:
         return old
 
     def _warm(self, families: Sequence[str]) -> None:
-        if self.cluster != "inline":
+        if self.cluster is None:
             LocalExecutor.warm({module for name in families for module in get_family(name).preload})
 
     def _executor(self, run_dir: Path) -> Executor:
         if self.cluster == "inline":
             return InlineExecutor()
+        if self.cluster is not None:  # a Dask scheduler; dask is imported only here
+            from .dask_executor import DaskExecutor
+
+            return DaskExecutor(self.cluster, run_dir=run_dir, threads_per_trial=max(1, self.cores // self.workers))
         return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers")
 
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,

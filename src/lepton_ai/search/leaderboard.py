@@ -41,6 +41,7 @@ def _row(t: TrialResult, on_frontier: bool, chosen: bool) -> dict[str, Any]:
         "infer_cost_per_million_usd": t.infer_cost_per_million_usd,
         "size_bytes": t.size_bytes,
         "peak_memory_bytes": t.peak_memory_bytes,
+        "worker": t.worker,   # where it ran on a Dask cluster (None: this node)
         "frontier": on_frontier,
         "chosen": chosen,
         "error": t.error,

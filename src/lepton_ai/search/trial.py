@@ -74,6 +74,7 @@ class TrialResult:
     refit_params: dict[str, Any] | None = None
     refit_error: str | None = None
     variant_of: str | None = None
+    worker: str | None = None  # the Dask worker that ran it (None: this node)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
