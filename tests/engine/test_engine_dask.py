@@ -87,7 +87,8 @@ def test_features_are_unpacked_once_per_worker_under_their_hash(tmp_path):
 
 
 def test_a_spec_reaches_the_worker_without_this_file_system(tmp_path):
-    spec = TrialSpec(trial_id="t004", family="linear", params={}, data_dir=str(tmp_path / "cache" / "f00d"),
+    spec = TrialSpec(trial_id="t004", index=4, family="linear", params={},
+                     data_dir=str(tmp_path / "cache" / "f00d"),
                      output_dir=str(tmp_path / "run" / "trials" / "t004"), deadline=0.0,
                      epoch_log=str(tmp_path / "run" / "epochs" / "t004.jsonl"))
     portable = _portable(spec, tmp_path / "run")
@@ -113,8 +114,8 @@ def test_a_cluster_is_a_scheduler_address_and_belongs_to_the_engine():
 
 
 def test_the_leaderboard_says_where_each_trial_ran():
-    trials = [TrialResult("t000", "linear", {}, dev_metric=0.9, worker="tcp://10.0.0.2:4000"),
-              TrialResult("t001", "linear", {}, dev_metric=0.8)]
+    trials = [TrialResult("t000", 0, "linear", {}, dev_metric=0.9, worker="tcp://10.0.0.2:4000"),
+              TrialResult("t001", 1, "linear", {}, dev_metric=0.8)]
     board = leaderboard_frame(trials)
     assert board["worker"].iloc[0] == "tcp://10.0.0.2:4000" and pd.isna(board["worker"].iloc[1])  # this node
 
@@ -426,7 +427,8 @@ def _executor_and_spec(cluster, table, tmp_path) -> tuple[DaskExecutor, TrialSpe
     train, dev = split_dataset(data, (0.8, 0.2), 0)
     prepared = FeatureCache(tmp_path / "cache").get_or_prepare(train, dev)
     run_dir = tmp_path / "run"
-    spec = TrialSpec(trial_id="t000", family="slow", params=dict(SlowFamily.config), data_dir=str(prepared.directory),
+    spec = TrialSpec(trial_id="t000", index=0, family="slow", params=dict(SlowFamily.config),
+                     data_dir=str(prepared.directory),
                      output_dir=str(run_dir / "trials" / "t000"), deadline=time.time() + 100,
                      family_source=family_source("slow"))
     return DaskExecutor(cluster.address, run_dir=run_dir), spec
