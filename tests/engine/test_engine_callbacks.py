@@ -119,3 +119,15 @@ def test_a_raising_callback_is_logged_with_its_name_and_traceback_and_the_rest_s
     assert any("Broken.on_trial_end" in m for m in messages) and any("Broken.on_search_end" in m for m in messages)
     assert all(r.exc_info is not None and "broken display" in str(r.exc_info[1]) for r in caplog.records)
 
+
+def test_in_a_search_the_stop_is_seen_by_all_and_a_broken_callback_breaks_nothing(table, caplog):
+    stopper, watcher = Stopper(), Watcher()
+    engine = SinglePointTechnique(budget="10s", families=["linear", "gbdt"], workers=1, cluster="inline")
+    with caplog.at_level(logging.ERROR, logger="lepton_ai.engine.callbacks"):
+        result = engine.search(table, label="species", callbacks=[Broken(), stopper, watcher])
+    assert len(result.trials) == 1 and result.trials[0].ok
+    assert stopper.ended == ["t000"]
+    assert watcher.events == ["search_start", "start t000", "end t000", "search_end"]
+    logged = {r.getMessage().split(" raised")[0] for r in caplog.records}
+    assert logged == {f"callback Broken.{event}" for event in
+                      ("on_search_start", "on_trial_start", "on_queue", "on_trial_end", "on_search_end")}

@@ -128,3 +128,11 @@ def test_max_trials_holds_when_several_trials_end_in_one_poll(monkeypatch, table
     result = SinglePointTechnique(budget="10s", families=["linear"], max_trials=3, refit=False).search(
         table, label="species")
     assert len([t for t in result.trials if t.family != "ensemble"]) == 3
+
+
+def test_the_engine_keeps_only_the_search_options_given_to_it():
+    sp = SinglePointTechnique(cores=1, budget="5s", max_trials=2)
+    assert set(sp.search_options) == {"budget", "max_trials"}
+    assert sp.search_config.budget.seconds == 5.0 and sp.search_config.patience == 40
+    with pytest.raises(ConfigError, match="max_trials must be an int >= 1. Got 0"):
+        SinglePointTechnique(max_trials=0)

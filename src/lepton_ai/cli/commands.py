@@ -52,9 +52,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         train, dev = load_data(data, label, task=task, seed=seed, sep=sep, split=(0.8, 0.2))  # type: ignore[misc]
         held_out = test
     prices: dict[str, Any] = {"price_per_core_hour": price_per_core_hour} if price_per_core_hour is not None else {}
-    engine = SinglePointTechnique(budget=budget, families=families, seed=seed, max_trials=max_trials, **prices)
-    model = LeptonModel(objective=objective, budget=budget, engine=engine, families=families, seed=seed,
-                        max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
+    model = LeptonModel(objective=objective, budget=budget, engine=SinglePointTechnique(**prices), families=families,
+                        seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
     try:
         model.train(train, dev)
     except ConfigError:
