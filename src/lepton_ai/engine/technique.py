@@ -38,6 +38,7 @@ from .resources import detect_resources
 from .result import ModelCatalog, SearchResult
 from .runstore import RunStore, new_run_id
 from .scheduler import PlannedTrial, Scheduler
+from .worker_server import WorkerServer, shared_worker_server
 
 __all__ = ["SinglePointTechnique", "DEV_FRACTION"]
 
@@ -108,6 +109,7 @@ class SinglePointTechnique:
             budget=budget, families=families, seed=seed, max_trials=max_trials, patience=patience, refit=refit))
         self.home = Path(home) if home is not None else Settings().home
         self.cluster = cluster
+        self._server: WorkerServer | None = None  # taken when a search begins (see _warm)
         self.result_: SearchResult | None = None
 
     @property
@@ -271,13 +273,18 @@ class SinglePointTechnique:
         return old
 
     def _warm(self, families: Sequence[str]) -> None:
+        """Take the worker server as the search begins, and start its imports for ``families`` (torch)
+        while the data is read and prepared. It is the process's shared one: later searches, of this
+        engine or another, reuse it without importing again (see :mod:`lepton_ai.engine.worker_server`)."""
         if self.cluster != "inline":
-            LocalExecutor.warm({module for name in families for module in get_family(name).preload})
+            self._server = shared_worker_server()
+            self._server.warm({module for name in families for module in get_family(name).preload})
 
     def _executor(self, run_dir: Path) -> Executor:
         if self.cluster == "inline":
             return InlineExecutor()
-        return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers")
+        assert self._server is not None, "_warm takes the worker server before a search runs"
+        return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers", server=self._server)
 
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,
                   task: str | None) -> tuple[Dataset, Dataset]:
