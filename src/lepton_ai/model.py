@@ -18,7 +18,7 @@ from .data.load import DataSource
 from .engine.callbacks import Callback
 from .engine.result import SearchResult
 from .engine.technique import SinglePointTechnique
-from .errors import ConfigError, DataError, NotFittedError
+from .errors import ConfigError, DataError, NotFittedError, TrialError
 from .features.labels import decode_labels, encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
 from .search.config import SearchConfig, merge_search_options
@@ -144,8 +144,7 @@ class LeptonModel:
     def _choose(self) -> LeptonModel:
         assert self.result_ is not None
         if not any(t.ok for t in self.result_.trials):
-            errors = "; ".join(f"{t.trial_id} {t.family}: {t.error}" for t in self.result_.trials)
-            raise ConfigError(f"no candidate finished training. {errors}")
+            raise TrialError(_no_candidate_message(self.result_.trials))
         self.chosen_ = select_trial(self.result_.trials, self.objective, noise=self._noise(), **self.limits).trial_id
         return self
 
@@ -304,6 +303,18 @@ class LeptonModel:
             dataset = dataset.subset(np.flatnonzero(keep))
             y = y[keep]
         return dataset, y
+
+
+_FAILURES_SHOWN = 5
+
+
+def _no_candidate_message(trials: Sequence[TrialResult]) -> str:
+    """Why no candidate is left to choose: each failed trial's family and error (the first few)."""
+    if not trials:
+        return "no candidate finished training: no trial ran. Give a larger budget."
+    causes = [f"{t.trial_id} {t.family}: {t.error or t.status}" for t in trials[:_FAILURES_SHOWN]]
+    more = f"; and {len(trials) - _FAILURES_SHOWN} more" if len(trials) > _FAILURES_SHOWN else ""
+    return f"no candidate finished training ({len(trials)} trial(s), none ok). " + "; ".join(causes) + more + "."
 
 
 def _stop_progress(callbacks: Sequence[Callback]) -> None:

@@ -44,6 +44,8 @@ __all__ = ["SinglePointTechnique", "DEV_FRACTION"]
 
 # When no dev set is given, this share of the training rows is held out for early stopping and ranking.
 DEV_FRACTION = 0.2
+# Fewer training rows than this are not split for a dev set: the dev set is the training set.
+MIN_ROWS_TO_SPLIT = 10
 # The search defaults, for a run recorded before its patience and refit were stored.
 _DEFAULTS = SearchConfig()
 # Worker processes may use this share of the node's memory between them.
@@ -290,7 +292,11 @@ class SinglePointTechnique:
                   task: str | None) -> tuple[Dataset, Dataset]:
         train_ds = build_dataset(train, label, task=task)
         if dev is None:
-            if len(train_ds) < 10:
+            if len(train_ds) < MIN_ROWS_TO_SPLIT:
+                warnings.warn(f"{train_ds.source}: only {len(train_ds)} training rows and no dev set, too few to hold "
+                              f"any out (fewer than {MIN_ROWS_TO_SPLIT}): candidates are ranked on the rows they "
+                              "trained on, so their dev metrics are optimistic and the choice between them is "
+                              "unreliable. Give a dev set or more rows.", UserWarning, stacklevel=4)
                 return train_ds, train_ds
             part_train, part_dev = split_dataset(train_ds, (1 - DEV_FRACTION, DEV_FRACTION), seed)
             return part_train, part_dev
