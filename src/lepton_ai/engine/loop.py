@@ -61,7 +61,8 @@ def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Schedule
     ``started`` is the ``time.monotonic()`` at which the budget began; ``rerun`` lists trials cut
     off by an earlier kill, run again first under their own ids.
     """
-    state = _LoopState(settings, prepared, scheduler, executor, store, started, callbacks or CallbackRunner())
+    runner = callbacks if callbacks is not None else CallbackRunner()
+    state = _LoopState(settings, prepared, scheduler, executor, store, started, runner)
     state.trials.extend(finished)
     state.next_index = 1 + max((int(t.trial_id[1:]) for t in finished), default=-1)
     state.rerun = list(rerun)
