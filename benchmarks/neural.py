@@ -145,7 +145,7 @@ def _lepton_train(dataset: str, families: str, budget: float) -> dict[str, Any]:
     import warnings
 
     from lepton_ai import LeptonModel, load_data
-    from lepton_ai.errors import ConfigError
+    from lepton_ai.errors import TrialError
 
     warnings.simplefilter("ignore")  # a budget too small for a real search warns; the figures say it
     train = load_data(str(SHARED / dataset / "train.npz"), split=None)
@@ -153,7 +153,7 @@ def _lepton_train(dataset: str, families: str, budget: float) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         model = LeptonModel(budget=f"{budget:g}s", families=families, verbose=0).train(train)
-    except ConfigError as exc:  # no candidate finished within the budget: a result, not a crash
+    except TrialError as exc:  # no candidate finished within the budget: a result, not a crash
         return {"accuracy": 0.0, "wall_s": time.perf_counter() - start, "chosen": f"none ({exc})",
                 "chosen_params": {}, "best_dev": 0.0, "trials": 0}
     wall = time.perf_counter() - start

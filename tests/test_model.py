@@ -133,3 +133,24 @@ def test_infeasible_limit_names_the_closest(trained):
     model, _ = trained
     with pytest.raises(ConfigError, match="Closest"):
         model.select(max_latency_ms=1e-9)
+
+
+def test_search_options_given_to_the_model_and_its_engine_must_agree():
+    engine = SinglePointTechnique(cores=1, budget="60s", seed=3)
+    with pytest.raises(ConfigError, match=r"budget is given twice with different values: LeptonModel\(budget='30s'\) "
+                                          r"and SinglePointTechnique\(budget='60s'\)"):
+        LeptonModel(budget="30s", engine=engine, verbose=0).train("iris")
+    with pytest.raises(ConfigError, match=r"LeptonModel\(seed=0\) and SinglePointTechnique\(seed=3\)"):
+        LeptonModel(seed=0, engine=engine, verbose=0).train("iris")
+    with pytest.raises(ConfigError, match=r"LeptonModel\(label='kind'\) and train\(label='species'\)"):
+        LeptonModel(label="kind", verbose=0).train("iris", label="species")
+
+
+def test_each_search_option_comes_from_where_it_was_given(table):
+    engine = SinglePointTechnique(cores=1, families="linear", max_trials=1, refit=False, cluster="inline")
+    model = LeptonModel(budget="4s", engine=engine, verbose=0).train(table, label="species")
+    assert model.result_.plan.total_s == pytest.approx(4.0)   # the model's budget
+    assert [t.family for t in model.result_.trials] == ["linear"]  # the engine's families and trial cap
+    again = LeptonModel(budget="4s", families="linear", max_trials=1, engine=engine, verbose=0).train(
+        table, label="species")  # the same values given in both places agree
+    assert again.result_.plan.total_s == pytest.approx(4.0)

@@ -11,17 +11,17 @@ from typing import Any, TypedDict
 import numpy as np
 import pandas as pd
 
-from .compress.apply import compress_after_search, compress_reserve_s
+from .compress.apply import compress_after_search, has_variants
 from .data.coerce import to_input
 from .data.dataset import Dataset, Schema
 from .data.load import DataSource
 from .engine.callbacks import Callback
 from .engine.result import SearchResult
 from .engine.technique import SinglePointTechnique
-from .errors import ConfigError, DataError, NotFittedError
+from .errors import ConfigError, DataError, NotFittedError, TrialError
 from .features.labels import decode_labels, encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
-from .search.budget import parse_budget
+from .search.config import SearchConfig, merge_search_options
 from .search.frontier import check_objective, metric_noise, select_trial
 from .search.leaderboard import leaderboard_frame
 from .search.trial import TrialResult
@@ -44,9 +44,16 @@ class LeptonModel:
     ``objective`` picks from the frontier (``balanced``, ``accuracy``, ``speed``, ``cost``);
     ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
     ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice;
-    ``max_trials`` caps the search (with ``engine``, the engine's own settings apply instead).
-    ``cluster`` runs the trials on a Dask scheduler (``"tcp://host:8786"``) instead of this node.
-    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
+    ``max_trials`` caps the search. ``cluster`` runs the trials on a Dask scheduler
+    (``"tcp://host:8786"``) instead of this node. Everything that takes data accepts a Dataset, a file path, a
+    DataFrame or arrays.
+
+    ``engine`` runs the search (default: a ``SinglePointTechnique`` with this node's defaults).
+    The search options (``budget``, ``families``, ``seed``, ``max_trials``, and ``epochs`` of
+    ``train``) may be given here or on the engine: each is taken from where it was given, the
+    default (60 s, every family that fits, seed 0) where neither gives it, and one given in both
+    places with different values is a ``ConfigError`` naming both
+    (:func:`lepton_ai.search.config.merge_search_options`).
     """
 
     def __init__(
@@ -93,29 +100,46 @@ class LeptonModel:
         if self.engine is not None and self.cluster is not None:
             raise ConfigError("cluster= is the engine's: give it to SinglePointTechnique(cluster=...), not to "
                               "LeptonModel together with engine=.")
-        engine = self.engine or SinglePointTechnique(budget=self.budget or "60s", families=self.families,
-                                                     seed=self.seed or 0, max_trials=self.max_trials,
-                                                     cluster=self.cluster)
+        engine = self.engine if self.engine is not None else SinglePointTechnique(cluster=self.cluster)
+        config = self._search_config(engine, epochs)
+        label = self._label(label)
         train = self._record_training(train, dev, epochs, label)
         callbacks = self._with_progress(engine)
         started = time.monotonic()
-        budget_s = parse_budget(self.budget or engine.budget).to_seconds(engine.dollars_per_second)
-        reserve_s = compress_reserve_s(budget_s, self.families or engine.families)
         try:
-            self.result_ = engine.search(
-                train, dev, budget=budget_s - reserve_s, families=self.families, epochs=epochs, seed=self.seed,
-                label=label or self.label, task=self.task, callbacks=callbacks,
-            )
+            self.result_ = engine.search(train, dev, config, label=label, task=self.task, callbacks=callbacks)
         finally:
             _stop_progress(callbacks)
-        # Frontier models get their compressed variants (measured, on the frontier too) in the reserve.
-        compress_after_search(self.result_, engine.cache, deadline=started + budget_s, callbacks=callbacks,
+        plan = self.result_.plan
+        assert plan is not None, "a search just run records its budget plan"
+        # Frontier models get their compressed variants (measured, on the frontier too) in the slice
+        # of the budget the search left for them.
+        compress_after_search(self.result_, engine.cache, deadline=started + plan.total_s, callbacks=callbacks,
                               log=(lambda line: print(f"lepton: {line}", file=sys.stderr)) if self.verbose else None)
         return self._choose()
 
+    def _search_config(self, engine: SinglePointTechnique, epochs: int | None) -> SearchConfig:
+        """The search ``train`` runs: this model's options and the engine's, merged by the one rule
+        (:func:`~lepton_ai.search.config.merge_search_options`), keeping the compression slice of
+        the budget back when a family to search has compressed variants."""
+        mine = {"budget": self.budget, "families": self.families, "seed": self.seed, "max_trials": self.max_trials,
+                "epochs": epochs}
+        config = merge_search_options({"LeptonModel": mine, "SinglePointTechnique": engine.search_options})
+        return config.with_options(compress=has_variants(config.families))
+
+    def _label(self, label: str | None) -> str | None:
+        """The label column: given to ``train`` or to the model, not both with different names."""
+        if label is not None and self.label is not None and label != self.label:
+            raise ConfigError(f"label is given twice with different values: LeptonModel(label={self.label!r}) and "
+                              f"train(label={label!r}). Give it in one place.")
+        return label if label is not None else self.label
+
     def resume(self, run_id: str, *, engine: SinglePointTechnique | None = None) -> LeptonModel:
         """Finish the run ``run_id`` from the run store (after a kill) and choose from all its trials."""
-        engine = engine or self.engine or SinglePointTechnique(cluster=self.cluster)
+        if engine is not None and self.engine is not None and engine is not self.engine:
+            raise ConfigError("resume was given an engine, and this LeptonModel has its own (engine=...); give one.")
+        if engine is None:
+            engine = self.engine if self.engine is not None else SinglePointTechnique(cluster=self.cluster)
         self.chosen_ = None
         callbacks = self._with_progress(engine)
         try:
@@ -127,8 +151,7 @@ class LeptonModel:
     def _choose(self) -> LeptonModel:
         assert self.result_ is not None
         if not any(t.ok for t in self.result_.trials):
-            errors = "; ".join(f"{t.trial_id} {t.family}: {t.error}" for t in self.result_.trials)
-            raise ConfigError(f"no candidate finished training. {errors}")
+            raise TrialError(_no_candidate_message(self.result_.trials))
         self.chosen_ = select_trial(self.result_.trials, self.objective, noise=self._noise(), **self.limits).trial_id
         return self
 
@@ -235,7 +258,7 @@ class LeptonModel:
         from .data.load import build_dataset
         from .report.summary import summarize_dataset
 
-        dataset = build_dataset(train, label or self.label, task=self.task)
+        dataset = build_dataset(train, label, task=self.task)
         self.chosen_ = None
         self.data_summary_ = summarize_dataset(dataset)
         model_args = {"objective": self.objective, "budget": self.budget, "families": self.families,
@@ -287,6 +310,18 @@ class LeptonModel:
             dataset = dataset.subset(np.flatnonzero(keep))
             y = y[keep]
         return dataset, y
+
+
+_FAILURES_SHOWN = 5
+
+
+def _no_candidate_message(trials: Sequence[TrialResult]) -> str:
+    """Why no candidate is left to choose: each failed trial's family and error (the first few)."""
+    if not trials:
+        return "no candidate finished training: no trial ran. Give a larger budget."
+    causes = [f"{t.trial_id} {t.family}: {t.error or t.status}" for t in trials[:_FAILURES_SHOWN]]
+    more = f"; and {len(trials) - _FAILURES_SHOWN} more" if len(trials) > _FAILURES_SHOWN else ""
+    return f"no candidate finished training ({len(trials)} trial(s), none ok). " + "; ".join(causes) + more + "."
 
 
 def _stop_progress(callbacks: Sequence[Callback]) -> None:

@@ -11,8 +11,18 @@ import pytest
 from typer.testing import CliRunner
 
 from lepton_ai.cli.main import app
+from lepton_ai.models.families.linear import LinearFamily
 
 runner = CliRunner()
+
+
+class BoomFamily(LinearFamily):
+    """Fails every fit (a top-level class: worker processes import it by name)."""
+
+    name = "boom"
+
+    def fit(self, train, dev=None, *, budget=None):
+        raise RuntimeError("boom: every fit fails")
 
 
 def invoke(*args: str):
@@ -143,3 +153,35 @@ def test_train_help_lists_the_registered_families():
     result = invoke("train", "--help")
     flat = re.sub(r"[\s│]+", "", result.output)  # rich wraps the help in a box
     assert f"families:{','.join(resolve_families(None))}(default" in flat, result.output
+
+
+def test_the_price_comes_from_the_environment_unless_the_flag_gives_one(tmp_path, monkeypatch):
+    import re
+
+    from conftest import make_table
+    from lepton_ai import SinglePointTechnique
+
+    monkeypatch.setenv("LEPTON_PRICE_PER_CORE_HOUR", "0.5")
+    make_table(120, seed=5).to_csv(tmp_path / "train.csv", index=False)
+    result = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "10s", "--max-trials", "1",
+                    "--families", "linear", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 0, result.output
+    run_id = re.search(r"\(run (\S+)\)", result.stdout).group(1)
+    assert SinglePointTechnique().store.run(run_id)["config"]["price_per_core_hour"] == 0.5
+    from lepton_ai.cli.commands import _engine
+
+    assert _engine(0.2).price_per_core_hour == 0.2  # the flag wins over the environment
+
+
+def test_every_trial_failing_exits_1_with_each_cause_on_one_line(tmp_path, monkeypatch):
+    from conftest import make_table
+    from lepton_ai.models.registry import FAMILIES
+
+    monkeypatch.setitem(FAMILIES, "boom", BoomFamily)
+    make_table(120, seed=5).to_csv(tmp_path / "train.csv", index=False)
+    result = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "5s", "--max-trials", "2",
+                    "--families", "boom", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("lepton: error: no candidate finished training")
+    assert "t000 boom: " in lines[0] and "boom: every fit fails" in lines[0] and "internal error" not in lines[0]

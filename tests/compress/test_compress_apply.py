@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from lepton_ai import LeptonModel, SinglePointTechnique, load_model, save_model
 from lepton_ai.cli.main import app
-from lepton_ai.compress.apply import compress_reserve_s, compress_result
+from lepton_ai.compress.apply import compress_result, has_variants
 from lepton_ai.features.cache import prepare
 
 
@@ -92,11 +92,10 @@ def test_a_variant_that_fails_is_left_out_with_a_line(trained, monkeypatch) -> N
     assert added == [] and "RuntimeError: onnxruntime: bad graph; left out" in lines[0]
 
 
-def test_reserve_only_for_families_with_variants() -> None:
-    assert compress_reserve_s(60.0, "linear") == 0.0
-    assert compress_reserve_s(60.0, ["linear", "mlp"]) == pytest.approx(3.6)
-    assert compress_reserve_s(1000.0, "gbdt") == 6.0
-    assert compress_reserve_s(9.0, "gbdt") == 0.0  # a short budget keeps its seconds for training
+def test_only_families_with_variants_ask_for_the_compression_slice() -> None:
+    assert not has_variants("linear")
+    assert has_variants(["linear", "mlp"]) and has_variants(("gbdt",))
+    assert has_variants(None)  # every searchable family: the neural ones have variants
 
 
 def test_cli_compress_adds_variants_to_a_saved_model(tmp_path) -> None:

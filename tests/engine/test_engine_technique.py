@@ -7,7 +7,7 @@ import pytest
 
 from lepton_ai import LeptonModel, SinglePointTechnique
 from lepton_ai.engine import Callback
-from lepton_ai.errors import ConfigError, NotFittedError
+from lepton_ai.errors import ConfigError, NotFittedError, TrialError
 from lepton_ai.models.families.linear import LinearFamily
 from lepton_ai.models.registry import FAMILIES
 
@@ -29,10 +29,11 @@ def test_a_failing_family_is_recorded_and_the_search_goes_on(monkeypatch, table)
     assert set(result.models) == {t.trial_id for t in result.trials if t.ok}
 
 
-def test_all_failing_is_a_clear_error(monkeypatch, table):
+def test_all_failing_is_a_trial_error_listing_each_cause(monkeypatch, table):
     monkeypatch.setitem(FAMILIES, "boom", BoomFamily)
-    with pytest.raises(ConfigError, match="no candidate finished.*boom"):
-        LeptonModel(budget="5s", families=["boom"], max_trials=3, verbose=0).train(table, label="species")
+    with pytest.raises(TrialError, match=r"no candidate finished training \(2 trial\(s\), none ok\)\. "
+                                         r"t000 boom: .*boom: this family always fails; t001 boom: "):
+        LeptonModel(budget="5s", families=["boom"], max_trials=2, verbose=0).train(table, label="species")
 
 
 def test_every_measurement_is_recorded(table):
@@ -128,3 +129,18 @@ def test_max_trials_holds_when_several_trials_end_in_one_poll(monkeypatch, table
     result = SinglePointTechnique(budget="10s", families=["linear"], max_trials=3, refit=False).search(
         table, label="species")
     assert len([t for t in result.trials if t.family != "ensemble"]) == 3
+
+
+def test_too_few_rows_without_a_dev_set_warn_that_dev_is_train(table):
+    engine = SinglePointTechnique(budget="10s", families="linear", max_trials=1, refit=False, cluster="inline")
+    small = table.iloc[[0, 1, 2, 3, 4, 5, 6, 7]]
+    with pytest.warns(UserWarning, match="only 8 training rows and no dev set.*ranked on the rows they trained on"):
+        engine.search(small, label="species")
+
+
+def test_the_engine_keeps_only_the_search_options_given_to_it():
+    sp = SinglePointTechnique(cores=1, budget="5s", max_trials=2)
+    assert set(sp.search_options) == {"budget", "max_trials"}
+    assert sp.search_config.budget.seconds == 5.0 and sp.search_config.patience == 40
+    with pytest.raises(ConfigError, match="max_trials must be an int >= 1. Got 0"):
+        SinglePointTechnique(max_trials=0)

@@ -134,9 +134,9 @@ def test_the_engine_offers_image_families_only_for_images() -> None:
 def test_asking_for_a_cnn_on_a_table_fails_before_any_trial(table, tmp_path) -> None:
     from lepton_ai import SinglePointTechnique
 
-    engine = SinglePointTechnique(home=tmp_path, budget="5s")
+    engine = SinglePointTechnique(home=tmp_path, budget="5s", families="cnn")
     with pytest.raises(ConfigError, match="which family cnn cannot learn from"):
-        engine.search(table, label="species", families="cnn")
+        engine.search(table, label="species")
 
 
 def test_folding_batchnorm_into_the_convolutions_keeps_the_outputs() -> None:

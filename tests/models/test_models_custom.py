@@ -122,8 +122,9 @@ def test_a_module_registered_in_a_user_file_is_searched_in_worker_processes(tmp_
         rng = np.random.default_rng(0)
         X = rng.normal(size=(300, 4))
         y = np.where(X[:, 0] + X[:, 1] > 0, "yes", "no")
-        engine = SinglePointTechnique(home=tmp_path / "home", budget="20s", max_trials=2, refit=False)
-        result = engine.search((X, y), families="usernet")
+        engine = SinglePointTechnique(home=tmp_path / "home", budget="20s", families="usernet", max_trials=2,
+                                      refit=False)
+        result = engine.search((X, y))
         assert [t.status for t in result.trials] == ["ok", "ok"], [t.error for t in result.trials]
         best = max(result.trials, key=lambda t: t.dev_metric)
         assert best.dev_metric > 0.85 and best.fit_length == 20

@@ -8,7 +8,7 @@ from PIL import Image
 from trained import HOSTILE_COLUMN, HOSTILE_LABELS, QUOTED_COLUMN, hostile_table, train_classifier, train_regressor
 
 from lepton_ai import LeptonModel, SinglePointTechnique, load_data
-from lepton_ai.errors import ConfigError, NotFittedError
+from lepton_ai.errors import ConfigError, NotFittedError, TrialError
 from lepton_ai.models.families.linear import LinearFamily
 from lepton_ai.models.registry import FAMILIES
 from lepton_ai.report.html import check_report_path, write_report
@@ -88,7 +88,7 @@ def test_a_run_whose_trials_all_failed_still_writes_a_report_saying_why(tmp_path
     engine = SinglePointTechnique(cluster="inline", families="broken", max_trials=2, budget="20s")
     model = LeptonModel(engine=engine, verbose=0)
     train = load_data(hostile_table(120), label="species", split=None)
-    with pytest.raises(ConfigError, match="no candidate finished"):
+    with pytest.raises(TrialError, match="no candidate finished"):
         model.train(train)
     html = model.report(tmp_path / "failed.html", data=train).read_text(encoding="utf-8")
     assert 'id="all-failed"' in html and "No trial finished: all 2 trials failed" in html

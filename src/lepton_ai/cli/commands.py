@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,11 +14,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..config import Settings
 from ..data.load import load_data
-from ..errors import ConfigError
+from ..errors import ConfigError, TrialError
 from ..files import atomic_write_text
 from ..model import LeptonModel, load_model, save_model
 from ..report.leaderboard import format_metrics, leaderboard_table
+
+if TYPE_CHECKING:
+    from ..engine.technique import SinglePointTechnique
 
 __all__ = ["run_train", "run_evaluate", "run_predict", "run_select", "run_demo", "run_runs"]
 
@@ -30,11 +34,22 @@ def _console() -> Console:
     return console
 
 
+def _engine(price_per_core_hour: float | None = None, cluster: str | None = None) -> SinglePointTechnique:
+    """The node engine the commands use: the ``--price-per-core-hour`` flag, else the
+    ``LEPTON_PRICE_PER_CORE_HOUR`` / ``LEPTON_PRICE_PER_GPU_HOUR`` settings (their defaults: the
+    list prices of ``lepton_ai.config``); trials run on the Dask scheduler ``cluster`` when given."""
+    from ..engine.technique import SinglePointTechnique
+
+    settings = Settings()
+    price = settings.price_per_core_hour if price_per_core_hour is None else price_per_core_hour
+    return SinglePointTechnique(price_per_core_hour=price, price_per_gpu_hour=settings.price_per_gpu_hour,
+                                cluster=cluster)
+
+
 def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
               max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
               sep: str | None, quiet: bool, cluster: str | None = None) -> None:
-    from ..engine.technique import SinglePointTechnique
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -52,14 +67,12 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     else:
         train, dev = load_data(data, label, task=task, seed=seed, sep=sep, split=(0.8, 0.2))  # type: ignore[misc]
         held_out = test
-    prices: dict[str, Any] = {"price_per_core_hour": price_per_core_hour} if price_per_core_hour is not None else {}
-    engine = SinglePointTechnique(budget=budget, families=families, seed=seed, max_trials=max_trials,
-                                  cluster=cluster, **prices)
-    model = LeptonModel(objective=objective, budget=budget, engine=engine, families=families, seed=seed,
-                        max_latency_ms=max_latency_ms, verbose=0 if quiet else 1)
+    model = LeptonModel(objective=objective, budget=budget, engine=_engine(price_per_core_hour, cluster),
+                        families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
+                        verbose=0 if quiet else 1)
     try:
         model.train(train, dev)
-    except ConfigError:
+    except (ConfigError, TrialError):
         if report is None or model.result_ is None:
             raise
         # Every trial failed: the report says which and why, then the error ends the command.
@@ -79,7 +92,6 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
 
 
 def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool, keep: int = 20) -> None:
-    from ..engine.technique import SinglePointTechnique
     from ..search.frontier import check_objective
     from ..search.leaderboard import leaderboard_frame
 
@@ -87,7 +99,7 @@ def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quie
         raise ConfigError(f"unknown action {action!r}; use list, show RUN, resume RUN, delete RUN or prune --keep N.")
     if action not in ("list", "prune") and not run_id:
         raise ConfigError(f"lepton runs {action} needs a run id (see `lepton runs list`).")
-    engine = SinglePointTechnique()
+    engine = _engine()
     console = _console()
     if action == "list":
         table = Table(title=f"runs in {engine.store.path}")

@@ -1,7 +1,8 @@
 """The ``lepton`` command: thin wrappers over the stages.
 
-Exit codes: 0 success; 2 bad usage or bad input (one line on stderr); 1 internal failure
-("internal error", with the traceback when ``LEPTON_DEBUG=1``). Heavy libraries load inside the
+Exit codes: 0 success; 2 bad usage or bad input (one line on stderr); 1 a failure that is not the
+input's fault: every trial failed (one line listing why), or an internal error ("internal error",
+with the traceback when ``LEPTON_DEBUG=1``). Heavy libraries load inside the
 commands, so ``lepton --help`` is instant.
 """
 
@@ -28,13 +29,16 @@ def _errors(func: F) -> F:
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         from ..config import Settings
-        from ..errors import InputError, NotBuiltError
+        from ..errors import InputError, NotBuiltError, TrialError
 
         try:
             return func(*args, **kwargs)
         except (InputError, NotBuiltError) as exc:
             typer.echo(f"lepton: error: {exc}", err=True)
             raise typer.Exit(2) from None
+        except TrialError as exc:  # the input was fine; the candidates failed, each for its own reason
+            typer.echo(f"lepton: error: {exc}", err=True)
+            raise typer.Exit(1) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as exc:
@@ -78,7 +82,8 @@ def train(
     max_latency_ms: Annotated[float | None, typer.Option(help="Hard limit on single-row p50 latency.")] = None,
     families: Annotated[str | None, typer.Option(
         help="Comma-separated families (default: all that fit the data).")] = None,
-    price_per_core_hour: Annotated[float | None, typer.Option(help="Dollars per core-hour.")] = None,
+    price_per_core_hour: Annotated[float | None, typer.Option(
+        help="Dollars per core-hour (default: $LEPTON_PRICE_PER_CORE_HOUR, else 0.045).")] = None,
     out: Annotated[Path, typer.Option(help="Directory to save the chosen model in.")] = Path("lepton-model"),
     test: Annotated[str | None, typer.Option(help="A separate labelled test file (else 15% is held out).")] = None,
     report: Annotated[Path | None, typer.Option(help="Also write a self-contained report.html here.")] = None,

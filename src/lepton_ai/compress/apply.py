@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.callbacks import Callback
+from ..engine.callbacks import Callback, CallbackRunner
 from ..engine.measure import measure_model
 from ..engine.result import SearchResult
 from ..features.cache import FeatureCache
@@ -31,7 +31,7 @@ from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
 from .variants import make_variants, variant_kinds
 
-__all__ = ["compress_result", "compress_after_search", "compress_reserve_s", "default_sources", "SECONDS_PER_VARIANT"]
+__all__ = ["compress_result", "compress_after_search", "has_variants", "default_sources", "SECONDS_PER_VARIANT"]
 
 # What one variant takes to make and measure on a 2-core node (export or conversion, dev metric,
 # ~0.2 s of timing, saving; measured 0.15-0.2 s for an MLP): the time left is checked against it
@@ -56,6 +56,7 @@ def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, source
     left out. Returns the variant trials added.
     """
     say = log or (lambda message: None)
+    runner = CallbackRunner(callbacks)  # each variant is one more trial the callbacks see; the search is over
     added: list[TrialResult] = []
     for source_id in default_sources(result) if sources is None else sources:
         source = result.models[source_id]
@@ -71,8 +72,7 @@ def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, source
         with _threads(result.n_threads):
             for trial in _compress_one(result, source_id, source, todo, part, say):
                 added.append(trial)
-                for cb in callbacks:
-                    cb.on_trial_end(trial)
+                runner.on_trial_end(trial)
     return added
 
 
@@ -159,17 +159,12 @@ def _threads(n_threads: int) -> Iterator[None]:
             torch.set_num_threads(before)
 
 
-_MIN_BUDGET_TO_COMPRESS_S = 10.0
-
-
-def compress_reserve_s(budget_s: float, families: str | Sequence[str]) -> float:
-    """The part of a training budget ``train`` keeps for compressing the frontier: 6% of it, between
-    1 and 6 seconds, when a family with variants (neural, LightGBM) is searched; else nothing. A
-    budget under 10 s keeps nothing back: its seconds are worth more to training than to a variant."""
-    names = resolve_families(families)  # type: ignore[arg-type]
-    if budget_s < _MIN_BUDGET_TO_COMPRESS_S or not any(variant_kinds(get_family(name)) for name in names):
-        return 0.0
-    return min(max(0.06 * budget_s, 1.0), 6.0)
+def has_variants(families: str | Sequence[str] | None) -> bool:
+    """Whether any of ``families`` (``None``: every searchable one) has compressed variants (neural
+    families, LightGBM): ``train`` then keeps the compression slice of its budget
+    (:class:`~lepton_ai.search.budget.BudgetPlan`) for them."""
+    names = resolve_families(families if families is None or isinstance(families, str) else list(families))
+    return any(variant_kinds(get_family(name)) for name in names)
 
 
 def compress_after_search(result: SearchResult, cache: FeatureCache, *, deadline: float,

@@ -1,13 +1,20 @@
-"""Callbacks: hooks the engine calls as a search runs. Override the ``on_*`` methods you need."""
+"""Callbacks: hooks the engine calls as a search runs. Override the ``on_*`` methods you need.
+
+The engine calls them through a :class:`CallbackRunner`, so every callback sees every event.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
+from collections.abc import Sequence
 from typing import IO, Any
 
 from ..search.trial import TrialResult
 
-__all__ = ["Callback", "LogCallback"]
+__all__ = ["Callback", "LogCallback", "CallbackRunner"]
+
+logger = logging.getLogger(__name__)
 
 
 class Callback:
@@ -34,6 +41,48 @@ class Callback:
 
     def on_search_end(self, trials: list[TrialResult]) -> None:
         return None
+
+
+class CallbackRunner:
+    """Calls every callback on every event, like LitServe's ``CallbackRunner``.
+
+    A callback that raises is logged (its class, the event and the traceback, on the
+    ``lepton_ai.engine.callbacks`` logger) and the others still run: a broken progress display or
+    user hook never ends a search. ``on_trial_end`` reports whether any callback asked to stop,
+    after all of them have seen the trial.
+    """
+
+    def __init__(self, callbacks: Sequence[Callback] = ()) -> None:
+        self.callbacks = list(callbacks)
+
+    def on_search_start(self, n_candidates: int, budget_s: float) -> None:
+        self._call("on_search_start", n_candidates, budget_s)
+
+    def on_trial_start(self, trial_id: str, planned: Any) -> None:
+        self._call("on_trial_start", trial_id, planned)
+
+    def on_queue(self, n_queued: int) -> None:
+        self._call("on_queue", n_queued)
+
+    def on_epoch(self, trial_id: str, record: dict[str, Any]) -> None:
+        self._call("on_epoch", trial_id, record)
+
+    def on_trial_end(self, trial: TrialResult) -> bool:
+        """Every callback sees ``trial``; True when any of them asked to stop the search."""
+        return any(self._call("on_trial_end", trial))  # all have answered before any() looks
+
+    def on_search_end(self, trials: list[TrialResult]) -> None:
+        self._call("on_search_end", trials)
+
+    def _call(self, event: str, *args: Any) -> list[Any]:
+        answers = []
+        for callback in self.callbacks:
+            try:
+                answers.append(getattr(callback, event)(*args))
+            except Exception:
+                logger.exception("callback %s.%s raised; the search goes on without its answer",
+                                 type(callback).__name__, event)
+        return answers
 
 
 class LogCallback(Callback):

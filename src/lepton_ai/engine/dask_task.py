@@ -104,18 +104,21 @@ def warm_worker(modules: list[str]) -> bool:
     of a thread that lives as long as the worker (it dies with the thread that started it).
     """
     from .executor import LocalExecutor
+    from .worker_server import shared_worker_server
 
-    LocalExecutor.warm(modules)
-    return LocalExecutor(1, work_dir=Path(tempfile.gettempdir())).wait_ready(modules, 0.0)
+    server = shared_worker_server()
+    server.warm(modules)
+    return LocalExecutor(1, work_dir=Path(tempfile.gettempdir()), server=server).wait_ready(modules, 0.0)
 
 
 def _run_isolated(spec: TrialSpec, kill_at: float, stop: Any, memory_bytes: int | None, work_dir: Path) -> dict:
     """The trial in a child process of this worker's fork server, stopped when ``stop`` is set."""
     from ..models.registry import ensure_family
     from .executor import LocalExecutor
+    from .worker_server import shared_worker_server
 
     ensure_family(spec.family, spec.family_source)  # the executor reads the family's preload list
-    executor = LocalExecutor(1, memory_bytes, work_dir=work_dir)
+    executor = LocalExecutor(1, memory_bytes, work_dir=work_dir, server=shared_worker_server())
     executor.start(spec, kill_at)
     next_check = time.monotonic() + _STOP_CHECK_S
     while True:

@@ -16,9 +16,10 @@ from ..features.cache import PreparedData
 from ..models.derived.ensemble import EnsembleFamily
 from ..models.neural.epochs import EpochLogReader
 from ..models.registry import family_source, get_family
+from ..search.budget import BudgetPlan
 from ..search.frontier import metric_noise
 from ..search.trial import TrialResult, trial_id_for
-from .callbacks import Callback
+from .callbacks import CallbackRunner
 from .ensemble import DEV_OUTPUTS, build_ensemble
 from .executor import Executor, Outcome
 from .refit import REFIT_SUFFIX, apply_refit, refit_candidates, refit_estimate_s, refit_params
@@ -29,18 +30,16 @@ from .worker import TrialSpec
 __all__ = ["LoopSettings", "run_loop"]
 
 _POLL_S = 0.02
-_MEASURE_RESERVE_S = 0.6   # after fit stops: scoring, timing and saving the model
 _FORCED_WAIT_S = 60.0      # the longest a forced trial waits for its worker server's imports
 _MAX_SKIPS_IN_A_ROW = 20
-_REFIT_SHARE = 0.2         # the most of the budget kept back for refits
 
 
 @dataclass
 class LoopSettings:
-    """How one search runs: budget, threads per trial, seed, patience and where models go."""
+    """How one search runs: its budget plan, threads per trial, seed, patience and where models go."""
 
     run_id: str
-    budget_s: float
+    plan: BudgetPlan            # the engine's part of the budget, in slices (search.budget)
     threads_per_trial: int
     seed: int
     epochs: int | None
@@ -50,20 +49,21 @@ class LoopSettings:
     max_trials: int | None = None
     patience: int = 40          # stop after this many finished trials without a real improvement
     refit: bool = True          # train the candidates a user may choose again on train + dev at the end
-    hard_timeout_factor: float = 20.0
     needs: tuple[str, ...] = ()  # modules every family of the search needs in its workers (torch)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Scheduler, executor: Executor,
              store: RunStore, *, started: float, finished: Sequence[TrialResult] = (),
-             rerun: Sequence[tuple[int, PlannedTrial]] = (), callbacks: Sequence[Callback] = ()) -> list[TrialResult]:
+             rerun: Sequence[tuple[int, PlannedTrial]] = (), callbacks: CallbackRunner | None = None) -> \
+        list[TrialResult]:
     """Run trials until done; return every trial record (those given in ``finished`` first).
 
     ``started`` is the ``time.monotonic()`` at which the budget began; ``rerun`` lists trials cut
     off by an earlier kill, by index, run again first under their own ids.
     """
-    state = _LoopState(settings, prepared, scheduler, executor, store, started, list(callbacks))
+    runner = callbacks if callbacks is not None else CallbackRunner()
+    state = _LoopState(settings, prepared, scheduler, executor, store, started, runner)
     state.trials.extend(finished)
     state.next_index = 1 + max((t.index for t in finished), default=-1)
     state.rerun = list(rerun)
@@ -86,14 +86,15 @@ def run_loop(settings: LoopSettings, prepared: PreparedData, scheduler: Schedule
 
 class _LoopState:
     def __init__(self, settings: LoopSettings, prepared: PreparedData, scheduler: Scheduler, executor: Executor,
-                 store: RunStore, started: float, callbacks: list[Callback]) -> None:
+                 store: RunStore, started: float, callbacks: CallbackRunner) -> None:
         self.s, self.prepared, self.scheduler = settings, prepared, scheduler
+        self.plan = settings.plan
         self.executor, self.store = executor, store
         self.callbacks = callbacks
         self.epoch_logs = EpochLogReader()
         self.started = started
-        self.deadline = started + settings.budget_s          # monotonic
-        self.reserve = min(1.0, 0.02 * settings.budget_s)    # for selection and saving after the loop
+        self.deadline = started + self.plan.search_s         # monotonic
+        self.reserve = self.plan.selection_s                 # for selection and saving after the loop
         self.trials: list[TrialResult] = []
         self.planned: dict[str, PlannedTrial] = {}
         self.next_index = 0
@@ -114,7 +115,7 @@ class _LoopState:
         self.executor.wait_ready(self.s.needs, self.deadline - self.reserve - time.monotonic())
         # Less than the time to measure a model left (a cached preparation can leave a sliver of a
         # tiny budget): the cheapest candidate runs past the budget rather than being cut to nothing.
-        if self.deadline - self.reserve - time.monotonic() <= _MEASURE_RESERVE_S and not self.trials:
+        if self.deadline - self.reserve - time.monotonic() <= self.plan.measure_s and not self.trials:
             self._force_first()
         while True:
             remaining = self.deadline - self.reserve - self.refit_reserve - time.monotonic()
@@ -147,7 +148,7 @@ class _LoopState:
             self._report_epochs(self.epoch_logs.poll())
             # Trials in flight were given their own deadlines when they started (the refit reserve of that
             # moment taken off), so they end by themselves; only the end of the budget stops them.
-            if time.monotonic() >= self.deadline - self.reserve / 2:
+            if time.monotonic() >= self.deadline - self.plan.stop_margin_s:
                 for outcome in self.executor.stop_all("stopped at the end of the budget"):
                     self.finish(outcome)
                 return
@@ -174,8 +175,7 @@ class _LoopState:
         index, planned = self._next()
         if planned is not None:
             planned.forced = True
-            # Past the budget by at most the budget itself (a second of fitting at least).
-            window = max(1.0 + _MEASURE_RESERVE_S, min(2.0 * planned.estimated_fit_s, self.s.budget_s))
+            window = self.plan.forced_window_s(planned.estimated_fit_s)
             # It is past the budget already: its window counts from when its worker can start.
             self.executor.wait_ready(get_family(planned.family).preload, _FORCED_WAIT_S)
             self.exclusive = trial_id_for(index)
@@ -197,10 +197,8 @@ class _LoopState:
         self._track_progress(trial)
         self._update_refit_reserve()
         self._report_epochs((outcome.trial_id, r) for r in self.epoch_logs.forget(outcome.trial_id))
-        for cb in self.callbacks:
-            cb.on_queue(self.scheduler.n_queued)
-        asks_to_stop = [bool(cb.on_trial_end(trial)) for cb in self.callbacks]  # every callback sees the trial
-        if any(asks_to_stop) and not self.stopped_by_callback:
+        self.callbacks.on_queue(self.scheduler.n_queued)
+        if self.callbacks.on_trial_end(trial) and not self.stopped_by_callback:
             self.stopped_by_callback = True
             for other in self.executor.stop_all("stopped: a callback ended the search"):
                 self.finish(other)
@@ -229,13 +227,13 @@ class _LoopState:
             while pending and self.executor.free_slots() > 0:
                 trial = pending.pop(0)
                 # A refit cut short by the deadline is thrown away, so one that may just fit is tried.
-                if refit_estimate_s(trial, self.growth, safety=1.0) + _MEASURE_RESERVE_S > remaining:
+                if refit_estimate_s(trial, self.growth, safety=1.0) + self.plan.measure_s > remaining:
                     trial.refit_error = f"budget: {max(remaining, 0):.1f}s left for the refit"
                     continue
                 self._launch_refit(trial, remaining)
             for outcome in self.executor.poll(_POLL_S):
                 self._finish_refit(by_id[outcome.trial_id], outcome)
-            if time.monotonic() >= self.deadline - self.reserve / 2:
+            if time.monotonic() >= self.deadline - self.plan.stop_margin_s:
                 for outcome in self.executor.stop_all("stopped at the end of the budget"):
                     self._finish_refit(by_id[outcome.trial_id], outcome)
                 return
@@ -247,27 +245,26 @@ class _LoopState:
             params=refit_params(trial),
             data_dir=str(self.prepared.directory),
             output_dir=str(self.s.run_dir / "trials" / f"{trial.trial_id}{REFIT_SUFFIX}"),
-            deadline=now_wall + max(0.05, remaining - _MEASURE_RESERVE_S), n_threads=self.s.threads_per_trial,
+            deadline=now_wall + self.plan.fit_window_s(remaining), n_threads=self.s.threads_per_trial,
             seed=self.s.seed, refit=True, max_epochs=self.s.epochs,
             dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second, estimated_fit_s=refit_estimate_s(trial, 1.0),
             family_source=family_source(trial.family),
         )
-        self.executor.start(spec, now_wall + remaining + self.reserve / 2)
+        self.executor.start(spec, now_wall + remaining + self.plan.stop_margin_s)
 
     def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> None:
         apply_refit(trial, outcome.trial, self.s.run_dir / "trials")
         self.store.put_trial(self.s.run_id, trial)
 
     def _update_refit_reserve(self) -> None:
-        """Keep back from the search what refitting today's candidates would take (at most a fifth)."""
+        """Keep back from the search what refitting today's candidates would take (BudgetPlan.refit_reserve_s)."""
         if not self.s.refit:
             return
         candidates = refit_candidates(self.trials, limit=2 * self.executor.slots)
-        seconds = [refit_estimate_s(t, self.growth) + _MEASURE_RESERVE_S for t in candidates]
-        if seconds:  # the slowest refit, or all of them shared among the workers, and the loop's own margin
-            needed = max(max(seconds), sum(seconds) / max(1, self.executor.slots)) + self.reserve
-            self.refit_reserve = min(_REFIT_SHARE * self.s.budget_s, needed)
+        if candidates:  # none yet: the reserve stays as it was
+            seconds = [refit_estimate_s(t, self.growth) + self.plan.measure_s for t in candidates]
+            self.refit_reserve = self.plan.refit_reserve_s(seconds, self.executor.slots)
 
     # ---- helpers -------------------------------------------------------------------------
     def _next(self) -> tuple[int, PlannedTrial | None]:
@@ -283,14 +280,13 @@ class _LoopState:
     def _launch(self, index: int, planned: PlannedTrial, remaining: float, forced: bool = False) -> None:
         trial_id = trial_id_for(index)
         now_wall = time.time()
-        fit_window = max(0.05, remaining - _MEASURE_RESERVE_S)
-        own_limit = max(15.0, self.s.hard_timeout_factor * planned.estimated_fit_s)
-        stop_fit_at = now_wall + min(fit_window, own_limit)
+        plan = self.plan
+        stop_fit_at = now_wall + min(plan.fit_window_s(remaining), plan.trial_limit_s(planned.estimated_fit_s))
         # A trial that ignores its fit deadline (a hang) is killed shortly after it, and never
         # later than the end of the budget.
-        kill_at = stop_fit_at + _MEASURE_RESERVE_S + 5.0
+        kill_at = stop_fit_at + self.plan.measure_s + self.plan.kill_grace_s
         if not forced:
-            kill_at = min(kill_at, now_wall + remaining + self.reserve / 2)
+            kill_at = min(kill_at, now_wall + remaining + self.plan.stop_margin_s)
         epoch_log = self.s.run_dir / "epochs" / f"{trial_id}.jsonl"
         self.epoch_logs.watch(trial_id, epoch_log)
         spec = TrialSpec(
@@ -305,9 +301,8 @@ class _LoopState:
         self.planned[trial_id] = planned
         queued = dataclasses.replace(spec.started(), **_planned_fields(planned))
         self.store.put_trial(self.s.run_id, queued, status="running")
-        for cb in self.callbacks:
-            cb.on_trial_start(trial_id, planned)
-            cb.on_queue(self.scheduler.n_queued)
+        self.callbacks.on_trial_start(trial_id, planned)
+        self.callbacks.on_queue(self.scheduler.n_queued)
         self.executor.start(spec, kill_at)
 
     def _threads(self, trial_id: str) -> int:
@@ -316,8 +311,7 @@ class _LoopState:
 
     def _report_epochs(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
         for trial_id, record in records:
-            for cb in self.callbacks:
-                cb.on_epoch(trial_id, record)
+            self.callbacks.on_epoch(trial_id, record)
 
     def _skip(self, index: int, planned: PlannedTrial, remaining: float) -> None:
         trial = TrialResult(trial_id=trial_id_for(index), index=index, family=planned.family,

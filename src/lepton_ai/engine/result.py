@@ -15,6 +15,7 @@ from ..features.tabular import TabularPreparer
 from ..models.base import ModelFamily
 from ..models.derived.ensemble import EnsembleFamily
 from ..models.registry import load_family
+from ..search.budget import BudgetPlan
 from ..search.trial import TrialResult
 
 __all__ = ["SearchResult", "ModelCatalog"]
@@ -53,7 +54,11 @@ class ModelCatalog(Mapping[str, ModelFamily]):
 
 @dataclass
 class SearchResult:
-    """The outcome of one search; ``models`` holds the fitted families by trial id."""
+    """The outcome of one search; ``models`` holds the fitted families by trial id.
+
+    ``budget_s`` is the engine's part of the budget; ``plan`` how the whole budget was carved
+    (``None`` for a loaded model): the caller compresses within ``plan.compress_s``.
+    """
 
     schema: Schema
     preparer: TabularPreparer
@@ -67,6 +72,7 @@ class SearchResult:
     price_per_gpu_hour: float
     extra: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    plan: BudgetPlan | None = None
 
     def trial(self, trial_id: str) -> TrialResult:
         for t in self.trials:

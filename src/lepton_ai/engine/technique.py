@@ -12,8 +12,10 @@ import os
 import shutil
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
@@ -25,21 +27,27 @@ from ..data.split import split_dataset
 from ..errors import ConfigError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
 from ..models.registry import families_for_modality, get_family, resolve_families
-from ..search.budget import SearchBudget, parse_budget
+from ..search.budget import BudgetPlan
+from ..search.config import SearchConfig, parse_search_options
 from ..search.frontier import select_trial
 from ..search.trial import TrialResult
-from .callbacks import Callback
+from .callbacks import Callback, CallbackRunner
 from .executor import Executor, InlineExecutor, LocalExecutor
 from .loop import LoopSettings, run_loop
 from .resources import detect_resources
 from .result import ModelCatalog, SearchResult
 from .runstore import RunStore, new_run_id
 from .scheduler import PlannedTrial, Scheduler
+from .worker_server import WorkerServer, shared_worker_server
 
 __all__ = ["SinglePointTechnique", "DEV_FRACTION"]
 
 # When no dev set is given, this share of the training rows is held out for early stopping and ranking.
 DEV_FRACTION = 0.2
+# Fewer training rows than this are not split for a dev set: the dev set is the training set.
+MIN_ROWS_TO_SPLIT = 10
+# The search defaults, for a run recorded before its patience and refit were stored.
+_DEFAULTS = SearchConfig()
 # Worker processes may use this share of the node's memory between them.
 MEMORY_SHARE = 0.8
 
@@ -47,17 +55,21 @@ MEMORY_SHARE = 0.8
 class SinglePointTechnique:
     """The node engine: search candidates on this machine within a budget in seconds or dollars.
 
-    ``cores`` defaults to the cores this process may use; ``workers`` (default: one per core) trials
-    run at once, each with ``cores // workers`` threads and ``memory_gb / workers`` of memory.
-    ``price_per_core_hour`` and ``price_per_gpu_hour`` turn seconds into dollars (defaults: cloud
-    on-demand list prices, see ``lepton_ai.config``). ``home`` holds the run store and the feature
-    cache (default ``$LEPTON_HOME`` or ``~/.lepton``). ``cluster`` says where trials run: ``None``
-    for worker processes on this node, ``"inline"`` for this process (no isolation; debugging), or
-    the address of a Dask scheduler (``"tcp://host:8786"``, see :mod:`lepton_ai.engine.dask_executor`).
-    ``max_trials`` caps the number of trials; ``patience`` ends the search after that many finished
-    trials without an improvement beyond the dev set's noise. ``refit`` (default on) trains the
-    candidates a user may choose once more on train + dev at the end of the budget (see
-    :mod:`lepton_ai.engine.refit`).
+    The engine owns where and how trials run. ``cores`` defaults to the cores this process may use;
+    ``workers`` (default: one per core) trials run at once, each with ``cores // workers`` threads
+    and ``memory_gb / workers`` of memory. ``price_per_core_hour`` and ``price_per_gpu_hour`` turn
+    seconds into dollars (defaults: cloud on-demand list prices, see ``lepton_ai.config``). ``home``
+    holds the run store and the feature cache (default ``$LEPTON_HOME`` or ``~/.lepton``).
+    ``cluster`` says where trials run: ``None`` for worker processes on this node, ``"inline"`` for
+    this process (no isolation; debugging), or the address of a Dask scheduler (``"tcp://host:8786"``,
+    see :mod:`lepton_ai.engine.dask_executor`).
+
+    ``budget``, ``families``, ``seed``, ``max_trials``, ``patience`` and ``refit`` are the engine's
+    own search (:class:`~lepton_ai.search.config.SearchConfig` documents each), the one ``fit`` and
+    ``search`` run when given no config; those left out take the SearchConfig defaults (60 s, every
+    family that fits the data, seed 0, no trial cap, patience 40, refit on). ``search_options``
+    holds the ones given, parsed; a ``LeptonModel`` merges them with its own
+    (:func:`~lepton_ai.search.config.merge_search_options`).
     """
 
     def __init__(
@@ -68,23 +80,22 @@ class SinglePointTechnique:
         memory_gb: float | None = None,
         price_per_core_hour: float = DEFAULT_PRICE_PER_CORE_HOUR,
         price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR,
-        budget: str | float = "60s",
+        budget: str | float | None = None,
         families: str | Sequence[str] | None = None,
-        seed: int = 0,
+        seed: int | None = None,
         home: str | Path | None = None,
         cluster: str | None = None,
         max_trials: int | None = None,
-        patience: int = 40,
-        refit: bool = True,
+        patience: int | None = None,
+        refit: bool | None = None,
     ) -> None:
         resources = detect_resources()
         if cores is not None and (not isinstance(cores, int) or cores < 1):
             raise ConfigError(f"cores must be an int >= 1. Got {cores!r}.")
         if price_per_core_hour < 0 or price_per_gpu_hour < 0:
             raise ConfigError("prices must be >= 0.")
-        for name, value in (("workers", workers), ("max_trials", max_trials), ("patience", patience)):
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ConfigError(f"{name} must be an int >= 1. Got {value!r}.")
+        if workers is not None and (not isinstance(workers, int) or workers < 1):
+            raise ConfigError(f"workers must be an int >= 1. Got {workers!r}.")
         if cluster not in (None, "inline") and not str(cluster).startswith(("tcp://", "tls://")):
             raise ConfigError(f"cluster must be None (worker processes here), 'inline' or a Dask scheduler "
                               f"'tcp://host:port'. Got {cluster!r}.")
@@ -95,16 +106,17 @@ class SinglePointTechnique:
         self.memory_share_bytes = int(total_memory / self.workers) if total_memory else None
         self.price_per_core_hour = float(price_per_core_hour)
         self.price_per_gpu_hour = float(price_per_gpu_hour)
-        self.budget = parse_budget(budget)
-        self.families = resolve_families(families)  # type: ignore[arg-type]
-        self.families_named = families is not None  # named ones must fit the data; the rest are filtered
-        self.seed = seed
+        self.search_options: Mapping[str, Any] = MappingProxyType(parse_search_options(
+            budget=budget, families=families, seed=seed, max_trials=max_trials, patience=patience, refit=refit))
         self.home = Path(home) if home is not None else Settings().home
         self.cluster = cluster
-        self.max_trials = max_trials
-        self.patience = patience
-        self.refit = bool(refit)
+        self._server: WorkerServer | None = None  # taken when a search begins (see _warm)
         self.result_: SearchResult | None = None
+
+    @property
+    def search_config(self) -> SearchConfig:
+        """The search ``fit`` and ``search`` run when given no config: the engine's options, defaults for the rest."""
+        return SearchConfig(**self.search_options)
 
     @property
     def dollars_per_second(self) -> float:
@@ -138,35 +150,34 @@ class SinglePointTechnique:
         self,
         train: DataSource,
         dev: DataSource | None = None,
+        config: SearchConfig | None = None,
         *,
-        budget: str | float | SearchBudget | None = None,
-        families: str | Sequence[str] | None = None,
-        epochs: int | None = None,
-        seed: int | None = None,
         label: str | None = None,
         task: str | None = None,
         callbacks: Sequence[Callback] = (),
     ) -> SearchResult:
-        """Prepare ``train`` (once, cached) and run trials until the plan, the budget or the patience ends."""
+        """Prepare ``train`` (once, cached) and run trials until the plan, the budget or the patience ends.
+
+        ``config`` says what the search is (default: :attr:`search_config`, the engine's own).
+        """
         started = time.monotonic()
-        seed = self.seed if seed is None else seed
-        names = resolve_families(families) if families is not None else self.families  # type: ignore[arg-type]
-        budget_s = parse_budget(budget if budget is not None else self.budget).to_seconds(self.dollars_per_second)
-        if epochs is not None and (not isinstance(epochs, int) or epochs < 1):
-            raise ConfigError(f"epochs must be an int >= 1. Got {epochs!r}.")
+        config = self.search_config if config is None else config
+        plan = BudgetPlan.for_budget(config.budget.to_seconds(self.dollars_per_second), compress=config.compress)
+        names = resolve_families(config.families)
         self._warm(names)  # the worker server imports while the data is read and prepared
-        train_ds, dev_ds = self._datasets(train, dev, seed, label, task)
-        names = families_for_modality(names, train_ds.schema.modality,
-                                      named=families is not None or self.families_named)
+        train_ds, dev_ds = self._datasets(train, dev, config.seed, label, task)
+        names = families_for_modality(names, train_ds.schema.modality, named=config.families is not None)
         prepared = self.cache.get_or_prepare(train_ds, dev_ds)
         run_id = new_run_id()
-        config = {"families": names, "budget_s": budget_s, "epochs": epochs, "seed": seed, "cores": self.cores,
-                  "workers": self.workers, "max_trials": self.max_trials, "patience": self.patience,
-                  "refit": self.refit,
+        # What resume needs to go on: the search as run (its families as filtered, the engine's part
+        # of the budget) and the node it ran on.
+        record = {"families": names, "budget_s": plan.search_s, "epochs": config.epochs, "seed": config.seed,
+                  "cores": self.cores, "workers": self.workers, "max_trials": config.max_trials,
+                  "patience": config.patience, "refit": config.refit,
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
                   "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task}
-        self.store.create_run(run_id, config, prepared.info.get("key"))
-        return self._execute(run_id, config, prepared, started, (), (), callbacks)
+        self.store.create_run(run_id, record, prepared.info.get("key"))
+        return self._execute(run_id, record, plan, prepared, started, (), (), callbacks)
 
     def resume(self, run_id: str, *, callbacks: Sequence[Callback] = ()) -> SearchResult:
         """Continue the run ``run_id`` from the run store: finished trials are kept, cut-off ones rerun,
@@ -187,9 +198,10 @@ class SinglePointTechnique:
         store.update_run(run_id, status="running")
         self._warm(config["families"])
         started = time.monotonic() - float(run["spent_s"])
-        return self._execute(run_id, config, prepared, started, finished, rerun, callbacks)
+        plan = BudgetPlan.for_budget(float(config["budget_s"]))  # the engine's part; compression is the caller's
+        return self._execute(run_id, config, plan, prepared, started, finished, rerun, callbacks)
 
-    def _execute(self, run_id: str, config: dict, prepared: PreparedData, started: float,
+    def _execute(self, run_id: str, config: dict, plan: BudgetPlan, prepared: PreparedData, started: float,
                  finished: Sequence[TrialResult], rerun: Sequence[tuple[int, PlannedTrial]],
                  callbacks: Sequence[Callback]) -> SearchResult:
         scheduler = Scheduler(config["families"], prepared.n_rows, prepared.n_features, seed=config["seed"],
@@ -200,37 +212,36 @@ class SinglePointTechnique:
             scheduler.restore(planned, None)
         run_dir = self.home / "runs" / run_id
         settings = LoopSettings(
-            run_id=run_id, budget_s=float(config["budget_s"]), threads_per_trial=max(1, self.cores // self.workers),
+            run_id=run_id, plan=plan, threads_per_trial=max(1, self.cores // self.workers),
             seed=config["seed"], epochs=config["epochs"], run_dir=run_dir,
             dollars_per_core_second=self.price_per_core_hour / 3600.0,
             dollars_per_gpu_second=self.price_per_gpu_hour / 3600.0 if self.resources.gpus else 0.0,
-            max_trials=config.get("max_trials"), patience=int(config.get("patience") or self.patience),
-            refit=bool(config.get("refit", self.refit)),
+            max_trials=config.get("max_trials"), patience=int(config.get("patience", _DEFAULTS.patience)),
+            refit=bool(config.get("refit", _DEFAULTS.refit)),
             needs=tuple(set.intersection(*(set(get_family(n).preload) for n in config["families"]))),
         )
-        for cb in callbacks:
-            cb.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, settings.budget_s)
+        runner = CallbackRunner(callbacks)
+        runner.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, plan.search_s)
         try:
             trials = run_loop(settings, prepared, scheduler, self._executor(run_dir), self.store, started=started,
-                              finished=finished, rerun=rerun, callbacks=callbacks)
+                              finished=finished, rerun=rerun, callbacks=runner)
         except BaseException:
             self.store.update_run(run_id, status="interrupted", spent_s=time.monotonic() - started)
             raise
         trials = sorted(trials, key=lambda t: t.index)  # launch order, not the order they ended
         wall = time.monotonic() - started
         self.store.update_run(run_id, status="finished", spent_s=wall)
-        for cb in callbacks:
-            cb.on_search_end(trials)
+        runner.on_search_end(trials)
         if any(t.forced for t in trials):
-            warnings.warn(f"the budget ({settings.budget_s:.2g}s) is too small for any trial; only the cheapest "
+            warnings.warn(f"the budget ({plan.search_s:.2g}s) is too small for any trial; only the cheapest "
                           "candidate ran, past the budget. Give a larger budget for a real search.", stacklevel=3)
         ok = {t.trial_id: t.family for t in trials if t.ok}
         return SearchResult(
             schema=prepared.schema, preparer=prepared.preparer, trials=trials,
             models=ModelCatalog(run_dir / "trials", ok), seed=config["seed"],
-            n_threads=settings.threads_per_trial, budget_s=settings.budget_s, wall_s=wall,
+            n_threads=settings.threads_per_trial, budget_s=plan.search_s, wall_s=wall,
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
-            extra={**prepared.info, "workers": self.workers}, run_id=run_id,
+            extra={**prepared.info, "workers": self.workers}, run_id=run_id, plan=plan,
         )
 
     # ---- the run store ---------------------------------------------------------------------
@@ -263,8 +274,12 @@ class SinglePointTechnique:
         return old
 
     def _warm(self, families: Sequence[str]) -> None:
+        """Take the worker server as the search begins, and start its imports for ``families`` (torch)
+        while the data is read and prepared. It is the process's shared one: later searches, of this
+        engine or another, reuse it without importing again (see :mod:`lepton_ai.engine.worker_server`)."""
         if self.cluster is None:
-            LocalExecutor.warm({module for name in families for module in get_family(name).preload})
+            self._server = shared_worker_server()
+            self._server.warm({module for name in families for module in get_family(name).preload})
 
     def _executor(self, run_dir: Path) -> Executor:
         if self.cluster == "inline":
@@ -273,13 +288,18 @@ class SinglePointTechnique:
             from .dask_executor import DaskExecutor
 
             return DaskExecutor(self.cluster, run_dir=run_dir, threads_per_trial=max(1, self.cores // self.workers))
-        return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers")
+        assert self._server is not None, "_warm takes the worker server before a search runs"
+        return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers", server=self._server)
 
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,
                   task: str | None) -> tuple[Dataset, Dataset]:
         train_ds = build_dataset(train, label, task=task)
         if dev is None:
-            if len(train_ds) < 10:
+            if len(train_ds) < MIN_ROWS_TO_SPLIT:
+                warnings.warn(f"{train_ds.source}: only {len(train_ds)} training rows and no dev set, too few to hold "
+                              f"any out (fewer than {MIN_ROWS_TO_SPLIT}): candidates are ranked on the rows they "
+                              "trained on, so their dev metrics are optimistic and the choice between them is "
+                              "unreliable. Give a dev set or more rows.", UserWarning, stacklevel=4)
                 return train_ds, train_ds
             part_train, part_dev = split_dataset(train_ds, (1 - DEV_FRACTION, DEV_FRACTION), seed)
             return part_train, part_dev
