@@ -45,8 +45,10 @@ class LeptonModel:
     ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
     ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice;
     ``max_trials`` caps the search. ``cluster`` runs the trials on a Dask scheduler
-    (``"tcp://host:8786"``) instead of this node. Everything that takes data accepts a Dataset, a file path, a
-    DataFrame or arrays.
+    (``"tcp://host:8786"``) instead of this node. ``deterministic=True`` trains every candidate to
+    its epoch and tree counts instead of wall-clock deadlines, so the same data, seed and threads
+    give byte-identical models (the manifest's ``run.extra.mode`` says which mode made a model).
+    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
 
     ``engine`` runs the search (default: a ``SinglePointTechnique`` with this node's defaults).
     The search options (``budget``, ``families``, ``seed``, ``max_trials``, and ``epochs`` of
@@ -71,6 +73,7 @@ class LeptonModel:
         min_metric: float | None = None,
         max_trials: int | None = None,
         cluster: str | None = None,
+        deterministic: bool | None = None,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
     ) -> None:
@@ -81,6 +84,7 @@ class LeptonModel:
         self.task = task
         self.label = label
         self.seed = seed
+        self.deterministic = deterministic
         self.limits: _Limits = {"max_latency_ms": max_latency_ms, "max_model_mb": max_model_mb,
                                 "min_metric": min_metric}
         self.max_trials = max_trials
@@ -123,7 +127,7 @@ class LeptonModel:
         (:func:`~lepton_ai.search.config.merge_search_options`), keeping the compression slice of
         the budget back when a family to search has compressed variants."""
         mine = {"budget": self.budget, "families": self.families, "seed": self.seed, "max_trials": self.max_trials,
-                "epochs": epochs}
+                "epochs": epochs, "deterministic": self.deterministic}
         config = merge_search_options({"LeptonModel": mine, "SinglePointTechnique": engine.search_options})
         return config.with_options(compress=has_variants(config.families))
 

@@ -97,7 +97,7 @@ class Broken(Callback):
 def _trial(trial_id="t000"):
     from lepton_ai.search.trial import TrialResult
 
-    return TrialResult(trial_id=trial_id, family="linear", params={}, dev_metric=0.9)
+    return TrialResult(trial_id=trial_id, index=0, family="linear", params={}, dev_metric=0.9)
 
 
 def test_every_callback_sees_a_trial_after_one_asked_to_stop():

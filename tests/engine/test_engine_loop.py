@@ -11,12 +11,13 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from lepton_ai.engine.callbacks import Callback
+from lepton_ai.engine.callbacks import Callback, CallbackRunner
 from lepton_ai.engine.executor import Executor, Outcome
 from lepton_ai.engine.loop import LoopSettings, run_loop
 from lepton_ai.engine.runstore import RunStore
 from lepton_ai.engine.scheduler import PlannedTrial
 from lepton_ai.features.cache import PreparedData
+from lepton_ai.search.budget import BudgetPlan
 from lepton_ai.search.trial import TrialResult
 
 RUN = "run-1"
@@ -133,13 +134,14 @@ def store(tmp_path):
     return store
 
 
-def _search(tmp_path, store, scheduler, executor, *, callbacks=(), started=None, finished=(), **settings):
-    options = {"budget_s": 60.0, "refit": False, **settings}
-    loop_settings = LoopSettings(run_id=RUN, threads_per_trial=1, seed=0, epochs=None, run_dir=tmp_path / "run",
-                                 dollars_per_core_second=0.0, **options)
+def _search(tmp_path, store, scheduler, executor, *, callbacks=(), started=None, finished=(), budget_s=60.0,
+            **settings):
+    options = {"refit": False, **settings}
+    loop_settings = LoopSettings(run_id=RUN, plan=BudgetPlan.for_budget(budget_s), threads_per_trial=1, seed=0,
+                                 epochs=None, run_dir=tmp_path / "run", dollars_per_core_second=0.0, **options)
     return run_loop(loop_settings, _prepared(tmp_path), scheduler, executor, store,
                     started=time.monotonic() if started is None else started, finished=finished,
-                    callbacks=callbacks)
+                    callbacks=CallbackRunner(callbacks))
 
 
 def _ids(n):

@@ -325,13 +325,17 @@ def test_failed_save_leaves_the_old_model_and_no_temp_dirs(model, copy, monkeypa
 
 
 def test_same_data_seed_and_threads_give_identical_models(tmp_path) -> None:
+    """In deterministic mode fits stop at their lengths, never at a deadline: a loaded machine
+    cannot change a weight (with deadlines, an MLP cut one epoch earlier differs)."""
     train, test = _wine()
     runs = []
     for i in range(2):
-        model = LeptonModel(budget="300s", families="linear,gbdt,mlp", seed=0, max_trials=7, verbose=0)
+        model = LeptonModel(budget="300s", families="linear,gbdt,mlp", seed=0, max_trials=7, verbose=0,
+                            deterministic=True)
         model.train(train, label="target")
         runs.append((model, save_model(tmp_path / f"run{i}", model)))
     (first, first_dir), (second, second_dir) = runs
+    assert _manifest(first_dir)["run"]["extra"]["mode"] == "deterministic"
     searched = [t for t in first.result_.trials if not t.variant_of]  # compressed variants come after
     assert [t.status for t in searched] == ["ok"] * 7  # every candidate ran
     assert [(t.trial_id, t.family, t.params) for t in first.result_.trials] == \

@@ -50,6 +50,7 @@ class LoopSettings:
     patience: int = 40          # stop after this many finished trials without a real improvement
     refit: bool = True          # train the candidates a user may choose again on train + dev at the end
     needs: tuple[str, ...] = ()  # modules every family of the search needs in its workers (torch)
+    deterministic: bool = False  # fits stop at their lengths, never at deadlines (SearchConfig)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -246,7 +247,7 @@ class _LoopState:
             data_dir=str(self.prepared.directory),
             output_dir=str(self.s.run_dir / "trials" / f"{trial.trial_id}{REFIT_SUFFIX}"),
             deadline=now_wall + self.plan.fit_window_s(remaining), n_threads=self.s.threads_per_trial,
-            seed=self.s.seed, refit=True, max_epochs=self.s.epochs,
+            seed=self.s.seed, refit=True, max_epochs=self.s.epochs, deterministic=self.s.deterministic,
             dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second, estimated_fit_s=refit_estimate_s(trial, 1.0),
             family_source=family_source(trial.family),
@@ -296,7 +297,7 @@ class _LoopState:
             max_epochs=self.s.epochs, dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second,
             estimated_fit_s=planned.estimated_fit_s, family_source=family_source(planned.family),
-            epoch_log=str(epoch_log),
+            epoch_log=str(epoch_log), deterministic=self.s.deterministic,
         )
         self.planned[trial_id] = planned
         queued = dataclasses.replace(spec.started(), **_planned_fields(planned))

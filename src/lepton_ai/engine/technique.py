@@ -173,7 +173,7 @@ class SinglePointTechnique:
         # of the budget) and the node it ran on.
         record = {"families": names, "budget_s": plan.search_s, "epochs": config.epochs, "seed": config.seed,
                   "cores": self.cores, "workers": self.workers, "max_trials": config.max_trials,
-                  "patience": config.patience, "refit": config.refit,
+                  "patience": config.patience, "refit": config.refit, "deterministic": config.deterministic,
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
                   "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task}
         self.store.create_run(run_id, record, prepared.info.get("key"))
@@ -219,6 +219,7 @@ class SinglePointTechnique:
             max_trials=config.get("max_trials"), patience=int(config.get("patience", _DEFAULTS.patience)),
             refit=bool(config.get("refit", _DEFAULTS.refit)),
             needs=tuple(set.intersection(*(set(get_family(n).preload) for n in config["families"]))),
+            deterministic=bool(config.get("deterministic", False)),
         )
         runner = CallbackRunner(callbacks)
         runner.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, plan.search_s)
@@ -241,7 +242,8 @@ class SinglePointTechnique:
             models=ModelCatalog(run_dir / "trials", ok), seed=config["seed"],
             n_threads=settings.threads_per_trial, budget_s=plan.search_s, wall_s=wall,
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
-            extra={**prepared.info, "workers": self.workers}, run_id=run_id, plan=plan,
+            extra={**prepared.info, "workers": self.workers, "mode": "deterministic" if settings.deterministic
+                   else "deadline"}, run_id=run_id, plan=plan,
         )
 
     # ---- the run store ---------------------------------------------------------------------

@@ -48,6 +48,7 @@ class TrialSpec:
     estimated_fit_s: float = 0.0
     family_source: dict[str, str] | None = None   # for families registered at run time
     epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.neural.epochs)
+    deterministic: bool = False   # no fit deadline: the fit stops at its lengths (SearchConfig.deterministic)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +95,8 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
     # Neural trials keep a checkpoint per epoch beside their model: a rerun after a kill
     # (``lepton runs resume``) goes on from the last epoch.
     checkpoint = Path(spec.output_dir) / CHECKPOINT_DIR if model.neural else None
-    budget = Budget(deadline=time.monotonic() + (spec.deadline - time.time()), max_epochs=spec.max_epochs,
+    deadline = None if spec.deterministic else time.monotonic() + (spec.deadline - time.time())
+    budget = Budget(deadline=deadline, deterministic=spec.deterministic, max_epochs=spec.max_epochs,
                     n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None,
                     on_epoch=EpochFile(spec.epoch_log) if spec.epoch_log else None)
     start = time.perf_counter()

@@ -45,6 +45,9 @@ class Budget:
     ``on_epoch``: called by a family that trains in epochs after each one with
     ``{"epoch", "n_epochs", "train_loss", "dev_loss", "dev_metric"}`` (``models.neural.epochs``);
     the engine's worker passes one that appends the record to the trial's epoch file.
+    ``deterministic``: the fit must be a function of the data, parameters and seed alone (no
+    deadline, and no choice made by timing, such as measuring whether bf16 is faster), so the
+    same inputs give byte-identical weights.
     """
 
     deadline: float | None = None  # time.monotonic() value
@@ -53,6 +56,7 @@ class Budget:
     seed: int = 0
     checkpoint_dir: str | None = None
     on_epoch: Callable[[dict[str, Any]], None] | None = None
+    deterministic: bool = False
 
     @classmethod
     def of_seconds(cls, seconds: float | None, **kwargs: Any) -> Budget:

@@ -33,6 +33,10 @@ class SearchConfig:
     more on train + dev at the end. ``epochs`` caps the epochs of neural families. ``compress``:
     the caller compresses the frontier after the search within the same budget
     (``LeptonModel.train`` does), so the search leaves that slice of it (:class:`BudgetPlan`).
+    ``deterministic``: fits stop at their epoch and tree counts (and early stopping), never at a
+    wall-clock deadline, and no timing picks a precision, so the same data, seed and threads give
+    byte-identical models; a trial that runs past the end of the budget is then killed (failed)
+    instead of cut short.
 
     Build one from user-style values (``"60s"``, ``"linear,gbdt"``) with :meth:`from_options`.
     """
@@ -45,6 +49,7 @@ class SearchConfig:
     refit: bool = True
     epochs: int | None = None
     compress: bool = False
+    deterministic: bool = False
 
     def __post_init__(self) -> None:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -135,4 +140,5 @@ _PARSERS = {
     "refit": _flag,
     "epochs": lambda name, value: _integer(name, value, 1),
     "compress": _flag,
+    "deterministic": _flag,
 }

@@ -179,7 +179,9 @@ def train_network(net: Any, X: np.ndarray, y: np.ndarray, dev: tuple[np.ndarray,
     import torch
 
     device = select_device()
-    precision = resolve_precision(settings.precision, device)
+    # A deterministic fit never lets a timing decide the precision (the bf16 probe measures speed).
+    wanted = "fp32" if budget.deterministic and settings.precision in ("auto", "measure") else settings.precision
+    precision = resolve_precision(wanted, device)
     net.to(device)
     data = _Tensors(X, y, dev, task, device)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
