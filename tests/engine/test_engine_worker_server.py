@@ -28,7 +28,7 @@ class FakeServer:
 
 
 def _spec(tmp_path, trial_id: str) -> TrialSpec:
-    return TrialSpec(trial_id=trial_id, family="linear", params={}, data_dir=str(tmp_path),
+    return TrialSpec(trial_id=trial_id, index=0, family="linear", params={}, data_dir=str(tmp_path),
                      output_dir=str(tmp_path / trial_id), deadline=time.time() + 60)
 
 
