@@ -38,7 +38,7 @@ def test_an_executor_runs_its_trials_on_the_server_it_was_given(tmp_path):
     executor.start(_spec(tmp_path, "t000"), kill_at=time.time() + 60)
     assert [r["spec"]["trial_id"] for r in server.submitted] == ["t000"]
     ended = executor.poll(0.01)  # this server has died: its trials end, and the server it holds says why
-    assert [o.trial_id for o in ended] == ["t000"] and "worker server exited with code 3" in ended[0].record["error"]
+    assert [o.trial_id for o in ended] == ["t000"] and "worker server exited with code 3" in ended[0].trial.error
     assert len(server.cancelled) == 1  # never forked: the server that holds it is asked to drop it
 
 
