@@ -19,7 +19,7 @@ from .engine.callbacks import Callback
 from .engine.result import SearchResult
 from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError
-from .features.labels import decode_labels, encode_labels
+from .features.labels import encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
 from .search.budget import parse_budget
 from .search.frontier import check_objective, metric_noise, select_trial
@@ -45,7 +45,9 @@ class LeptonModel:
     ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
     ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice;
     ``max_trials`` caps the search (with ``engine``, the engine's own settings apply instead).
-    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
+    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays; ``predict``,
+    ``predict_proba``, ``test`` and ``evaluate`` also take a record (``dict`` of column name →
+    value), a list of records, or an Arrow Table or RecordBatch.
     """
 
     def __init__(
@@ -147,11 +149,7 @@ class LeptonModel:
 
     def predict(self, data: DataSource) -> np.ndarray:
         """Labels (classification) or values (regression), one per input row."""
-        result = self._fitted()
-        output = result.output(self._input(data), self._chosen_id())
-        if result.schema.task == "classification":
-            return decode_labels(output.argmax(axis=1), result.schema)
-        return output
+        return self._fitted().predict(data, self._chosen_id())
 
     def test(self, data: DataSource) -> float:
         """The task's primary metric on labelled ``data``: accuracy, or R² for regression."""
