@@ -69,8 +69,8 @@ def _reference(preparer: TabularPreparer, frame: pd.DataFrame, view: str) -> np.
                   missing[:, state.missing_in_train].astype(float)]
     for name in [n for n, k in kinds.items() if k == "categorical"]:
         categories = preparer.categories_[name]
-        codes = frame[name].map(lambda v: np.nan if pd.isna(v) else categories.index(str(v))
-                                if str(v) in categories else np.nan).to_numpy(float)
+        codes = np.array([categories.index(str(v)) if not pd.isna(v) and str(v) in categories else np.nan
+                          for v in frame[name]], dtype=float)
         if view == "codes":
             blocks.append(codes[:, None])
             continue

@@ -23,8 +23,10 @@ nanoseconds whatever the schema.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -43,43 +45,66 @@ _BOOLEAN_WORDS = {**dict.fromkeys(("true", "yes", "1", "1.0", "t", "y"), 1.0),
 
 @dataclass(frozen=True)
 class Layout:
-    """Where each kind of feature column sits, fixed by the schema.
+    """Where each kind of feature column sits, fixed by the schema (index arrays built once, so a
+    read does no per-column Python work it can avoid).
 
     ``names``: the feature columns in schema order (``x0..`` for images and sequences). ``numeric``:
-    positions in ``names`` of the numeric and boolean columns, which share one block; ``boolean``: per
-    entry of ``numeric``, whether it is read as true/false. ``categorical``, ``text``: positions in
-    ``names``. ``input_positions``: where each name sits in the columns of a 2-D array input.
-    ``shape``: the per-row shape of image and sequence rows, ``None`` for tables.
+    positions in ``names`` of the numeric and boolean columns, which share one block;
+    ``numbers``/``words``: the entries of ``numeric`` read as numbers and as true/false words.
+    ``others``: positions in ``names`` of the categorical columns (the first ``n_categorical``), then
+    the text columns. ``input_positions``: where each name sits among the ``input_names``, the
+    columns of a 2-D array input. ``pick``: the feature values of a record, as a tuple in ``names``
+    order. ``shape``: the per-row shape of image and sequence rows, ``None`` for tables.
     """
 
     names: tuple[str, ...]
-    numeric: tuple[int, ...]
-    boolean: tuple[bool, ...]
-    categorical: tuple[int, ...]
-    text: tuple[int, ...]
-    input_positions: tuple[int, ...]
-    n_inputs: int
+    numeric: np.ndarray
+    numbers: np.ndarray
+    words: np.ndarray
+    others: np.ndarray
+    n_categorical: int
+    input_positions: np.ndarray
     input_names: tuple[str, ...]
+    pick: Callable[[Any], tuple[Any, ...]]
     shape: tuple[int, ...] | None = None
 
     @classmethod
     def of(cls, schema: Schema) -> Layout:
         if schema.modality in ARRAY_MODALITIES:
-            n = int(np.prod(schema.shape))
-            names = tuple(f"x{i}" for i in range(n))
-            return cls(names=names, numeric=tuple(range(n)), boolean=(False,) * n, categorical=(), text=(),
-                       input_positions=tuple(range(n)), n_inputs=n, input_names=names, shape=tuple(schema.shape))
-        names = tuple(schema.feature_names)
-        kinds = [c.kind for c in schema.columns]
-        numeric = tuple(i for i, k in enumerate(kinds) if k in ("numeric", "boolean"))
-        inputs = tuple(schema.input_columns) or names
+            names = tuple(f"x{i}" for i in range(int(np.prod(schema.shape))))
+            kinds = ["numeric"] * len(names)
+            inputs = names
+        else:
+            names, kinds = tuple(schema.feature_names), [c.kind for c in schema.columns]
+            inputs = tuple(schema.input_columns) or names
+        numeric = [i for i, k in enumerate(kinds) if k in ("numeric", "boolean")]
         where = {name: i for i, name in enumerate(inputs)}
+        categorical = [i for i, k in enumerate(kinds) if k == "categorical"]
         return cls(
-            names=names, numeric=numeric, boolean=tuple(kinds[i] == "boolean" for i in numeric),
-            categorical=tuple(i for i, k in enumerate(kinds) if k == "categorical"),
-            text=tuple(i for i, k in enumerate(kinds) if k == "text"),
-            input_positions=tuple(where.get(name, -1) for name in names), n_inputs=len(inputs), input_names=inputs,
+            names=names, numeric=_indexes(numeric),
+            numbers=_indexes([e for e, i in enumerate(numeric) if kinds[i] == "numeric"]),
+            words=_indexes([e for e, i in enumerate(numeric) if kinds[i] == "boolean"]),
+            others=_indexes(categorical + [i for i, k in enumerate(kinds) if k == "text"]),
+            n_categorical=len(categorical), input_positions=_indexes([where[name] for name in names]),
+            input_names=inputs, pick=_picker(names),
+            shape=tuple(schema.shape) if schema.modality in ARRAY_MODALITIES else None,
         )
+
+    @property
+    def numeric_names(self) -> list[str]:
+        return [self.names[i] for i in self.numeric]
+
+
+def _indexes(values: list[int]) -> np.ndarray:
+    return np.asarray(values, dtype=np.int64)
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """``operator.itemgetter`` over ``names`` that gives a tuple for one name too."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda row: (row[name],)
+    return itemgetter(*names)
 
 
 @dataclass
@@ -102,9 +127,7 @@ def read_columns(X: Any, layout: Layout, source: str, *, numeric: bool = True) -
     if layout.shape is not None:
         return _read_array_rows(X, layout, source)
     if isinstance(X, pd.DataFrame):
-        positions = check_frame_columns(X, layout.names, source)
-        get = _column_getter(X)
-        return _from_arrays(lambda j: get(positions[layout.names[j]]), len(X), layout, source, numeric)
+        return _read_frame(X, layout, source, numeric)
     if isinstance(X, (dict, Records)) or (isinstance(X, list) and X and isinstance(X[0], dict)):
         rows = [X] if isinstance(X, dict) else X.rows if isinstance(X, Records) else X
         return _from_matrix(_records_matrix(rows, layout, source), layout, source, numeric)
@@ -135,10 +158,27 @@ def check_frame_columns(X: pd.DataFrame, names: Sequence[str], source: str) -> d
 
 def column_positions(X: pd.DataFrame) -> dict[Any, int]:
     """Column name → position of its first occurrence; cheaper than ``get_indexer`` on a few names."""
-    positions: dict[Any, int] = {}
-    for i, name in enumerate(_as_values(X.columns.array)):  # pandas' text Index: from its Arrow buffers
-        positions.setdefault(name, i)
+    names = _as_values(X.columns.array)  # pandas' text Index: straight from its Arrow buffers
+    positions = dict(zip(names, range(len(names)), strict=True))
+    if len(positions) < len(names):  # repeated names: the first occurrence counts
+        positions = {}
+        for i, name in enumerate(names):
+            positions.setdefault(name, i)
     return positions
+
+
+def _read_frame(X: pd.DataFrame, layout: Layout, source: str, numeric: bool) -> RawColumns:
+    """A DataFrame: feature columns found by name once, read by position from pandas' blocks."""
+    positions = column_positions(X)
+    if len(positions) < X.shape[1]:
+        check_frame_columns(X, layout.names, source)  # names a repeated feature column
+    try:
+        where = np.asarray(layout.pick(positions), dtype=np.int64)
+    except KeyError:
+        raise _missing_columns(source, [n for n in layout.names if n not in positions], layout.names) from None
+    get = _column_getter(X)
+    return _from_arrays(lambda j: get(where[j]), len(X), layout, source, numeric,
+                        fill=lambda block: _fill_from_blocks(X, where[layout.numeric], block))
 
 
 def _column_getter(X: pd.DataFrame) -> Any:
@@ -153,55 +193,82 @@ def _column_getter(X: pd.DataFrame) -> Any:
     return lambda i: X.iloc[:, i].array
 
 
+def _fill_from_blocks(X: pd.DataFrame, positions: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """Copy into ``block`` the columns at frame ``positions`` that pandas stores together in 2-D
+    blocks of NumPy numbers or bools, one copy per block (a frame built at once keeps all its float64
+    columns in one block); return which entries were filled. Columns alone in their block (a frame
+    split by ``drop`` or column assignment) are left to the column-by-column read, which converts
+    them all in one call. A pandas without block managers fills none."""
+    filled = np.zeros(len(positions), dtype=bool)
+    try:
+        manager = X._mgr
+        numbers, places, blocks = manager.blknos[positions], manager.blklocs[positions], manager.blocks
+    except AttributeError:
+        return filled
+    for number in np.flatnonzero(np.bincount(numbers) > 1).tolist():
+        values = blocks[number].values
+        if isinstance(values, np.ndarray) and values.ndim == 2 and values.dtype.kind in "biuf":
+            entries = np.flatnonzero(numbers == number)
+            block[:, entries] = values[places[entries]].T
+            filled[entries] = True
+    return filled
+
+
 def _records_matrix(rows: Sequence[Any], layout: Layout, source: str) -> np.ndarray:
     """The feature values of records, ``(n_rows, n_features)`` object, columns in layout order."""
-    names = layout.names
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict):
-            raise DataError(f"{source}: record {i} is a {type(row).__name__}; expected a dict of column name → value.")
+    n = len(layout.names)
     try:
-        flat = np.fromiter((row[name] for row in rows for name in names), dtype=object, count=len(rows) * len(names))
-    except KeyError:
+        flat = np.fromiter(chain.from_iterable(map(layout.pick, rows)), dtype=object, count=len(rows) * n)
+    except (KeyError, TypeError):
         for i, row in enumerate(rows):
-            missing = [name for name in names if name not in row]
+            if not isinstance(row, dict):
+                raise DataError(f"{source}: record {i} is a {type(row).__name__}; expected a dict of column "
+                                "name → value.") from None
+            missing = [name for name in layout.names if name not in row]
             if missing:
                 where = source if len(rows) == 1 else f"{source}: record {i}"
-                raise _missing_columns(where, missing, names) from None
+                raise _missing_columns(where, missing, layout.names) from None
         raise
-    return flat.reshape(len(rows), len(names))
+    return flat.reshape(len(rows), n)
 
 
 def _array_matrix(X: np.ndarray, layout: Layout, source: str) -> np.ndarray:
     """The feature columns of a 2-D array (or one row) whose columns are the training table's."""
     array = X[None] if X.ndim == 1 else X
-    if array.ndim != 2 or array.shape[1] != layout.n_inputs:
+    n_inputs = len(layout.input_names)
+    if array.ndim != 2 or array.shape[1] != n_inputs:
         width = array.shape[1] if array.ndim == 2 else array.shape[1:]
-        shown = ", ".join(layout.input_names[:10]) + (" ..." if layout.n_inputs > 10 else "")
-        raise DataError(f"X has {width} features, but LeptonModel is expecting {layout.n_inputs} features as input "
+        shown = ", ".join(layout.input_names[:10]) + (" ..." if n_inputs > 10 else "")
+        raise DataError(f"X has {width} features, but LeptonModel is expecting {n_inputs} features as input "
                         f"({source}; columns {shown}).")
-    return array[:, list(layout.input_positions)]
+    if array.dtype.kind in "US":  # NumPy strings: read as Python str, like an object column
+        array = array.astype(object)
+    return array[:, layout.input_positions]
 
 
 def _read_arrow(X: Any, layout: Layout, source: str, numeric: bool) -> RawColumns:
-    """An Arrow Table or RecordBatch: columns by name, each converted to NumPy once."""
+    """An Arrow Table or RecordBatch: columns found by name, each converted to NumPy once."""
     given = list(X.schema.names)
-    if len(set(given)) < len(given):
+    positions = dict(zip(given, range(len(given)), strict=True))
+    if len(positions) < len(given):
         wanted = set(layout.names)
         repeated = sorted({n for n in given if given.count(n) > 1 and n in wanted})
         if repeated:
             raise DataError(f"{source}: column(s) {', '.join(map(repr, repeated))} appear more than once; "
                             "each feature column must appear once.")
-    missing = [name for name in layout.names if name not in given]
-    if missing:
-        raise _missing_columns(source, missing, layout.names)
-    return _from_arrays(lambda j: X.column(layout.names[j]).to_numpy(zero_copy_only=False), X.num_rows, layout,
+        positions = {name: given.index(name) for name in positions}
+    try:
+        where = layout.pick(positions)
+    except KeyError:
+        raise _missing_columns(source, [n for n in layout.names if n not in positions], layout.names) from None
+    return _from_arrays(lambda j: X.column(where[j]).to_numpy(zero_copy_only=False), X.num_rows, layout,
                         source, numeric)
 
 
 def _read_array_rows(X: Any, layout: Layout, source: str) -> RawColumns:
     """Images and sequences: rows of the trained shape, flattened."""
     array = np.asarray(X)
-    assert layout.shape is not None
+    assert layout.shape is not None  # only images and sequences come here
     if array.shape[1:] != layout.shape:
         raise DataError(f"{source}: expected rows of shape {layout.shape}, got {array.shape[1:]}.")
     flat = array.reshape(len(array), -1).astype(np.float64)
@@ -214,45 +281,57 @@ def _missing_columns(where: str, missing: list[str], names: Sequence[str]) -> Da
 
 
 # ---- conversions ---------------------------------------------------------------------------------
-def _from_arrays(column: Any, n_rows: int, layout: Layout, source: str, numeric: bool) -> RawColumns:
-    """Columns handed out one by one (``column(j)`` for position ``j`` in ``layout.names``)."""
+def _from_arrays(column: Callable[[int], Any], n_rows: int, layout: Layout, source: str, numeric: bool,
+                 fill: Callable[[np.ndarray], np.ndarray] | None = None) -> RawColumns:
+    """Columns handed out one by one (``column(j)`` for position ``j`` in ``layout.names``);
+    ``fill(block)``, when given, fills some numeric entries first and returns a mask of which."""
     block = np.empty((n_rows, len(layout.numeric) if numeric else 0))
-    if numeric and layout.numeric:
-        arrays = [column(j) for j in layout.numeric]
-        plain = [k for k, a in enumerate(arrays) if isinstance(a, np.ndarray) and a.dtype.kind in "biuf"]
-        if plain:  # one conversion for every column of a NumPy number or bool dtype
-            block[:, plain] = np.array([arrays[k] for k in plain], dtype=np.float64).T
-        rest = sorted(set(range(len(arrays))) - set(plain))
-        numbers = [k for k in rest if not layout.boolean[k] or _is_numeric_array(arrays[k])]
-        for k in numbers:
-            block[:, k] = _number_column(arrays[k], layout.names[layout.numeric[k]], source)
-        words = [k for k in rest if k not in set(numbers)]
-        if words:
-            block[:, words] = _booleans([_as_values(arrays[k]) for k in words],
-                                        [layout.names[layout.numeric[k]] for k in words], source)
+    if numeric and len(layout.numeric):
+        filled = fill(block) if fill is not None else np.zeros(len(layout.numeric), dtype=bool)
+        if not filled.all():
+            _fill_one_by_one(block, [int(k) for k in np.flatnonzero(~filled)], column, layout, source)
         block[np.isinf(block)] = np.nan
-    values = [_as_values(column(j)) for j in (*layout.categorical, *layout.text)]
-    return RawColumns(n_rows=n_rows, numeric=block, values=values)
+    return RawColumns(n_rows=n_rows, numeric=block, values=[_as_values(column(j)) for j in layout.others])
+
+
+def _fill_one_by_one(block: np.ndarray, entries: list[int], column: Callable[[int], Any], layout: Layout,
+                     source: str) -> None:
+    """The numeric entries no block copy could fill: NumPy number columns converted together, the
+    others (objects, strings, pandas extension arrays) one at a time."""
+    arrays = {k: column(int(layout.numeric[k])) for k in entries}
+    plain = [k for k, a in arrays.items() if isinstance(a, np.ndarray) and a.dtype.kind in "biuf"]
+    if plain:
+        block[:, plain] = np.array([arrays[k] for k in plain], dtype=np.float64).T
+    booleans = set(layout.words.tolist())
+    words = []
+    for k in sorted(set(arrays) - set(plain)):
+        if k in booleans and not _is_numeric_array(arrays[k]):
+            words.append(k)
+        else:
+            block[:, k] = _number_column(arrays[k], layout.names[layout.numeric[k]], source)
+    if words:
+        block[:, words] = _booleans([_as_values(arrays[k]) for k in words],
+                                    [layout.names[layout.numeric[k]] for k in words], source)
 
 
 def _from_matrix(M: np.ndarray, layout: Layout, source: str, numeric: bool) -> RawColumns:
     """Rows as one 2-D array (records, arrays), columns in layout order."""
-    block = np.empty((len(M), len(layout.numeric) if numeric else 0))
-    if numeric and layout.numeric:
-        if M.dtype.kind in "biuf":
-            block[:] = M[:, list(layout.numeric)]
-        else:
-            numbers = [k for k, b in enumerate(layout.boolean) if not b]
-            words = [k for k, b in enumerate(layout.boolean) if b]
-            if numbers:
-                block[:, numbers] = _numbers(M[:, [layout.numeric[k] for k in numbers]],
-                                             [layout.names[layout.numeric[k]] for k in numbers], source)
-            if words:
-                block[:, words] = _booleans(M[:, [layout.numeric[k] for k in words]].T.tolist(),
-                                            [layout.names[layout.numeric[k]] for k in words], source)
+    if not numeric:
+        block = np.empty((len(M), 0))
+    elif M.dtype.kind in "biuf":
+        block = M[:, layout.numeric].astype(np.float64)
+    else:
+        block = np.empty((len(M), len(layout.numeric)))
+        names = layout.numeric_names
+        if len(layout.numbers):
+            block[:, layout.numbers] = _numbers(M[:, layout.numeric[layout.numbers]],
+                                                [names[k] for k in layout.numbers], source)
+        if len(layout.words):
+            block[:, layout.words] = _booleans(M[:, layout.numeric[layout.words]].T.tolist(),
+                                               [names[k] for k in layout.words], source)
+    if block.size:
         block[np.isinf(block)] = np.nan
-    others = [*layout.categorical, *layout.text]
-    values = M[:, others].T.tolist() if M.dtype == object else [list(M[:, j]) for j in others]
+    values = M[:, layout.others].T.tolist() if M.dtype == object else [list(M[:, j]) for j in layout.others]
     return RawColumns(n_rows=len(M), numeric=block, values=values)
 
 
@@ -335,7 +414,7 @@ def _as_values(values: Any) -> list[Any]:
     dtype = values.dtype
     if isinstance(dtype, pd.StringDtype) and dtype.storage == "pyarrow":
         # pandas' default text columns: straight from the Arrow buffers, ~6x cheaper than to_numpy.
-        return list(values.__arrow_array__().to_pylist())
+        return values.__arrow_array__().to_pylist()
     if isinstance(values, pd.Categorical):
         categories = _as_values(values.categories.array)
         return [categories[code] if code >= 0 else None for code in values.codes.tolist()]

@@ -44,6 +44,7 @@ class InferencePlan:
     train). ``slot_starts``/``last_slots``: per categorical column, where its one-hot slots start
     in the dense view and the index of its last slot (the "other" slot when it has more than
     MAX_ONE_HOT categories). ``widths``: the number of columns of the dense and codes views.
+    ``categorical``: the categorical columns' names (the keys of ``unseen`` counts).
     """
 
     layout: Layout
@@ -55,6 +56,7 @@ class InferencePlan:
     slot_starts: np.ndarray
     last_slots: np.ndarray
     widths: dict[str, int]
+    categorical: tuple[str, ...]
     hasher: Any
 
     @classmethod
@@ -63,10 +65,11 @@ class InferencePlan:
         state = preparer.numeric_
         assert state is not None
         layout = Layout.of(preparer.schema)
-        categories = [preparer.categories_[layout.names[j]] for j in layout.categorical]
+        categorical = [layout.names[j] for j in layout.others[:layout.n_categorical]]
+        categories = [preparer.categories_[name] for name in categorical]
         slots = np.asarray([min(len(c), MAX_ONE_HOT) + (len(c) > MAX_ONE_HOT) for c in categories], dtype=np.int64)
         indicators = np.flatnonzero(state.missing_in_train)
-        n_numeric, n_text = len(layout.numeric), len(layout.text) * TEXT_HASH_FEATURES
+        n_numeric, n_text = len(layout.numeric), (len(layout.others) - len(categorical)) * TEXT_HASH_FEATURES
         first_slot = n_numeric + len(indicators)
         return cls(
             layout=layout, median=np.asarray(state.median, dtype=np.float64),
@@ -77,7 +80,7 @@ class InferencePlan:
             last_slots=slots - 1,
             widths={"dense": first_slot + int(slots.sum()) + n_text,
                     "codes": n_numeric + len(categories) + n_text},
-            hasher=_text_hasher() if layout.text else None,
+            categorical=tuple(categorical), hasher=_text_hasher() if n_text else None,
         )
 
     def transform(self, X: Any, view: View = "dense", *, source: str = "data",
@@ -89,7 +92,7 @@ class InferencePlan:
         """
         if view == "text":
             raw = read_columns(X, self.layout, source, numeric=False)
-            texts = raw.values[len(self.layout.categorical):]
+            texts = raw.values[len(self.categorical):]
             out = np.empty((raw.n_rows, len(texts)), dtype=object)
             for k, column in enumerate(texts):
                 out[:, k] = _strings(column)
@@ -101,13 +104,12 @@ class InferencePlan:
     # ---- internals --------------------------------------------------------------------------
     def _codes(self, raw: RawColumns, unseen: dict[str, int] | None) -> np.ndarray:
         """Category codes ``(n_rows, n_categorical)`` float64, NaN for a missing or unseen value."""
-        names = self.layout.names
         columns = []
         for k, lookup in enumerate(self.lookups):
             get = lookup.get
             codes = [get(v, _UNSEEN) if type(v) is str else _code_of(v, get) for v in raw.values[k]]
             if unseen is not None:
-                name = names[self.layout.categorical[k]]
+                name = self.categorical[k]
                 unseen[name] = unseen.get(name, 0) + codes.count(_UNSEEN)
             columns.append(codes)
         if not columns:
@@ -125,7 +127,7 @@ class InferencePlan:
             rows, columns = np.nonzero(~np.isnan(codes))
             slots = np.minimum(codes[rows, columns].astype(np.int64), self.last_slots[columns])
             out[rows, self.slot_starts[columns] + slots] = 1.0
-        self._hash_into(out, raw, self.widths["dense"] - len(self.layout.text) * TEXT_HASH_FEATURES)
+        self._hash_into(out, raw, self.widths["dense"] - (len(raw.values) - len(self.categorical)) * TEXT_HASH_FEATURES)
         return out
 
     def _codes_view(self, raw: RawColumns, codes: np.ndarray) -> np.ndarray:
@@ -138,7 +140,7 @@ class InferencePlan:
 
     def _hash_into(self, out: np.ndarray, raw: RawColumns, start: int) -> None:
         """Hash each text column into its TEXT_HASH_FEATURES slots of ``out`` from ``start`` on."""
-        for k, column in enumerate(raw.values[len(self.layout.categorical):]):
+        for k, column in enumerate(raw.values[len(self.categorical):]):
             offset = start + k * TEXT_HASH_FEATURES
             out[:, offset:offset + TEXT_HASH_FEATURES] = self.hasher.transform(_strings(column)).toarray()
 
