@@ -79,6 +79,7 @@ def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, Any]) -> None:
+    from ..features.cache import load_raw_rows
     from ..models.base import Budget
     from ..models.metrics import dev_loss, primary_metric
     from ..models.neural.epochs import epoch_log
@@ -100,7 +101,8 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
         record["dev_metric"] = primary_metric(train.task, dev.y, output)
         record["extra"]["dev_loss"] = dev_loss(train.task, dev.y, output)
         _save_dev_output(spec, output)
-    measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir))
+    measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir),
+                             rows=load_raw_rows(Path(spec.data_dir)))
     if checkpoint is not None:  # the trial's model is saved: its training state is no longer needed
         shutil.rmtree(checkpoint, ignore_errors=True)
     price = spec.dollars_per_core_second * spec.n_threads + (spec.dollars_per_gpu_second if _on_gpu(model) else 0.0)
@@ -108,7 +110,7 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, record: dict[str, An
         train_cost_usd=record["fit_s"] * price,
         latency_p50_ms=measured.latency_p50_ms, latency_p99_ms=measured.latency_p99_ms,
         rows_per_s=measured.rows_per_s, infer_cost_per_million_usd=1e6 / measured.rows_per_s * price,
-        size_bytes=measured.size_bytes,
+        size_bytes=measured.size_bytes, **measured.breakdown(),
     )
     for key in ("n_trees_", "epochs_run_", "converged_"):
         if hasattr(model, key):
