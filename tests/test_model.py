@@ -154,3 +154,97 @@ def test_each_search_option_comes_from_where_it_was_given(table):
     again = LeptonModel(budget="4s", families="linear", max_trials=1, engine=engine, verbose=0).train(
         table, label="species")  # the same values given in both places agree
     assert again.result_.plan.total_s == pytest.approx(4.0)
+
+
+# ---- records and Arrow batches: a table row with the training column names --------------------------
+def test_predict_takes_a_record_and_a_list_of_records(trained):
+    model, frame = trained
+    features = frame.drop(columns="species")
+    records = features.to_dict("records")
+    np.testing.assert_array_equal(model.predict(records), model.predict(features))
+    np.testing.assert_array_equal(model.predict_proba(records), model.predict_proba(features))
+    one = model.predict(records[3])
+    assert one.shape == (1,) and one[0] == model.predict(features.iloc[[3]])[0]
+    np.testing.assert_array_equal(model.predict_proba(records[3]), model.predict_proba(features.iloc[[3]]))
+
+
+def test_test_and_evaluate_take_records_with_their_labels(trained):
+    model, frame = trained
+    records = frame.to_dict("records")
+    assert model.test(records) == model.test(frame)
+    assert model.evaluate(records)["accuracy"] == model.evaluate(frame)["accuracy"]
+    unlabelled = frame.drop(columns="species").to_dict("records")
+    assert model.test((unlabelled, frame["species"].to_numpy())) == model.test(frame)
+    with pytest.raises(DataError, match="species"):
+        model.test(unlabelled)
+
+
+def test_a_record_missing_a_column_is_named(trained):
+    model, frame = trained
+    record = frame.drop(columns=["species", "x2"]).iloc[0].to_dict()
+    with pytest.raises(DataError, match=r"record: missing column\(s\) 'x2' that the model was trained on"):
+        model.predict(record)
+
+
+def test_records_with_mixed_keys_name_the_record(trained):
+    model, frame = trained
+    records = frame.drop(columns="species").head(3).to_dict("records")
+    del records[2]["colour"]
+    with pytest.raises(DataError, match=r"records: record 2: missing column\(s\) 'colour'"):
+        model.predict(records)
+
+
+def test_an_extra_key_is_ignored_like_an_extra_column(trained):
+    model, frame = trained
+    record = frame.drop(columns="species").iloc[0].to_dict()
+    np.testing.assert_array_equal(model.predict_proba({**record, "unrelated": "x"}), model.predict_proba(record))
+
+
+def test_a_record_of_the_wrong_type_names_the_column(trained):
+    model, frame = trained
+    record = frame.drop(columns="species").iloc[0].to_dict()
+    with pytest.raises(DataError, match=r"record: column 'x1' row 0: expected a number, got 'tall'"):
+        model.predict({**record, "x1": "tall"})
+    with pytest.raises(DataError, match=r"record: column 'flag' row 0: expected true/false, got 'perhaps'"):
+        model.predict({**record, "flag": "perhaps"})
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, None])
+def test_nan_inf_and_none_in_a_record_are_missing_values_like_in_a_frame(trained, value):
+    model, frame = trained
+    row = frame.drop(columns="species").iloc[[0]].assign(x1=np.nan)
+    record = {**row.iloc[0].to_dict(), "x1": value}
+    np.testing.assert_array_equal(model.predict_proba(record), model.predict_proba(row))
+
+
+def test_an_unseen_category_in_a_record_predicts_like_in_a_frame(trained):
+    model, frame = trained
+    row = frame.drop(columns="species").iloc[[0]].assign(colour="ultraviolet")
+    np.testing.assert_array_equal(model.predict_proba(row.iloc[0].to_dict()), model.predict_proba(row))
+
+
+def test_arrow_tables_and_batches_predict_like_frames(trained):
+    import pyarrow as pa
+
+    model, frame = trained
+    expected = model.predict_proba(frame)
+    np.testing.assert_array_equal(model.predict_proba(pa.Table.from_pandas(frame)), expected)
+    np.testing.assert_array_equal(model.predict_proba(pa.RecordBatch.from_pandas(frame)), expected)
+    assert model.test(pa.Table.from_pandas(frame)) == model.test(frame)
+
+
+def test_an_arrow_batch_with_a_wrong_schema_names_the_field(trained):
+    import pyarrow as pa
+
+    model, frame = trained
+    with pytest.raises(DataError, match=r"Arrow RecordBatch: missing column\(s\) 'colour'"):
+        model.predict(pa.RecordBatch.from_pandas(frame.drop(columns="colour")))
+    wrong = frame.astype({"x1": str}).assign(x1="tall")
+    with pytest.raises(DataError, match=r"Arrow Table: column 'x1' row 0: expected a number, got 'tall'"):
+        model.predict(pa.Table.from_pandas(wrong))
+
+
+def test_an_empty_list_of_records_is_refused(trained):
+    model, _ = trained
+    with pytest.raises(DataError, match="list of records is empty"):
+        model.predict([])

@@ -19,7 +19,7 @@ from .engine.callbacks import Callback
 from .engine.result import SearchResult
 from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError, TrialError
-from .features.labels import decode_labels, encode_labels
+from .features.labels import encode_labels
 from .models.metrics import classification_report, primary_metric, regression_report
 from .search.config import SearchConfig, merge_search_options
 from .search.frontier import check_objective, metric_noise, select_trial
@@ -48,7 +48,9 @@ class LeptonModel:
     (``"tcp://host:8786"``) instead of this node. ``deterministic=True`` trains every candidate to
     its epoch and tree counts instead of wall-clock deadlines, so the same data, seed and threads
     give byte-identical models (the manifest's ``run.extra.mode`` says which mode made a model).
-    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays.
+    Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays; ``predict``,
+    ``predict_proba``, ``test`` and ``evaluate`` also take a record (``dict`` of column name →
+    value), a list of records, or an Arrow Table or RecordBatch.
 
     ``engine`` runs the search (default: a ``SinglePointTechnique`` with this node's defaults).
     The search options (``budget``, ``families``, ``seed``, ``max_trials``, and ``epochs`` of
@@ -181,11 +183,7 @@ class LeptonModel:
 
     def predict(self, data: DataSource) -> np.ndarray:
         """Labels (classification) or values (regression), one per input row."""
-        result = self._fitted()
-        output = result.output(self._input(data), self._chosen_id())
-        if result.schema.task == "classification":
-            return decode_labels(output.argmax(axis=1), result.schema)
-        return output
+        return self._fitted().predict(data, self._chosen_id())
 
     def test(self, data: DataSource) -> float:
         """The task's primary metric on labelled ``data``: accuracy, or R² for regression."""

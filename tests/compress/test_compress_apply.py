@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from lepton_ai import LeptonModel, SinglePointTechnique, load_model, save_model
 from lepton_ai.cli.main import app
 from lepton_ai.compress.apply import compress_result, has_variants
-from lepton_ai.features.cache import prepare
+from lepton_ai.features.cache import RawRows, prepare, raw_dev_rows
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +54,7 @@ def test_compress_again_adds_nothing_new(trained) -> None:
     result = model.result_
     dataset = model._input(frame)
     dev = {view: prepare(result.preparer, dataset, view) for view in ("dense", "codes")}
-    assert compress_result(result, dev) == []
+    assert compress_result(result, dev, rows=RawRows(result.preparer, raw_dev_rows(dataset))) == []
 
 
 @pytest.mark.slow
@@ -66,7 +66,8 @@ def test_no_time_left_skips_with_a_line(trained) -> None:
     source = next(t.trial_id for t in result.trials if t.family == "gbdt" and t.trial_id in result.models)
     dataset = model._input(frame)
     lines: list[str] = []
-    added = compress_result(result, {"codes": prepare(result.preparer, dataset, "codes")}, sources=[source],
+    added = compress_result(result, {"codes": prepare(result.preparer, dataset, "codes")},
+                            rows=RawRows(result.preparer, raw_dev_rows(dataset)), sources=[source],
                             kinds=["gbdt-fast"], deadline=time.monotonic(), log=lines.append)
     exists = f"{source}-gbdt-fast" in {t.trial_id for t in result.trials}
     assert added == [] and (exists or "no time left" in lines[0])
@@ -87,7 +88,8 @@ def test_a_variant_that_fails_is_left_out_with_a_line(trained, monkeypatch) -> N
     monkeypatch.setattr(apply, "_measured", broken)
     lines: list[str] = []
     dataset = model._input(frame)
-    added = compress_result(result, {"codes": prepare(result.preparer, dataset, "codes")}, sources=[source],
+    added = compress_result(result, {"codes": prepare(result.preparer, dataset, "codes")},
+                            rows=RawRows(result.preparer, raw_dev_rows(dataset)), sources=[source],
                             kinds=["gbdt-fast"], log=lines.append)
     assert added == [] and "RuntimeError: onnxruntime: bad graph; left out" in lines[0]
 

@@ -89,3 +89,36 @@ def test_image_arrays_pass_through(tmp_path):
 
 def test_dataset_passes_through(iris):
     assert to_input(iris, iris.schema) is iris
+
+
+def test_records_stay_records_with_the_label_split_off(iris):
+    from lepton_ai.data.dataset import Records
+
+    rows = iris.X.head(4).assign(label=iris.y[:4]).to_dict("records")
+    data = to_input(rows, iris.schema)
+    assert isinstance(data.X, Records) and data.X.rows is rows and data.source == "records"
+    np.testing.assert_array_equal(data.y, iris.y[:4])
+    single = to_input(rows[0], iris.schema)
+    assert len(single) == 1 and single.source == "record"
+    assert to_input(iris.X.head(2).to_dict("records"), iris.schema).y is None
+    subset = data.subset(np.array([3, 1]))
+    assert subset.X.rows == [rows[3], rows[1]] and list(subset.y) == [iris.y[3], iris.y[1]]
+
+
+def test_records_where_only_some_hold_the_label_keep_the_others_unlabelled(iris):
+    rows = iris.X.head(3).to_dict("records")
+    rows[1] = {**rows[1], "label": iris.y[1]}
+    data = to_input(rows, iris.schema)
+    assert data.y[0] is None and data.y[1] == iris.y[1] and data.y[2] is None
+
+
+def test_arrow_tables_stay_arrow_with_the_label_split_off(iris):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(iris.X.head(5).assign(label=iris.y[:5]))
+    data = to_input(table, iris.schema)
+    assert data.X is table and data.source == "Arrow Table"
+    np.testing.assert_array_equal(data.y, iris.y[:5])
+    assert data.subset(np.array([0, 2])).X.num_rows == 2
+    with pytest.raises(DataError, match="has no rows"):
+        to_input(table.slice(0, 0), iris.schema)

@@ -211,7 +211,7 @@ def test_a_stopped_trial_is_really_stopped_on_its_worker(cluster, table, tmp_pat
         assert _wait_for(lambda: _pids(slow_family), 30), "the trial never started on a worker"
         [pid] = _pids(slow_family)
         [outcome] = executor.stop_all("stopped by the test")
-        assert outcome.record["status"] == "failed" and outcome.record["error"] == "stopped by the test"
+        assert outcome.trial.status == "failed" and outcome.trial.error == "stopped by the test"
         assert _wait_for(lambda: not _alive(pid), 5), f"trial process {pid} still runs on its worker"
     finally:
         executor.close()
@@ -240,11 +240,11 @@ def test_a_worker_without_the_features_is_sent_them_and_the_trial_runs(cluster, 
 
     try:
         first = _run_one(executor, spec)
-        assert first.record["status"] == "ok", first.record
+        assert first.trial.status == "ok", first.trial
         assert set(features_on_workers(remove=True).values()) == {False}  # as on workers that joined later
         second = _run_one(executor, dataclasses.replace(spec, trial_id="t001",
                                                         output_dir=str(Path(spec.output_dir).with_name("t001"))))
-        assert second.record["status"] == "ok", second.record
+        assert second.trial.status == "ok", second.trial
         assert True in features_on_workers(remove=False).values()
         assert (tmp_path / "run" / "trials" / "t001").is_dir()
     finally:
@@ -279,7 +279,7 @@ def test_a_trial_past_its_deadline_is_killed_on_its_worker(cluster, table, tmp_p
         executor.start(spec, kill_at=time.time() + 4)
         outcomes = []
         assert _wait_for(lambda: outcomes.extend(executor.poll(0.2)) or outcomes, 30)
-        assert "timed out" in outcomes[0].record["error"] and outcomes[0].record["worker"]
+        assert "timed out" in outcomes[0].trial.error and outcomes[0].trial.worker
         pids = _pids(slow_family)
         assert pids and _wait_for(lambda: not any(_alive(pid) for pid in pids), 5), \
             [(pid, Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else "") for pid in pids]

@@ -15,7 +15,8 @@ from lepton_ai.search.trial import TrialResult, trial_id_for
 def _trial(index: int, metric: float, loss: float | None = None, p50: float = 0.1) -> TrialResult:
     return TrialResult(trial_id=trial_id_for(index), index=index, family="linear", params={}, dev_metric=metric,
                        fit_s=1.0, train_cost_usd=1e-4, latency_p50_ms=p50, latency_p99_ms=2 * p50, rows_per_s=1e4 / p50,
-                       infer_cost_per_million_usd=p50, size_bytes=100, dev_loss=loss)
+                       infer_cost_per_million_usd=p50, size_bytes=100, dev_loss=loss, model_p50_ms=p50 / 4,
+                       model_p99_ms=p50 / 2, record_p50_ms=p50 / 2)
 
 
 def _noisy_outputs(tmp_path, n=400, k=3, models=3, seed=0):
@@ -41,6 +42,8 @@ def test_the_average_of_noisy_models_is_kept_with_derived_timings(tmp_path):
     assert len(members) >= 2 and abs(sum(ensemble.params["weights"]) - 1.0) < 1e-6
     by_id = {t.trial_id: t for t in trials}
     assert ensemble.latency_p50_ms == pytest.approx(sum(by_id[m].latency_p50_ms for m in members))
+    assert ensemble.model_p50_ms == pytest.approx(sum(by_id[m].model_p50_ms for m in members))
+    assert ensemble.record_p50_ms == pytest.approx(sum(by_id[m].record_p50_ms for m in members))
     assert ensemble.train_cost_usd == pytest.approx(sum(by_id[m].train_cost_usd for m in members))
 
 

@@ -51,13 +51,14 @@ def test_a_finished_refit_replaces_the_model_and_adds_its_cost(tmp_path):
     trial = _trial(0, 0.9, 0.1)
     _model_dirs(tmp_path, "t000")
     record = _refit(137, fit_s=2.0, train_cost_usd=0.002, latency_p50_ms=0.2, latency_p99_ms=0.3, rows_per_s=9e4,
-                    infer_cost_per_million_usd=0.02, size_bytes=1200)
+                    infer_cost_per_million_usd=0.02, size_bytes=1200, model_p50_ms=0.05, record_p50_ms=0.1)
     assert apply_refit(trial, record, tmp_path)
     assert (tmp_path / "t000" / "model.txt").read_text() == "refit"
     assert not (tmp_path / f"t000{REFIT_SUFFIX}").exists()
     assert trial.dev_metric == 0.9 and trial.latency_p50_ms == 0.2 and trial.size_bytes == 1200
     assert trial.train_cost_usd == 0.003 and trial.refit_fit_s == 2.0 and trial.refit_params == {"n_estimators": 137}
     assert trial.refitted and trial.refit_error is None
+    assert trial.model_p50_ms == 0.05 and trial.record_p50_ms == 0.1
 
 
 def test_a_refit_cut_short_or_failed_leaves_the_trial_as_it_was(tmp_path):

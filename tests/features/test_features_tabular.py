@@ -104,10 +104,10 @@ def test_unseen_categories_are_counted_per_column_in_the_callers_dict(train, pre
     assert unseen == {"city": 4}
 
 
-def test_unseen_counts_zero_for_known_categories_and_on_the_one_row_path(mixed):
+def test_unseen_counts_zero_for_known_categories_and_for_one_row(mixed):
     frame, preparer = mixed
     unseen: dict[str, int] = {}
-    preparer.transform(frame.iloc[[0]], "dense", unseen=unseen)  # one row: the cell-by-cell path
+    preparer.transform(frame.iloc[[0]], "dense", unseen=unseen)
     assert unseen == {"city": 0}
     row = frame.iloc[[0]].copy()
     row["city"] = "atlantis"
@@ -308,7 +308,7 @@ def test_nan_and_inf_in_a_training_csv_end_finite(tmp_path):
 
 @pytest.fixture(scope="module")
 def mixed():
-    """A mixed table without booleans: one-row inputs take the cell-by-cell path."""
+    """A mixed table without booleans."""
     frame = _frame().drop(columns="member")
     data = load_data(frame, label="y", split=None)
     return frame, TabularPreparer(data.schema).fit(data)

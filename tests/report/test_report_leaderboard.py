@@ -9,7 +9,7 @@ def _trial(i, metric, latency, status="ok"):
     return TrialResult(trial_id=f"t{i:03d}", index=i, family="linear", params={"C": 1.0 / (i + 1)}, status=status,
                        dev_metric=metric, fit_s=0.01, train_cost_usd=1e-7, latency_p50_ms=latency,
                        latency_p99_ms=None if latency is None else latency * 2, rows_per_s=1e6,
-                       infer_cost_per_million_usd=latency,
+                       infer_cost_per_million_usd=latency, model_p50_ms=None if latency is None else latency / 8,
                        size_bytes=400, error=None if status == "ok" else "boom")
 
 
@@ -41,3 +41,11 @@ def test_brackets_in_params_and_errors_are_text_not_markup():
     trials[1].error = "KeyError: ['[red]x']"
     text = _render(leaderboard_table(leaderboard_frame(trials, chosen="t000")))
     assert "[bold]64[/bold]" in text and "KeyError: ['[red]x']" in text
+
+
+def test_the_model_only_latency_is_a_column_beside_the_end_to_end_one():
+    board = leaderboard_frame([_trial(0, 0.9, 1.0), _trial(1, 0.95, 5.0)])
+    assert {"latency_p50_ms", "model_p50_ms", "record_p50_ms"} <= set(board.columns)
+    assert list(board["model_p50_ms"]) == [0.625, 0.125]
+    text = _render(leaderboard_table(board))
+    assert "model p50 ms" in text and "0.625" in text

@@ -38,9 +38,9 @@ def run_compress(*, model_dir: Path, kinds: list[str] | None, data: str | None, 
     result = model.result_
     assert result is not None
     sources = [tid for tid in result.models if get_family(result.trial(tid).family).searchable]
-    dev = _dev_split(model, sources, data, sep)
+    dev, rows = _dev_split(model, sources, data, sep)
     console = _console()
-    added = compress_result(result, dev, sources=sources, kinds=kinds,
+    added = compress_result(result, dev, rows=rows, sources=sources, kinds=kinds,
                             log=lambda line: typer.echo(f"lepton: {line}", err=True))
     if not added:
         console.print(f"{model_dir}: no new variant (models: {', '.join(sources)}; variants exist already or none "
@@ -56,15 +56,16 @@ def run_compress(*, model_dir: Path, kinds: list[str] | None, data: str | None, 
     console.print(f"saved: {model_dir}; chosen ({model.objective}): {chosen.trial_id} {chosen.family}")
 
 
-def _dev_split(model: Any, sources: list[str], data: str | None, sep: str | None) -> dict[str, Any]:
-    """The labelled dev rows, prepared for each view the sources read.
+def _dev_split(model: Any, sources: list[str], data: str | None, sep: str | None) -> tuple[dict[str, Any], Any]:
+    """The labelled dev rows, prepared for each view the sources read, and the first of them raw
+    (with the preparer: what the end-to-end timings predict from).
 
     A saved model holds no data: the dev split comes from ``--data`` or, on the machine that
     trained the model, from the feature cache the search left.
     """
     from ..config import Settings
     from ..data.coerce import to_input
-    from ..features.cache import FeatureCache, prepare
+    from ..features.cache import FeatureCache, RawRows, prepare, raw_dev_rows
 
     result = model.result_
     if data is not None:
@@ -72,9 +73,10 @@ def _dev_split(model: Any, sources: list[str], data: str | None, sep: str | None
         if dataset.y is None:
             raise ConfigError(f"{data}: needs the label column {result.schema.label!r} to measure the variants.")
         views = {str(result.models[s].view) for s in sources}
-        return {view: prepare(result.preparer, dataset, view) for view in views}  # type: ignore[arg-type]
+        prepared_views = {view: prepare(result.preparer, dataset, view) for view in views}  # type: ignore[arg-type]
+        return prepared_views, RawRows(result.preparer, raw_dev_rows(dataset))
     prepared = FeatureCache(Settings().home / "cache" / "features").load(str(result.extra.get("key", "")))
     if prepared is None:
         raise ConfigError("the model directory holds no data and its training split is not in this machine's "
                           "feature cache; pass --data DEV.csv (labelled rows) to measure the variants on.")
-    return {view: parts[1] for view, parts in prepared.views.items()}
+    return {view: parts[1] for view, parts in prepared.views.items()}, prepared.raw_rows

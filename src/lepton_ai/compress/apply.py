@@ -1,7 +1,8 @@
 """Compress the candidates of a search result: make variants, measure each, add them to the result.
 
 Each variant is measured like a searched candidate: the primary metric on dev, single-row latency
-p50/p99, batch rows/s and size on disk (:func:`lepton_ai.engine.measure.measure_model`), with the
+p50/p99 and batch rows/s end to end from the raw dev rows, the model alone beside them, and size on
+disk (:func:`lepton_ai.engine.measure.measure_model`), with the
 thread count the search gave its trials, so the figures compare with the source's. Its training
 cost is the source's plus the seconds compression took. It then joins the result's trials (and so
 the frontier) under the id ``<source trial>-<kind>``.
@@ -21,7 +22,7 @@ import numpy as np
 from ..engine.callbacks import Callback, CallbackRunner
 from ..engine.measure import measure_model
 from ..engine.result import SearchResult
-from ..features.cache import FeatureCache
+from ..features.cache import FeatureCache, RawRows
 from ..features.prepared import Prepared
 from ..models.base import ModelFamily
 from ..models.derived.variant import VariantFamily
@@ -34,9 +35,9 @@ from .variants import make_variants, variant_kinds
 __all__ = ["compress_result", "compress_after_search", "has_variants", "default_sources", "SECONDS_PER_VARIANT"]
 
 # What one variant takes to make and measure on a 2-core node (export or conversion, dev metric,
-# ~0.2 s of timing, saving; measured 0.15-0.2 s for an MLP): the time left is checked against it
+# ~0.3 s of timing end to end and of the model alone, saving): the time left is checked against it
 # before each source.
-SECONDS_PER_VARIANT = 0.3
+SECONDS_PER_VARIANT = 0.4
 
 
 def default_sources(result: SearchResult) -> list[str]:
@@ -45,12 +46,14 @@ def default_sources(result: SearchResult) -> list[str]:
             if t.trial_id in result.models and not t.variant_of]
 
 
-def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, sources: Sequence[str] | None = None,
-                    kinds: Sequence[str] | None = None, deadline: float | None = None,
-                    callbacks: Sequence[Callback] = (), log: Callable[[str], None] | None = None) -> list[TrialResult]:
+def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, rows: RawRows,
+                    sources: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
+                    deadline: float | None = None, callbacks: Sequence[Callback] = (),
+                    log: Callable[[str], None] | None = None) -> list[TrialResult]:
     """Make, measure and add the variants of ``sources`` (default :func:`default_sources`).
 
-    ``dev``: the prepared dev split by view (``"dense"``, ``"codes"``), labelled. ``kinds``: which
+    ``dev``: the prepared dev split by view (``"dense"``, ``"codes"``), labelled. ``rows``: raw dev
+    rows with the preparer, which the end-to-end timings predict from. ``kinds``: which
     variants (default: all that apply). ``deadline`` (``time.monotonic()``): sources whose variants
     would not finish by then are skipped, with a line to ``log``. A variant that fails is logged and
     left out. Returns the variant trials added.
@@ -70,14 +73,14 @@ def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, source
             continue
         part = dev[str(source.view)]
         with _threads(result.n_threads):
-            for trial in _compress_one(result, source_id, source, todo, part, say):
+            for trial in _compress_one(result, source_id, source, todo, part, rows, say):
                 added.append(trial)
                 runner.on_trial_end(trial)
     return added
 
 
 def _compress_one(result: SearchResult, source_id: str, source: ModelFamily, kinds: list[str], dev: Prepared,
-                  say: Callable[[str], None]) -> Iterator[TrialResult]:
+                  rows: RawRows, say: Callable[[str], None]) -> Iterator[TrialResult]:
     start = time.perf_counter()
     # A variant that cannot be made or run (an export the exporters cannot trace, a runtime error in
     # ONNX Runtime) is left out with a line saying why; the source and the search stay as they are.
@@ -90,7 +93,7 @@ def _compress_one(result: SearchResult, source_id: str, source: ModelFamily, kin
     baseline = _dev_metric(source, dev)
     for kind, variant in variants.items():
         try:
-            yield _measured(result, source_id, kind, variant, dev, made_s, baseline)
+            yield _measured(result, source_id, kind, variant, (dev, rows), made_s, baseline)
         except Exception as exc:
             say(f"compress: {source_id}-{kind}: {type(exc).__name__}: {exc}; left out")
 
@@ -102,15 +105,16 @@ def _dev_metric(model: ModelFamily, dev: Prepared) -> float:
     return primary_metric(model.task_, dev.y, output)
 
 
-def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantFamily, dev: Prepared,
-              made_s: float, baseline: float) -> TrialResult:
-    """Measure ``variant`` and add it to ``result``.
+def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantFamily,
+              dev_split: tuple[Prepared, RawRows], made_s: float, baseline: float) -> TrialResult:
+    """Measure ``variant`` on the dev split (prepared, and its raw rows) and add it to ``result``.
 
     Its dev metric is the source trial's plus what compression changed on the dev rows
     (variant minus source model, ``baseline``): the source model may have been refit on train + dev
     after its trial was scored, and then dev no longer scores it fairly, but the change still shows.
     """
     start = time.perf_counter()
+    dev, rows = dev_split
     variant.set_threads(result.n_threads)
     source = result.trial(source_id)
     X = np.array(dev.X, dtype=np.float32)
@@ -119,7 +123,7 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
     trial_id = f"{source_id}-{kind}"
     directory = result.model_dir(trial_id)
     with tempfile.TemporaryDirectory(prefix="lepton-variant-") as scratch:
-        measured = measure_model(variant, X, save_to=directory or Path(scratch) / trial_id)
+        measured = measure_model(variant, X, save_to=directory or Path(scratch) / trial_id, rows=rows)
     compress_s = made_s + time.perf_counter() - start
     price = result.price_per_core_hour / 3600.0 * max(result.n_threads, 1)
     trial = TrialResult(
@@ -130,7 +134,8 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
         latency_p50_ms=measured.latency_p50_ms, latency_p99_ms=measured.latency_p99_ms,
         rows_per_s=measured.rows_per_s, infer_cost_per_million_usd=1e6 / measured.rows_per_s * price,
         size_bytes=measured.size_bytes, n_threads=result.n_threads, rung_fraction=source.rung_fraction,
-        variant_of=source_id,
+        variant_of=source_id, record_p50_ms=measured.record_p50_ms, model_p50_ms=measured.model_p50_ms,
+        model_p99_ms=measured.model_p99_ms,
         extra={"variant": kind, "source_family": source.family, "compress_s": compress_s,
                "dev_metric_change": measured_metric - baseline},
     )
@@ -180,4 +185,4 @@ def compress_after_search(result: SearchResult, cache: FeatureCache, *, deadline
         say("compress: the search's prepared dev split is no longer in the feature cache; compression skipped.")
         return []
     dev = {view: parts[1] for view, parts in prepared.views.items()}
-    return compress_result(result, dev, deadline=deadline, callbacks=callbacks, log=say)
+    return compress_result(result, dev, rows=prepared.raw_rows, deadline=deadline, callbacks=callbacks, log=say)

@@ -15,7 +15,7 @@ combination, training cost the sum.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -67,12 +67,22 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
         latency_p50_ms=sum(t.latency_p50_ms or 0.0 for t in members),
         latency_p99_ms=sum(t.latency_p99_ms or 0.0 for t in members),
         rows_per_s=1.0 / sum(1.0 / (t.rows_per_s or np.inf) for t in members),
+        record_p50_ms=_total(t.record_p50_ms for t in members),
+        model_p50_ms=_total(t.model_p50_ms for t in members),
+        model_p99_ms=_total(t.model_p99_ms for t in members),
         infer_cost_per_million_usd=sum(t.infer_cost_per_million_usd or 0.0 for t in members),
         size_bytes=sum(t.size_bytes or 0 for t in members),
         peak_memory_bytes=max(t.peak_memory_bytes or 0 for t in members) or None,
         n_threads=max(t.n_threads for t in members),
         origin="ensemble", rung_fraction=1.0, dev_loss=loss, extra={"timings": "derived from the members"},
     )
+
+
+def _total(values: Iterable[float | None]) -> float | None:
+    """The sum of the members' figures (each member prepares and predicts in turn); ``None`` when one
+    has none."""
+    figures = list(values)
+    return None if any(v is None for v in figures) else sum(v for v in figures if v is not None)
 
 
 def _diverse(pool: list[TrialResult]) -> list[TrialResult]:

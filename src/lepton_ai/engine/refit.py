@@ -88,7 +88,8 @@ def apply_refit(trial: TrialResult, refit: TrialResult, trials_dir: Path) -> boo
         os.replace(target, old)
     os.replace(fresh, target)
     shutil.rmtree(old, ignore_errors=True)
-    for key in ("latency_p50_ms", "latency_p99_ms", "rows_per_s", "infer_cost_per_million_usd", "size_bytes"):
+    for key in ("latency_p50_ms", "latency_p99_ms", "rows_per_s", "infer_cost_per_million_usd", "size_bytes",
+                "record_p50_ms", "model_p50_ms", "model_p99_ms"):
         if getattr(refit, key) is not None:
             setattr(trial, key, getattr(refit, key))
     trial.train_cost_usd = (trial.train_cost_usd or 0.0) + float(refit.train_cost_usd or 0.0)

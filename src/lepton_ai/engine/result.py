@@ -9,8 +9,10 @@ from typing import Any
 
 import numpy as np
 
+from ..data.coerce import to_input
 from ..data.dataset import Dataset, Schema
 from ..errors import ConfigError
+from ..features.labels import decode_labels
 from ..features.tabular import TabularPreparer
 from ..models.base import ModelFamily
 from ..models.derived.ensemble import EnsembleFamily
@@ -18,7 +20,7 @@ from ..models.registry import load_family
 from ..search.budget import BudgetPlan
 from ..search.trial import TrialResult
 
-__all__ = ["SearchResult", "ModelCatalog"]
+__all__ = ["SearchResult", "ModelCatalog", "model_output", "decode_output", "predict_with"]
 
 
 class ModelCatalog(Mapping[str, ModelFamily]):
@@ -102,5 +104,30 @@ class SearchResult:
         model = self.models[trial_id]
         if isinstance(model, EnsembleFamily):
             return model.combine([self.output(data, member) for member in model.members])
-        X = self.preparer.transform(data.X, model.view, source=data.source)
-        return model.predict_proba(X) if self.schema.task == "classification" else model.predict(X)
+        return model_output(model, self.preparer, data)
+
+    def predict(self, data: Any, trial_id: str) -> np.ndarray:
+        """Labels (classification) or values (regression) of the model of ``trial_id`` on raw ``data``
+        (anything ``to_input`` reads: a DataFrame, records, arrays, a file...)."""
+        return decode_output(self.output(to_input(data, self.schema), trial_id), self.schema)
+
+
+def model_output(model: ModelFamily, preparer: TabularPreparer, data: Dataset) -> np.ndarray:
+    """Probabilities ``(n, n_classes)`` or values ``(n,)`` of one fitted model on ``data``: the
+    preparer's inference plan makes the model's view of the rows, the model predicts."""
+    X = preparer.transform(data.X, model.view, source=data.source)
+    return model.predict_proba(X) if preparer.schema.task == "classification" else model.predict(X)
+
+
+def decode_output(output: np.ndarray, schema: Schema) -> np.ndarray:
+    """What ``predict`` returns for model outputs: the class labels of the highest probabilities,
+    or the values of a regression."""
+    return decode_labels(output.argmax(axis=1), schema) if schema.task == "classification" else output
+
+
+def predict_with(model: ModelFamily, preparer: TabularPreparer, data: Any) -> np.ndarray:
+    """``LeptonModel.predict`` for one fitted model: raw ``data`` → input rows → plan → model →
+    decoded labels. The measurement (engine/measure.py) times this, so the latency a trial records
+    is the one a caller of ``predict`` gets."""
+    schema = preparer.schema
+    return decode_output(model_output(model, preparer, to_input(data, schema)), schema)

@@ -85,6 +85,7 @@ def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
 
 
 def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) -> None:
+    from ..features.cache import load_raw_rows
     from ..models.base import Budget
     from ..models.metrics import dev_loss, primary_metric
     from ..models.neural.epochs import EpochFile
@@ -108,7 +109,8 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         trial.dev_metric = primary_metric(train.task, dev.y, output)
         trial.dev_loss = dev_loss(train.task, dev.y, output)
         _save_dev_output(spec, output)
-    measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir))
+    measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir),
+                             rows=load_raw_rows(Path(spec.data_dir)))
     if checkpoint is not None:  # the trial's model is saved: its training state is no longer needed
         shutil.rmtree(checkpoint, ignore_errors=True)
     price = spec.dollars_per_core_second * spec.n_threads + (spec.dollars_per_gpu_second if _on_gpu(model) else 0.0)
@@ -116,6 +118,8 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
     trial.latency_p50_ms, trial.latency_p99_ms = measured.latency_p50_ms, measured.latency_p99_ms
     trial.rows_per_s, trial.size_bytes = measured.rows_per_s, measured.size_bytes
     trial.infer_cost_per_million_usd = 1e6 / measured.rows_per_s * price
+    for key, value in measured.breakdown().items():  # the model-only and record figures beside them
+        setattr(trial, key, value)
     report = model.fit_report()
     trial.fit_length, trial.converged, trial.history = report.length, report.converged, list(report.history)
 

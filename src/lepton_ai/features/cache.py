@@ -2,7 +2,8 @@
 
 The same data with the same preparation settings is never prepared twice, within a run or across
 runs: the first search writes ``<root>/<key>/`` (preparer state, schema, and one ``.npy`` file per
-view and split; the text view of a table with text columns as JSON), later ones read it back.
+view and split; the text view of a table with text columns as JSON; the first dev rows as they
+were given, for timing predictions end to end), later ones read it back.
 Worker processes memory-map the arrays instead of receiving copies. Entries are written to a
 temporary directory and renamed into place, so a reader never sees half an entry.
 """
@@ -22,15 +23,34 @@ import numpy as np
 import pandas as pd
 
 from ..data.dataset import Dataset, Schema
+from .columns import is_missing
 from .labels import encode_labels
 from .prepared import TEXT_VIEW, VIEWS, Prepared, View
 from .tabular import TabularPreparer
 from .text import load_texts, save_texts
 
-__all__ = ["FeatureCache", "PreparedData", "prepare", "data_key", "row_shape", "PREPARATION_VERSION", "VIEWS"]
+__all__ = ["FeatureCache", "PreparedData", "RawRows", "load_raw_rows", "prepare", "data_key", "row_shape",
+           "PREPARATION_VERSION", "VIEWS", "RAW_ROWS"]
 
 # Bump when preparation changes what it outputs: old cache entries then stop matching.
-PREPARATION_VERSION = 2
+PREPARATION_VERSION = 3
+# Dev rows kept as given (before preparation): what end-to-end latency is measured on.
+RAW_ROWS = 64
+_RAW_RECORDS, _RAW_ARRAY = "dev_rows.json", "dev_rows.npy"
+
+
+@dataclass(frozen=True)
+class RawRows:
+    """A few dev rows as a caller of ``predict`` holds them, and the preparation that reads them.
+
+    ``rows``: for tables, records (dicts of column name → value, ``None`` where missing); for
+    images and sequences, an array ``(n_rows, *shape)`` of the raw values. Timing predictions from
+    these (engine/measure.py) includes the preparation, which on a real table costs more than the
+    model.
+    """
+
+    preparer: TabularPreparer
+    rows: list[dict[str, Any]] | np.ndarray
 
 
 @dataclass
@@ -42,6 +62,13 @@ class PreparedData:
     views: dict[str, tuple[Prepared, Prepared]]
     info: dict[str, Any] = field(default_factory=dict)
     directory: Path | None = None  # where the arrays live on disk, when cached
+    dev_rows: list[dict[str, Any]] | np.ndarray | None = None  # the first RAW_ROWS dev rows as given
+
+    @property
+    def raw_rows(self) -> RawRows:
+        """The raw dev rows with the preparer, for end-to-end timing."""
+        assert self.dev_rows is not None
+        return RawRows(self.preparer, self.dev_rows)
 
     @property
     def n_rows(self) -> int:
@@ -77,7 +104,42 @@ def prepare_all(train: Dataset, dev: Dataset) -> PreparedData:
     views: dict[str, tuple[Prepared, Prepared]] = {
         view: (prepare(preparer, train, view), prepare(preparer, dev, view)) for view in _views(train.schema)
     }
-    return PreparedData(schema=train.schema, preparer=preparer, views=views)
+    return PreparedData(schema=train.schema, preparer=preparer, views=views, dev_rows=raw_dev_rows(dev))
+
+
+def raw_dev_rows(data: Dataset, n_rows: int = RAW_ROWS) -> list[dict[str, Any]] | np.ndarray:
+    """The first ``n_rows`` rows of ``data`` as a caller would pass them: records for a table (JSON
+    values, missing ones ``None``), the raw array rows otherwise."""
+    if isinstance(data.X, np.ndarray):
+        return np.array(data.X[:n_rows])
+    frame = data.X if isinstance(data.X, pd.DataFrame) else pd.DataFrame.from_records(data.X.rows[:n_rows])
+    records = frame.head(n_rows).to_dict("records")
+    return [{str(k): _json_value(v) for k, v in row.items()} for row in records]
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)):
+        return None if value != value else value  # NaN: missing
+    if is_missing(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else str(value)
+
+
+def load_raw_rows(directory: Path) -> RawRows:
+    """The raw dev rows and the preparer of the cache entry at ``directory`` (what a worker times
+    predictions from), without reading the prepared arrays."""
+    meta = json.loads((directory / "meta.json").read_text())
+    schema = Schema.from_json(meta["schema"])
+    preparer = TabularPreparer.from_json(schema, meta["preparer"])
+    return RawRows(preparer, _load_rows(directory))
+
+
+def _load_rows(directory: Path) -> list[dict[str, Any]] | np.ndarray:
+    if (directory / _RAW_ARRAY).is_file():
+        return np.load(directory / _RAW_ARRAY, allow_pickle=False)
+    return list(json.loads((directory / _RAW_RECORDS).read_text(encoding="utf-8")))
 
 
 def data_key(train: Dataset, dev: Dataset, settings: dict[str, Any] | None = None) -> str:
@@ -131,7 +193,8 @@ class FeatureCache:
                 parts.append(Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
                                       categorical=preparer.categorical_indices(view), shape=row_shape(schema)))
             views[view] = (parts[0], parts[1])
-        return PreparedData(schema=schema, preparer=preparer, views=views, info=meta["info"], directory=directory)
+        return PreparedData(schema=schema, preparer=preparer, views=views, info=meta["info"], directory=directory,
+                            dev_rows=_load_rows(directory))
 
     def remove(self, key: str) -> bool:
         """Delete the entry ``key``; whether there was one. It is renamed away first, so a reader
@@ -158,6 +221,7 @@ class FeatureCache:
                     else:
                         np.save(tmp / f"{split}_{view}_X.npy", np.ascontiguousarray(part.X), allow_pickle=False)
                     np.save(tmp / f"{split}_y.npy", np.asarray(part.y), allow_pickle=False)
+            _store_rows(tmp, prepared.dev_rows)
             meta = {"schema": prepared.schema.to_json(), "preparer": prepared.preparer.to_json(),
                     "info": prepared.info}
             (tmp / "meta.json").write_text(json.dumps(meta, default=str))
@@ -169,6 +233,13 @@ class FeatureCache:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         return target
+
+
+def _store_rows(directory: Path, rows: list[dict[str, Any]] | np.ndarray | None) -> None:
+    if isinstance(rows, np.ndarray):
+        np.save(directory / _RAW_ARRAY, rows, allow_pickle=False)
+    else:
+        (directory / _RAW_RECORDS).write_text(json.dumps(rows or [], ensure_ascii=False, default=str), encoding="utf-8")
 
 
 def _views(schema: Schema) -> tuple[View, ...]:

@@ -2,8 +2,9 @@
 
 The dense and codes views hash text into a fixed number of slots, which suits tabular families; the
 text families (TF-IDF, sentence embeddings) need the strings themselves and learn their own
-vocabulary. The view is an object array ``(n_rows, n_text_columns)`` of ``str`` (a missing value is
-``""``), stored in the feature cache as JSON, never as a pickle.
+vocabulary. The inference plan (features/plan.py) makes the view, an object array
+``(n_rows, n_text_columns)`` of ``str`` (a missing value is ``""``); this module stores it in the
+feature cache as JSON, never as a pickle.
 """
 
 from __future__ import annotations
@@ -12,23 +13,8 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
-from ..errors import DataError
-
-__all__ = ["text_block", "save_texts", "load_texts"]
-
-
-def text_block(X: pd.DataFrame | np.ndarray, names: list[str], source: str) -> np.ndarray:
-    """The columns ``names`` of table ``X`` as an object array of strings ``(n_rows, len(names))``."""
-    if not isinstance(X, pd.DataFrame):
-        raise DataError(f"{source}: a text model needs a table with the column(s) {', '.join(names)}; "
-                        f"got an array of shape {np.shape(X)}.")
-    out = np.empty((len(X), len(names)), dtype=object)
-    for j, name in enumerate(names):
-        column = X[name].astype(object)
-        out[:, j] = column.where(column.notna(), "").astype(str).to_numpy(dtype=object)
-    return out
+__all__ = ["save_texts", "load_texts"]
 
 
 def save_texts(path: Path, texts: np.ndarray) -> Path:

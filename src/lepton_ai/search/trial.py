@@ -27,9 +27,15 @@ def trial_id_for(index: int) -> str:
 
 @dataclass
 class TrialResult:
-    """One candidate's measurements. Latencies are for the model on prepared features, measured in
-    the trial's worker with its thread share; ``peak_memory_bytes`` is the worker's peak resident
-    memory (the libraries it loaded included).
+    """One candidate's measurements, taken in the trial's worker with its thread share.
+
+    ``latency_p50_ms``/``latency_p99_ms``/``rows_per_s`` (and so ``infer_cost_per_million_usd``) are
+    end to end, as a caller of ``predict`` gets them: from a one-row DataFrame (a DataFrame batch) of
+    raw dev rows to the decoded label, the preparation included; for images and sequences from raw
+    array rows. ``record_p50_ms``: the same from a record (``dict``). ``model_p50_ms``/
+    ``model_p99_ms``: the model alone on one prepared float32 row. Selection,
+    limits and the frontier use the end-to-end figures (engine/measure.py).
+    ``peak_memory_bytes`` is the worker's peak resident memory (the libraries it loaded included).
 
     ``index`` is the launch order (``trial_id`` is :func:`trial_id_for` of it); a compressed
     variant (``<source>-<kind>``) shares its source's index. The fields after ``n_threads`` say
@@ -76,6 +82,9 @@ class TrialResult:
     variant_of: str | None = None
     worker: str | None = None  # the Dask worker that ran it (None: this node)
     extra: dict[str, Any] = field(default_factory=dict)
+    record_p50_ms: float | None = None
+    model_p50_ms: float | None = None
+    model_p99_ms: float | None = None
 
     @property
     def ok(self) -> bool:
