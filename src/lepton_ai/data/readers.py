@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,20 +118,26 @@ def _check_field_counts(path: Path, header: list[str], delimiter: str, encoding:
     bad: list[Any] = []
 
     def on_invalid(row: Any) -> str:
-        bad.append(row)
+        # Only plain values are kept: the row's text points into a buffer the reader frees.
+        bad.append(_BadRow(number=row.number, actual_columns=row.actual_columns))
         return "error"
 
     names = [f"f{i}" for i in range(len(header))]
     try:
+        # One thread, and the reader closed however the read ends: with read-ahead threads, the
+        # handler could be called after an error ended the read, which crashes the interpreter.
         reader = pa_csv.open_csv(
             path,
-            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding),
+            read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, use_threads=False),
             parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                               invalid_row_handler=on_invalid),
             convert_options=pa_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.binary()}),
         )
-        for _ in reader:
-            pass
+        try:
+            for _ in reader:
+                pass
+        finally:
+            reader.close()
     except (pa.ArrowException, UnicodeError, LookupError):
         if not bad:
             return  # not a field-count problem: the pandas read that follows reports it in its own terms
@@ -138,7 +145,15 @@ def _check_field_counts(path: Path, header: list[str], delimiter: str, encoding:
         raise DataError(_field_count_message(path, header, delimiter, encoding, bad[0]))
 
 
-def _field_count_message(path: Path, header: list[str], delimiter: str, encoding: str, row: Any) -> str:
+@dataclass(frozen=True)
+class _BadRow:
+    """Where pyarrow found a row with the wrong number of fields (its row number, 1-based; its count)."""
+
+    number: int | None
+    actual_columns: int
+
+
+def _field_count_message(path: Path, header: list[str], delimiter: str, encoding: str, row: _BadRow) -> str:
     expected = len(header)
     where, got = f"row {row.number}" if row.number is not None else "a row", row.actual_columns
     try:
