@@ -88,7 +88,7 @@ def test_arrays_are_timed_from_raw_array_rows(tmp_path):
 
 def test_a_trial_records_end_to_end_and_model_only_figures(prepared, tmp_path):
     data, _ = prepared
-    spec = TrialSpec(trial_id="t000", family="linear", params={"C": 1.0}, data_dir=str(data.directory),
+    spec = TrialSpec(trial_id="t000", index=0, family="linear", params={"C": 1.0}, data_dir=str(data.directory),
                      output_dir=str(tmp_path / "t000"), deadline=time.time() + 60)
     record = run_trial(spec.to_json())
     assert record["status"] == "ok", record.get("error")
