@@ -136,6 +136,19 @@ def test_one_row_inputs_equal_their_row_of_the_batch(fitted, view):
             np.testing.assert_array_equal(preparer.transform(X, view), batch[i : i + 1])
 
 
+def test_frames_read_the_same_however_pandas_splits_them_into_blocks(fitted):
+    preparer, test = fitted
+    expected = preparer.transform(test, "codes")
+    consolidated = test.copy()  # one block per dtype
+    fragmented = test.iloc[:, :0].copy()
+    for name in test.columns:  # one block per column, as read_csv and column assignment leave them
+        fragmented[name] = test[name].to_numpy()
+    assert consolidated._mgr.nblocks < fragmented._mgr.nblocks == len(test.columns)
+    for frame in (consolidated, fragmented, consolidated.iloc[[3]], fragmented.iloc[[3]]):
+        rows = slice(None) if len(frame) > 1 else slice(3, 4)
+        np.testing.assert_array_equal(preparer.transform(frame, "codes"), expected[rows])
+
+
 def test_text_view_is_the_same_strings_from_every_form():
     preparer, test = _fitted(_mixed(n_columns=8, text=True))
     expected = test[["review"]].to_numpy(dtype=object)

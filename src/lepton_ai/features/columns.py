@@ -194,24 +194,33 @@ def _column_getter(X: pd.DataFrame) -> Any:
 
 
 def _fill_from_blocks(X: pd.DataFrame, positions: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """Copy into ``block`` the columns at frame ``positions`` that pandas stores together in 2-D
-    blocks of NumPy numbers or bools, one copy per block (a frame built at once keeps all its float64
-    columns in one block); return which entries were filled. Columns alone in their block (a frame
-    split by ``drop`` or column assignment) are left to the column-by-column read, which converts
-    them all in one call. A pandas without block managers fills none."""
+    """Copy into ``block`` the columns at frame ``positions`` that pandas stores in 2-D blocks of
+    NumPy numbers or bools; return which entries were filled. A block holding several of them is
+    copied at once (a frame built in one go keeps all its float64 columns in one block); columns
+    alone in their block (``read_csv``, ``drop`` and column assignment leave those) are gathered
+    into one conversion. A pandas without block managers fills none."""
     filled = np.zeros(len(positions), dtype=bool)
     try:
         manager = X._mgr
         numbers, places, blocks = manager.blknos[positions], manager.blklocs[positions], manager.blocks
     except AttributeError:
         return filled
-    for number in np.flatnonzero(np.bincount(numbers) > 1).tolist():
-        values = blocks[number].values
-        if isinstance(values, np.ndarray) and values.ndim == 2 and values.dtype.kind in "biuf":
-            entries = np.flatnonzero(numbers == number)
-            block[:, entries] = values[places[entries]].T
-            filled[entries] = True
+    listed, at = numbers.tolist(), places.tolist()
+    plain = {n: values for n in set(listed) if _is_plain_block(values := blocks[n].values)}
+    counts = np.bincount(numbers).tolist()
+    for number in [n for n in plain if counts[n] > 1]:
+        entries = np.flatnonzero(numbers == number)
+        block[:, entries] = plain[number][places[entries]].T
+        filled[entries] = True
+    singles = [k for k, n in enumerate(listed) if counts[n] == 1 and n in plain]
+    if singles:
+        block[:, singles] = np.array([plain[listed[k]][at[k]] for k in singles], dtype=np.float64).T
+        filled[singles] = True
     return filled
+
+
+def _is_plain_block(values: Any) -> bool:
+    return isinstance(values, np.ndarray) and values.ndim == 2 and values.dtype.kind in "biuf"
 
 
 def _records_matrix(rows: Sequence[Any], layout: Layout, source: str) -> np.ndarray:
