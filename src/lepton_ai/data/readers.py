@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,34 +116,26 @@ def _check_field_counts(path: Path, header: list[str], delimiter: str, encoding:
 
     if len(delimiter) != 1:
         return  # a regular-expression separator goes to pandas' python engine, which pyarrow cannot mimic
-    bad: list[Any] = []
-
-    def on_invalid(row: Any) -> str:
-        # Only plain values are kept: the row's text points into a buffer the reader frees.
-        bad.append(_BadRow(number=row.number, actual_columns=row.actual_columns))
-        return "error"
-
     names = [f"f{i}" for i in range(len(header))]
+    # No invalid_row_handler: pyarrow may call a Python handler from its own threads after an
+    # error has ended the read, which crashes the interpreter. Its error names the counts instead.
     try:
-        # One thread, and the reader closed however the read ends: with read-ahead threads, the
-        # handler could be called after an error ended the read, which crashes the interpreter.
-        reader = pa_csv.open_csv(
+        pa_csv.read_csv(
             path,
             read_options=pa_csv.ReadOptions(column_names=names, skip_rows=1, encoding=encoding, use_threads=False),
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
-                                              invalid_row_handler=on_invalid),
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=True),
             convert_options=pa_csv.ConvertOptions(include_columns=names[:1], column_types={names[0]: pa.binary()}),
         )
-        try:
-            for _ in reader:
-                pass
-        finally:
-            reader.close()
-    except (pa.ArrowException, UnicodeError, LookupError):
-        if not bad:
+    except (pa.ArrowException, UnicodeError, LookupError) as exc:
+        counts = _FIELD_COUNT.search(str(exc))
+        if counts is None:
             return  # not a field-count problem: the pandas read that follows reports it in its own terms
-    if bad:
-        raise DataError(_field_count_message(path, header, delimiter, encoding, bad[0]))
+        raise DataError(_field_count_message(path, header, delimiter, encoding,
+                                             _BadRow(number=None, actual_columns=int(counts.group(1))))) from None
+
+
+# pyarrow's message for a row with the wrong number of fields: "Expected 3 columns, got 2: ...".
+_FIELD_COUNT = re.compile(r"Expected \d+ columns, got (\d+)")
 
 
 @dataclass(frozen=True)
