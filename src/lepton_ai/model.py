@@ -289,7 +289,7 @@ class LeptonModel:
     def _noise(self) -> float:
         result = self._fitted()
         best = max((t.dev_metric or 0.0 for t in result.trials if t.ok), default=0.0)
-        return metric_noise(result.schema.task, best, int(result.extra.get("n_dev", 0)))
+        return metric_noise(result.schema.task, best, int(result.extra.get("n_rank") or result.extra.get("n_dev") or 0))
 
     def _chosen_id(self) -> str:
         assert self.chosen_ is not None

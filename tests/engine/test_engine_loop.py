@@ -102,7 +102,10 @@ class FakeScheduler:
         self.n_handed += 1
         return planned(100 + self.n_handed, estimate=self.sample_estimate, origin="sampled")
 
-    def tell(self, planned, metric):
+    def favoured_families(self):
+        return []
+
+    def tell(self, planned, metric, fit_s=None):
         self.told.append((planned.config_id, metric))
 
 

@@ -20,9 +20,13 @@ from ..errors import ConfigError, TrialError
 from ..files import atomic_write_text
 from ..model import LeptonModel, load_model, save_model
 from ..report.leaderboard import format_metrics, leaderboard_table
+from .wall import command_start, search_budget
 
 if TYPE_CHECKING:
     from ..engine.technique import SinglePointTechnique
+
+# The share of the rows `lepton train` holds out to report a test metric when no --test is given.
+TEST_FRACTION = 0.15
 
 __all__ = ["run_train", "run_evaluate", "run_predict", "run_select", "run_demo", "run_runs"]
 
@@ -61,13 +65,21 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
         "quiet": quiet})
 
+    started = command_start()
     console = _console()
+    # The engine chooses how to rank (k folds on small data, else a dev split of its own): only the
+    # test rows are held out here.
     if test is None:
-        train, dev, held_out = load_data(data, label, task=task, seed=seed, sep=sep)  # type: ignore[misc]
+        train, held_out = load_data(data, label, task=task, seed=seed, sep=sep,  # type: ignore[misc]
+                                    split=(1 - TEST_FRACTION, TEST_FRACTION))
     else:
-        train, dev = load_data(data, label, task=task, seed=seed, sep=sep, split=(0.8, 0.2))  # type: ignore[misc]
-        held_out = test
-    model = LeptonModel(objective=objective, budget=budget, engine=_engine(price_per_core_hour, cluster),
+        train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, split=None), test
+    dev = None
+    _preload(families, train.schema.modality)
+    search, note = search_budget(budget, started)  # the budget covers the whole command
+    if note is not None:
+        typer.echo(f"lepton: {note}", err=True)
+    model = LeptonModel(objective=objective, budget=budget if search.seconds is None else search.seconds, engine=_engine(price_per_core_hour, cluster),
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1)
     try:
@@ -89,6 +101,23 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     console.print(f"saved: {saved}  (run {model.result_.run_id if model.result_ else '?'})")
     if report is not None:
         console.print(f"report: {write_report(report, model, data=held_out, command=command)}")
+
+
+def _preload(families: str | None, modality: str) -> None:
+    """Import what the families searched need (torch) in this process, in the background during the
+    search: scoring the test rows with a neural model chosen at the end would otherwise wait for it
+    then, past the budget."""
+    import threading
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    from ..models.registry import families_for_modality, get_family, resolve_families
+
+    names = families_for_modality(resolve_families(families), modality, named=False)
+    modules = sorted({m for n in names for m in get_family(n).preload if find_spec(m) is not None})
+    if modules:
+        threading.Thread(target=lambda: [import_module(m) for m in modules], name="lepton-preload",
+                         daemon=True).start()
 
 
 def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool, keep: int = 20) -> None:

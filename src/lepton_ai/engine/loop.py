@@ -19,6 +19,7 @@ from ..models.registry import family_source, get_family
 from ..search.budget import BudgetPlan
 from ..search.frontier import metric_noise
 from ..search.trial import TrialResult, trial_id_for
+from ..search.validation import Validation
 from .callbacks import CallbackRunner
 from .ensemble import DEV_OUTPUTS, build_ensemble
 from .executor import Executor, Outcome
@@ -51,6 +52,8 @@ class LoopSettings:
     refit: bool = True          # train the candidates a user may choose again on train + dev at the end
     needs: tuple[str, ...] = ()  # modules every family of the search needs in its workers (torch)
     deterministic: bool = False  # fits stop at their lengths, never at deadlines (SearchConfig)
+    folds: int = 0              # rank on k-fold out-of-fold predictions over train + dev (search.validation)
+    n_rank_rows: int = 0        # the rows candidates are ranked on (for the metric's noise)
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -104,7 +107,13 @@ class _LoopState:
         self.best: float | None = None
         self.stopped_by_callback = False
         n_train, n_dev = int(prepared.info.get("n_train") or 0), int(prepared.info.get("n_dev") or 0)
-        self.growth = (n_train + n_dev) / n_train if n_train else 1.0
+        # A refit trains once on every row; a trial's fit_s covered its one fit on train (or, under
+        # folds, one fit per fold on a fold's training rows).
+        if settings.folds:
+            fold_rows = Validation(settings.folds, "").fit_rows(n_train + n_dev)
+            self.growth = (n_train + n_dev) / (settings.folds * fold_rows)
+        else:
+            self.growth = (n_train + n_dev) / n_train if n_train else 1.0
         self.refit_reserve = 0.0  # seconds kept back from the search for the refits
         self.exclusive = ""  # a trial running alone with every core: nothing else starts while it runs
 
@@ -113,7 +122,10 @@ class _LoopState:
         skips = 0
         # Trials launched before the worker server has its imports would lose that time from their
         # fit window (and a short budget would cut them to nothing); the wait is budget time anyway.
-        self.executor.wait_ready(self.s.needs, self.deadline - self.reserve - time.monotonic())
+        # A favoured trial goes first, so the modules it needs (torch for a CNN) are waited for too:
+        # started before them, it would import them itself, on the same cores, no sooner.
+        needs = {*self.s.needs, *(m for f in self.scheduler.favoured_families() for m in get_family(f).preload)}
+        self.executor.wait_ready(sorted(needs), self.deadline - self.reserve - time.monotonic())
         # Less than the time to measure a model left (a cached preparation can leave a sliver of a
         # tiny budget): the cheapest candidate runs past the budget rather than being cut to nothing.
         if self.deadline - self.reserve - time.monotonic() <= self.plan.measure_s and not self.trials:
@@ -136,8 +148,11 @@ class _LoopState:
                     continue
                 skips = 0
                 # A first trial that the budget cannot even pay for runs alone with every core: split
-                # between trials, the seconds left would train two models that both stop early.
-                if not self.executor.running() and self.executor.slots > 1 and planned.estimated_fit_s > remaining:
+                # between trials, the seconds left would train two models that both stop early. So does
+                # a favoured family's first trial (a CNN on images) that would take most of the budget.
+                share = 0.5 if planned.origin == "favoured" else 1.0
+                if not self.executor.running() and self.executor.slots > 1 and \
+                        planned.estimated_fit_s > share * remaining:
                     self.exclusive = trial_id_for(index)
                 self._launch(index, planned, remaining)
             if not self.executor.running():
@@ -194,7 +209,7 @@ class _LoopState:
         self.store.put_trial(self.s.run_id, trial)
         self.store.update_run(self.s.run_id, spent_s=time.monotonic() - self.started)
         if planned is not None:
-            self.scheduler.tell(planned, trial.dev_metric if trial.ok else None)
+            self.scheduler.tell(planned, trial.dev_metric if trial.ok else None, trial.fit_s if trial.ok else None)
         self._track_progress(trial)
         self._update_refit_reserve()
         self._report_epochs((outcome.trial_id, r) for r in self.epoch_logs.forget(outcome.trial_id))
@@ -207,9 +222,10 @@ class _LoopState:
     # ---- ensemble and refit ----------------------------------------------------------------
     def ensemble(self) -> None:
         """Add the greedy ensemble of the best candidates as one more trial, when it beats them."""
-        dev = self.prepared.views["dense"][1]
-        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, np.asarray(dev.y), dev.task,
-                               self.next_index)
+        train, dev = self.prepared.views["dense"]
+        # The rows the trials' saved outputs predict: out-of-fold over train + dev, or the dev split.
+        y = np.concatenate([train.y, dev.y]) if self.s.folds else np.asarray(dev.y)
+        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, y, dev.task, self.next_index)
         if trial is None:
             return
         model = EnsembleFamily(**trial.params)
@@ -297,7 +313,7 @@ class _LoopState:
             max_epochs=self.s.epochs, dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second,
             estimated_fit_s=planned.estimated_fit_s, family_source=family_source(planned.family),
-            epoch_log=str(epoch_log), deterministic=self.s.deterministic,
+            epoch_log=str(epoch_log), deterministic=self.s.deterministic, folds=self.s.folds,
         )
         self.planned[trial_id] = planned
         queued = dataclasses.replace(spec.started(), **_planned_fields(planned))
@@ -338,7 +354,8 @@ class _LoopState:
             self.stale += 1 if trial.status != "skipped" else 0
             return
         assert trial.dev_metric is not None
-        noise = metric_noise(self.prepared.schema.task, trial.dev_metric, int(self.prepared.info.get("n_dev", 0)))
+        rows = self.s.n_rank_rows or int(self.prepared.info.get("n_dev", 0))
+        noise = metric_noise(self.prepared.schema.task, trial.dev_metric, rows)
         if self.best is None or trial.dev_metric > self.best + noise:
             self.stale = 0
         else:

@@ -3,18 +3,24 @@
 Three kinds of trial compete for a free worker:
 
 * **starting points** — each family's cheap, good defaults at full fidelity (expected gain 1.0 for
-  a family's first, 0.5 for later ones: the first model of a family teaches the most);
+  a family's first, 0.5 for later ones: the first model of a family teaches the most; the first
+  of a family the data's modality favours, a CNN on images, goes before all others);
 * **promotions** — ASHA moving a configuration to the next row fidelity (gain 0.8: it already ranked
   in the top third of its rung);
 * **samples** — new configurations from the TPE sampler at the lowest fidelity (gain 0.3), asked only
   when nothing else is queued.
 
-Priority is gain divided by the family's prior cost estimate (seconds) for that fidelity, so cheap
-informative trials go first. Ties keep the order of arrival.
+Priority is gain divided by the family's cost estimate (seconds) for that fidelity, so cheap
+informative trials go first. Ties keep the order of arrival. An estimate is the family's prior
+(``ModelFamily.estimate_cost``, times the class count for families that grow a model per class,
+times the folds of a cross-validated search), calibrated by what this run measured: once a
+family's trials have finished, its later estimates are scaled by the median ratio of their
+measured to their prior fit seconds (``CALIBRATION_LIMITS`` bound it).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from dataclasses import dataclass
@@ -27,7 +33,9 @@ from ..search.sampler import ConfigSampler
 
 __all__ = ["PlannedTrial", "Scheduler"]
 
-_GAIN = {"first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3}
+# A favoured family's first point (ModelFamily.favoured) goes before everything, whatever it costs.
+CALIBRATION_LIMITS = (0.1, 20.0)
+_GAIN = {"favoured": 1e6, "first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3}
 
 
 @dataclass
@@ -43,30 +51,42 @@ class PlannedTrial:
     estimated_fit_s: float
     sampler_number: int | None = None
     forced: bool = False  # run past a budget too small for any trial (engine.loop)
+    prior_fit_s: float | None = None  # the estimate before this run's calibration (None: not calibrated)
 
 
 class Scheduler:
     """Hands out trials by priority and learns from their results (ASHA promotions, TPE)."""
 
     def __init__(self, families: list[str], n_rows: int, n_features: int, *, seed: int, epochs: int | None,
-                 sample: bool = True) -> None:
+                 sample: bool = True, cost_factor: float = 1.0, rungs: bool = True, modality: str | None = None,
+                 n_classes: int = 0) -> None:
+        """``n_rows``: the rows one fit trains on; ``cost_factor``: fits per trial (the folds of a
+        cross-validated search, whose trials all run at full fidelity: ``rungs=False``);
+        ``modality``: the data's (its favoured families go first); ``n_classes``: 0 for regression."""
         self.n_rows, self.n_features, self.epochs = n_rows, n_features, epochs
-        self.rungs = Rungs(rung_fractions(n_rows))
+        self.cost_factor = float(cost_factor)
+        self.n_classes = n_classes
+        self._ratios: dict[str, list[float]] = {}  # family -> measured / prior fit seconds
+        self.rungs = Rungs(rung_fractions(n_rows) if rungs else [1.0])
         self.sampler = ConfigSampler(families, n_rows, n_features, seed) if sample else None
         self._heap: list[tuple[float, int, PlannedTrial]] = []
         self._order = itertools.count()
         self._configs: dict[str, PlannedTrial] = {}
         seen_family: set[str] = set()
-        for i, candidate in enumerate(plan_candidates(families, n_rows, n_features, epochs)):
-            origin = "first" if candidate.family not in seen_family else "start"
+        for i, candidate in enumerate(plan_candidates(families, n_rows, n_features, epochs, modality)):
+            origin = "favoured" if candidate.favoured else "first" if candidate.family not in seen_family else "start"
             seen_family.add(candidate.family)
             self._push(PlannedTrial(candidate.family, candidate.params, self.rungs.top, 1.0, origin, f"s{i}",
-                                    candidate.estimated_fit_s))
+                                    self._factor(candidate.family) * candidate.estimated_fit_s))
 
     @property
     def n_queued(self) -> int:
         """Planned trials (starting points, promotions) not started yet; samples are drawn on demand."""
         return len(self._heap)
+
+    def favoured_families(self) -> list[str]:
+        """The families of the favoured first trials still queued (they run before all others)."""
+        return sorted({entry[2].family for entry in self._heap if entry[2].origin == "favoured"})
 
     def next(self) -> PlannedTrial | None:
         """The highest-priority trial, or a new sample when the queue is empty (None without a sampler)."""
@@ -74,10 +94,21 @@ class Scheduler:
             self._push(self._sample())
         if not self._heap:
             return None
-        return heapq.heappop(self._heap)[2]
+        planned = heapq.heappop(self._heap)[2]
+        ratios = self._ratios.get(planned.family)
+        if ratios:
+            prior = planned.prior_fit_s if planned.prior_fit_s is not None else planned.estimated_fit_s
+            low, high = CALIBRATION_LIMITS
+            scale = min(max(float(sorted(ratios)[len(ratios) // 2]), low), high)
+            planned = dataclasses.replace(planned, estimated_fit_s=prior * scale, prior_fit_s=prior)
+        return planned
 
-    def tell(self, planned: PlannedTrial, metric: float | None) -> None:
-        """Learn a finished trial's dev metric (None when it failed)."""
+    def tell(self, planned: PlannedTrial, metric: float | None, fit_s: float | None = None) -> None:
+        """Learn a finished trial's dev metric (None when it failed) and, when it finished, its
+        measured fit seconds (they calibrate the family's later estimates)."""
+        prior = planned.prior_fit_s if planned.prior_fit_s is not None else planned.estimated_fit_s
+        if metric is not None and fit_s is not None and prior > 0:
+            self._ratios.setdefault(planned.family, []).append(fit_s / prior)
         if planned.sampler_number is not None and self.sampler is not None and planned.rung == self.rungs.top:
             self.sampler.tell(planned.sampler_number, metric)
         for config_id in self.rungs.record(planned.rung, planned.config_id, metric):
@@ -123,7 +154,12 @@ class Scheduler:
 
     def _estimate(self, family: str, params: dict[str, Any], fraction: float) -> float:
         rows = max(1, int(self.n_rows * fraction))
-        return get_family(family)(**params).estimate_cost(rows, self.n_features).fit_seconds
+        return self._factor(family) * get_family(family)(**params).estimate_cost(rows, self.n_features).fit_seconds
+
+    def _factor(self, family: str) -> float:
+        """What multiplies a family's prior estimate of one fit: folds, and classes where it grows a model per class."""
+        per_class = self.n_classes if self.n_classes > 2 and get_family(family).cost_per_class else 1
+        return self.cost_factor * per_class
 
     def _push(self, planned: PlannedTrial) -> None:
         self._configs.setdefault(planned.config_id, planned)

@@ -31,6 +31,7 @@ from ..search.budget import BudgetPlan
 from ..search.config import SearchConfig, parse_search_options
 from ..search.frontier import select_trial
 from ..search.trial import TrialResult
+from ..search.validation import DEFAULT_FOLDS, Validation, choose_validation
 from .callbacks import Callback, CallbackRunner
 from .executor import Executor, InlineExecutor, LocalExecutor
 from .loop import LoopSettings, run_loop
@@ -168,6 +169,7 @@ class SinglePointTechnique:
         train_ds, dev_ds = self._datasets(train, dev, config.seed, label, task)
         names = families_for_modality(names, train_ds.schema.modality, named=config.families is not None)
         prepared = self.cache.get_or_prepare(train_ds, dev_ds)
+        validation = _validation(prepared, names, dev is not None or train_ds is dev_ds, plan.search_s)
         run_id = new_run_id()
         # What resume needs to go on: the search as run (its families as filtered, the engine's part
         # of the budget) and the node it ran on.
@@ -175,7 +177,8 @@ class SinglePointTechnique:
                   "cores": self.cores, "workers": self.workers, "max_trials": config.max_trials,
                   "patience": config.patience, "refit": config.refit, "deterministic": config.deterministic,
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
-                  "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task}
+                  "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task,
+                  "validation": validation.to_json()}
         self.store.create_run(run_id, record, prepared.info.get("key"))
         return self._execute(run_id, record, plan, prepared, started, (), (), callbacks)
 
@@ -204,8 +207,13 @@ class SinglePointTechnique:
     def _execute(self, run_id: str, config: dict, plan: BudgetPlan, prepared: PreparedData, started: float,
                  finished: Sequence[TrialResult], rerun: Sequence[tuple[int, PlannedTrial]],
                  callbacks: Sequence[Callback]) -> SearchResult:
-        scheduler = Scheduler(config["families"], prepared.n_rows, prepared.n_features, seed=config["seed"],
-                              epochs=config["epochs"])
+        validation = Validation.from_json(config.get("validation"))
+        n_rank = _rank_rows(prepared, validation)
+        scheduler = Scheduler(config["families"], validation.fit_rows(n_rank) if validation.cross_validated
+                              else prepared.n_rows, prepared.n_features, seed=config["seed"], epochs=config["epochs"],
+                              cost_factor=max(1, validation.folds), rungs=not validation.cross_validated,
+                              modality=prepared.schema.modality,
+                              n_classes=len(prepared.schema.classes) if prepared.schema.task == "classification" else 0)
         for trial in finished:
             scheduler.restore(_planned_from(trial), trial.dev_metric if trial.ok else None)
         for _, planned in rerun:
@@ -220,6 +228,7 @@ class SinglePointTechnique:
             refit=bool(config.get("refit", _DEFAULTS.refit)),
             needs=tuple(set.intersection(*(set(get_family(n).preload) for n in config["families"]))),
             deterministic=bool(config.get("deterministic", False)),
+            folds=validation.folds, n_rank_rows=n_rank,
         )
         runner = CallbackRunner(callbacks)
         runner.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, plan.search_s)
@@ -243,7 +252,7 @@ class SinglePointTechnique:
             n_threads=settings.threads_per_trial, budget_s=plan.search_s, wall_s=wall,
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
             extra={**prepared.info, "workers": self.workers, "mode": "deterministic" if settings.deterministic
-                   else "deadline"}, run_id=run_id, plan=plan,
+                   else "deadline", "validation": validation.to_json(), "n_rank": n_rank}, run_id=run_id, plan=plan,
         )
 
     # ---- the run store ---------------------------------------------------------------------
@@ -309,6 +318,29 @@ class SinglePointTechnique:
         if dev_ds.y is None:
             raise ConfigError(f"{dev_ds.source}: the dev set has no label column {train_ds.schema.label!r}.")
         return train_ds, dev_ds
+
+
+def _rank_rows(prepared: PreparedData, validation: Validation) -> int:
+    """The rows candidates are ranked on: every training row under folds, else the dev split's."""
+    n_train, n_dev = int(prepared.info.get("n_train") or 0), int(prepared.info.get("n_dev") or 0)
+    return n_train + n_dev if validation.cross_validated else n_dev
+
+
+def _validation(prepared: PreparedData, families: Sequence[str], dev_given: bool, budget_s: float) -> Validation:
+    """Folds or the dev split for this search (search.validation), from the data and the families' first costs."""
+    train, dev = prepared.views["dense"]
+    y = None if train.y is None or dev.y is None else np.concatenate([train.y, dev.y])
+    n_rows = len(train.X) + len(dev.X)
+    rows = Validation(DEFAULT_FOLDS, "").fit_rows(n_rows)
+    first = []
+    for name in families:
+        cls = get_family(name)
+        points = cls.starting_points(rows, prepared.n_features)
+        if points:
+            first.append(cls(**points[0]).estimate_cost(rows, prepared.n_features).fit_seconds)
+    classes = prepared.schema.classes if prepared.schema.task == "classification" else None
+    return choose_validation(n_rows, prepared.schema.task, y, dev_given=dev_given, budget_s=budget_s,
+                             first_fit_s=first, class_names=classes)
 
 
 def _planned_from(trial: TrialResult) -> PlannedTrial:

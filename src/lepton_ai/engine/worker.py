@@ -49,6 +49,7 @@ class TrialSpec:
     family_source: dict[str, str] | None = None   # for families registered at run time
     epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.neural.epochs)
     deterministic: bool = False   # no fit deadline: the fit stops at its lengths (SearchConfig.deterministic)
+    folds: int = 0                # rank on k-fold out-of-fold predictions over train + dev (engine.folds)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,7 +58,7 @@ class TrialSpec:
         """The record of this trial before it runs: what it is, not yet how it went."""
         return TrialResult(trial_id=self.trial_id, index=self.index, family=self.family, params=self.params,
                            estimated_fit_s=self.estimated_fit_s, n_threads=self.n_threads,
-                           rung_fraction=self.fidelity)
+                           rung_fraction=self.fidelity, folds=0 if self.refit else self.folds)
 
 
 def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
@@ -101,13 +102,25 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
                     n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None,
                     on_epoch=EpochFile(spec.epoch_log) if spec.epoch_log else None)
     start = time.perf_counter()
-    model.fit(train, None if spec.refit else dev, budget=budget)
+    if spec.folds and not spec.refit:
+        from .folds import fit_out_of_fold
+
+        oof = fit_out_of_fold(spec.family, spec.params, train, dev, spec.folds, budget)
+        model, output, y_rank, report = oof.model, oof.output, oof.y, oof.report
+        trial.fold_lengths = oof.fold_lengths
+    else:
+        model.fit(train, None if spec.refit else dev, budget=budget)
+        report = model.fit_report()
+        y_rank = dev.y
+        if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
+            output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
     trial.fit_s = fit_s = time.perf_counter() - start
-    if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
-        output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
+    if not spec.refit:
         _check_finite(output, spec.family)
-        trial.dev_metric = primary_metric(train.task, dev.y, output)
-        trial.dev_loss = dev_loss(train.task, dev.y, output)
+        trial.dev_metric = primary_metric(train.task, y_rank, output)
+        trial.dev_loss = dev_loss(train.task, y_rank, output)
+        if report.cut_at_deadline:
+            _check_learned(trial, train.task, y_rank, spec.family, report.length)
         _save_dev_output(spec, output)
     measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir),
                              rows=load_raw_rows(Path(spec.data_dir)))
@@ -120,7 +133,6 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
     trial.infer_cost_per_million_usd = 1e6 / measured.rows_per_s * price
     for key, value in measured.breakdown().items():  # the model-only and record figures beside them
         setattr(trial, key, value)
-    report = model.fit_report()
     trial.fit_length, trial.converged, trial.history = report.length, report.converged, list(report.history)
 
 
@@ -132,6 +144,19 @@ def _check_finite(output: np.ndarray, family: str) -> None:
         rows = int(bad.reshape(len(values), -1).any(axis=1).sum())
         raise TrialError(f"{family}: the model's outputs on dev are not finite (NaN or infinity in {rows} of "
                          f"{len(values)} rows); a model that outputs them cannot be scored or chosen.")
+
+
+def _check_learned(trial: TrialResult, task: str, y: np.ndarray, family: str, length: int | None) -> None:
+    """A fit its deadline cut before it beat a constant prediction (the majority class, the mean)
+    has learned nothing the budget paid for: the trial fails with that cause instead of taking a
+    place on the leaderboard."""
+    assert trial.dev_metric is not None
+    values = np.asarray(y)
+    constant = float(np.bincount(values.astype(np.int64)).max() / len(values)) if task == "classification" else 0.0
+    if trial.dev_metric <= constant + 1e-9:
+        what = "the majority class's" if task == "classification" else "a constant's"
+        raise TrialError(f"{family}: cut at its deadline after {length} rounds, before it learned anything "
+                         f"(dev {trial.metric_name} {trial.dev_metric:.4f}, {what} {constant:.4f}); give it more time")
 
 
 def _save_dev_output(spec: TrialSpec, output: np.ndarray) -> None:
@@ -163,8 +188,9 @@ def _load(spec: TrialSpec) -> tuple[Any, Any]:
         raise FileNotFoundError(f"prepared features missing at {data_dir}")
     train, dev = prepared.views[get_family(spec.family).view]
     if spec.refit:
-        both = np.concatenate([np.asarray(train.X), np.asarray(dev.X)])
-        return dataclasses.replace(train, X=both, y=np.concatenate([train.y, dev.y])), _in_memory(dev)
+        from .folds import joined
+
+        return joined(train, dev), _in_memory(dev)
     if spec.fidelity < 1.0:
         return _subsample(train, spec.fidelity, spec.seed), _in_memory(dev)
     return _in_memory(train), _in_memory(dev)

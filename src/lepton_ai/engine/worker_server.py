@@ -83,14 +83,16 @@ class WorkerServer:
         return self.process.poll()
 
     def stop(self) -> None:
-        """Close the request pipe: the zygote kills what still runs and exits."""
+        """Close the request pipe: the zygote kills what still runs and exits. One still importing
+        its modules is killed after ``_STOP_WAIT_S`` (its trials and heavy server die with it)."""
         if self.process.poll() is None and self.process.stdin is not None:
             with contextlib.suppress(OSError):  # the pipe may already be closed at interpreter exit
                 self.process.stdin.close()
             try:
-                self.process.wait(timeout=10)
+                self.process.wait(timeout=_STOP_WAIT_S)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait()
 
     def _read_events(self) -> None:
         assert self.process.stdout is not None
@@ -109,6 +111,7 @@ class WorkerServer:
                     self.routes.pop(event["key"], None)
 
 
+_STOP_WAIT_S = 0.3
 _SHARED: WorkerServer | None = None   # the one instance; see the module docstring for why
 _SHARED_LOCK = threading.Lock()
 

@@ -50,6 +50,8 @@ def main() -> None:
     out = sys.stdout
     _send(out, {"event": "ready", "key": "", "modules": list(light)})
     _Server(sys.stdin.fileno(), out, light).serve()
+    out.flush()
+    os._exit(0)  # nothing to clean up: tearing down pandas, scikit-learn and LightGBM only delays the caller's exit
 
 
 class _Server:
@@ -138,11 +140,13 @@ class _Server:
                 _send(self.out, {"event": "exited", "key": key, "pid": pid, "status": status})
 
     def _close(self) -> None:
-        """Input closed: kill what still runs, and close the heavy server's input so it does the same."""
+        """Input closed: kill what still runs, the heavy server included (its trials die with it, and
+        one still importing torch would otherwise hold the caller's exit for seconds)."""
         for pid in self.children:
             _kill(pid)
         if self.heavy is not None:
             os.close(self.heavy[1])
+            _kill(self.heavy[0])
             os.waitpid(self.heavy[0], 0)
             self.heavy = None
 

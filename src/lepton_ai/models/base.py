@@ -75,13 +75,16 @@ class FitReport:
 
     ``length``: how long it trained, in the unit of the family's ``length_param`` (trees kept by
     early stopping, epochs run); ``converged``: whether an iterative solver converged; ``history``:
-    one record per epoch (``{"epoch", "train_loss", "dev_loss", ...}``). ``None`` or empty where a
-    family has no such notion.
+    one record per epoch (``{"epoch", "train_loss", "dev_loss", ...}``); ``cut_at_deadline``: the
+    fit stopped at its budget's deadline instead of its own length or early stopping (a trial cut
+    before its model beats a constant prediction is then recorded failed, not ranked). ``None`` or
+    empty where a family has no such notion.
     """
 
     length: int | None = None
     converged: bool | None = None
     history: tuple[dict[str, Any], ...] = ()
+    cut_at_deadline: bool = False  # the fit stopped at its deadline, not by its own rule
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,12 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     length_param: ClassVar[str | None] = None
     # The compressed variants (registry names, compress.variants) its fitted models can be turned into.
     variant_kinds: ClassVar[tuple[str, ...]] = ()
+    # The modalities this family usually wins on (a CNN on images): its first starting point runs
+    # before any other trial there, with the time it needs, instead of waiting behind cheap families.
+    favoured: ClassVar[tuple[str, ...]] = ()
+    # Whether a fit grows one model per class (LightGBM grows a tree per class each round): the
+    # engine multiplies :meth:`estimate_cost`'s fit seconds by the class count on multi-class data.
+    cost_per_class: ClassVar[bool] = False
 
     # ---- learning -------------------------------------------------------------------------
     @abstractmethod

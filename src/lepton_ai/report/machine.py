@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import platform
-from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from .._version import installed_versions
 
 __all__ = ["machine_info"]
 
@@ -20,12 +21,7 @@ def machine_info() -> dict[str, Any]:
     from ..engine.resources import detect_resources
 
     resources = detect_resources()
-    versions = {}
-    for name in _PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
+    versions = installed_versions(_PACKAGES)
     return {
         "cpu": _cpu_model(), "cores": resources.cores, "memory_gb": resources.memory_bytes / 2**30,
         "gpus": resources.gpus, "os": platform.platform(), "python": platform.python_version(),

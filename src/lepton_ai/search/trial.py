@@ -45,7 +45,10 @@ class TrialResult:
     ``length_param``, trees or epochs; ``converged``; ``history``, one record per epoch), its dev
     loss, the traceback of a failure, its refit (``refit_fit_s``, ``refit_params``, or why there was
     none, ``refit_error``; see ``engine.refit``) and, for a compressed variant, the trial it was
-    made from (``variant_of``). ``extra`` holds free-form notes that nothing reads back.
+    made from (``variant_of``). ``folds``: the trial was ranked on ``folds``-fold out-of-fold
+    predictions (``dev_metric`` and ``dev_loss`` are over every training row; ``0``: on the dev
+    split), with ``fold_lengths`` the length each fold found (``fit_length`` is their mean, what the
+    refit trains to). ``extra`` holds free-form notes that nothing reads back.
     """
 
     trial_id: str
@@ -85,6 +88,8 @@ class TrialResult:
     record_p50_ms: float | None = None
     model_p50_ms: float | None = None
     model_p99_ms: float | None = None
+    folds: int = 0                          # ranked on k-fold out-of-fold predictions (search.validation)
+    fold_lengths: list[int] | None = None   # the length each fold's early stopping found
 
     @property
     def ok(self) -> bool:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .._version import __version__
+from .._version import __version__, installed_versions
 from ..data.dataset import Schema
 from ..engine.result import SearchResult
 from ..errors import ArtifactError
@@ -136,16 +136,5 @@ def _manifest(stored: StoredModel, kept: list[str]) -> dict[str, Any]:
 
 
 def _versions() -> dict[str, str]:
-    import lightgbm
-    import numpy
-    import sklearn
-
-    versions = {"python": platform.python_version(), "numpy": numpy.__version__,
-                "scikit-learn": sklearn.__version__, "lightgbm": lightgbm.__version__}
-    try:
-        import torch
-
-        versions["torch"] = torch.__version__
-    except ImportError:
-        versions["torch"] = "not installed"
-    return versions
+    """The libraries the model was made with (from package metadata: saving imports no torch)."""
+    return {"python": platform.python_version(), **installed_versions(("numpy", "scikit-learn", "lightgbm", "torch"))}

@@ -69,6 +69,7 @@ class CNNFamily(TorchFamily):
     """A small VGG-style CNN with translation (and optional flip) augmentation."""
 
     name = "cnn"
+    favoured = ("image",)
     view = "codes"  # for images: the raw values, normalised inside the network
     modalities = ("image",)
 

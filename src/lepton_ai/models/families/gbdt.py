@@ -26,6 +26,7 @@ class GBDTFamily(ModelFamily):
     name = "gbdt"
     view = "codes"
     length_param = "n_estimators"
+    cost_per_class = True  # a multi-class booster grows one tree per class each round
     variant_kinds = ("gbdt-fast",)  # LightGBM's single-row fast path (models.derived.gbdt_fast)
 
     def __init__(
@@ -58,7 +59,8 @@ class GBDTFamily(ModelFamily):
         params = self._lgb_params(train, budget)
         train_set = lgb.Dataset(train.X, label=train.y, categorical_feature=train.categorical or "auto",
                                 free_raw_data=False, params={"verbose": -1})
-        callbacks: list[Any] = [_deadline_callback(budget)]
+        cut: list[bool] = []
+        callbacks: list[Any] = [_deadline_callback(budget, cut)]
         valid_sets = []
         if dev is not None and dev.y is not None and len(dev.y) > 0:
             valid_sets = [lgb.Dataset(dev.X, label=dev.y, reference=train_set)]
@@ -69,11 +71,12 @@ class GBDTFamily(ModelFamily):
         # Keep only the trees that early stopping chose: smaller files and faster predictions.
         self.booster_ = lgb.Booster(model_str=booster.model_to_string(num_iteration=best))
         self.n_trees_ = int(best)
+        self.cut_at_deadline_ = bool(cut)
         return self
 
     def fit_report(self) -> FitReport:
-        """The trees early stopping kept."""
-        return FitReport(length=self.n_trees_)
+        """The trees early stopping kept, and whether the deadline stopped the boosting."""
+        return FitReport(length=self.n_trees_, cut_at_deadline=self.cut_at_deadline_)
 
     @classmethod
     def refit_params(cls, params: dict[str, Any], report: FitReport) -> dict[str, Any]:
@@ -163,13 +166,16 @@ class GBDTFamily(ModelFamily):
 
         self.booster_ = lgb.Booster(model_file=str(directory / MODEL_FILE))
         self.n_trees_ = self.booster_.current_iteration()
+        self.cut_at_deadline_ = False  # not known once saved; only the trial that trained it reads it
 
 
-def _deadline_callback(budget: Budget) -> Any:
+def _deadline_callback(budget: Budget, cut: list[bool]) -> Any:
+    """Stops the boosting at the budget's deadline; appends to ``cut`` when it does."""
     import lightgbm as lgb
 
     def callback(env: Any) -> None:
         if budget.expired():
+            cut.append(True)
             raise lgb.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
 
     callback.order = 5  # type: ignore[attr-defined]

@@ -163,6 +163,7 @@ class CNN1DFamily(_SequenceFamily):
     """Temporal convolutions (Conv1d → BatchNorm → ReLU blocks), masked mean- and max-pooling, linear head."""
 
     name = "cnn1d"
+    favoured = ("sequence",)
 
     def __init__(self, *, width: int = 64, depth: int = 3, kernel_size: int = 5, dropout: float = 0.1,
                  learning_rate: float = 5e-3, weight_decay: float = 1e-4, label_smoothing: float = 0.05,

@@ -52,6 +52,7 @@ class TextFamily(LinearFamily):
     """
 
     name = "text"
+    favoured = ("text",)
     view = "text"
     modalities = ("text",)
 
