@@ -79,7 +79,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:
         typer.echo(f"lepton: {note}", err=True)
-    model = LeptonModel(objective=objective, budget=budget if search.seconds is None else search.seconds, engine=_engine(price_per_core_hour, cluster),
+    search_for: str | float = budget if search.seconds is None else search.seconds
+    model = LeptonModel(objective=objective, budget=search_for, engine=_engine(price_per_core_hour, cluster),
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1)
     try:

@@ -60,8 +60,9 @@ def search_budget(budget: str, started: float) -> tuple[SearchBudget, str | None
     note = None
     if search_s < _MIN_SEARCH_S:
         search_s = _MIN_SEARCH_S
+        ends = spent + search_s + AFTER_SEARCH_S
         note = (f"a budget of {whole.seconds:g}s is too small for the whole command: start-up took {spent:.1f}s, "
-                f"so the search gets {search_s:g}s and the command ends after about {spent + search_s + AFTER_SEARCH_S:.0f}s")
+                f"so the search gets {search_s:g}s and the command ends after about {ends:.0f}s")
     elif whole.seconds < MIN_WHOLE_S:
         note = (f"start-up took {spent:.1f}s of the {whole.seconds:g}s budget; the search gets {search_s:.1f}s "
                 f"(give {MIN_WHOLE_S:g}s or more for a real search)")
