@@ -222,3 +222,44 @@ def test_a_resumed_run_promotes_no_configuration_twice(plan_only_family):
     assert new.config_id == "o3"
     fresh.tell(new, 0.05)   # four results on the low rung: o0 still holds the one place, and has run above
     assert fresh.n_queued == 0
+
+
+def test_the_family_the_modality_favours_goes_first_whatever_it_costs(plan_only_family, monkeypatch):
+    plan_only_family("cheap", points=[{"cost": 0.1}, {"cost": 0.2}])
+    slow = plan_only_family("slow", points=[{"cost": 50.0}, {"cost": 60.0}])
+    monkeypatch.setattr(slow, "favoured", ("image",))
+    on_images = _drain(Scheduler(["cheap", "slow"], 1000, 4, seed=0, epochs=None, sample=False, modality="image"))
+    assert [(p.family, p.origin) for p in on_images][:2] == [("slow", "favoured"), ("cheap", "first")]
+    assert [p.params["cost"] for p in on_images if p.family == "slow"] == [50.0, 60.0]  # only the first jumps
+    on_tables = _drain(Scheduler(["cheap", "slow"], 1000, 4, seed=0, epochs=None, sample=False, modality="tabular"))
+    assert on_tables[-1].family == "slow" and "favoured" not in {p.origin for p in on_tables}
+
+
+def test_estimates_count_classes_and_folds(plan_only_family, monkeypatch):
+    trees = plan_only_family("trees", points=[{"cost": 1.0}])
+    monkeypatch.setattr(trees, "cost_per_class", True)
+    plan_only_family("flat", points=[{"cost": 1.0}])
+    ten_classes = {p.family: p.estimated_fit_s for p in _drain(
+        Scheduler(["trees", "flat"], 1000, 4, seed=0, epochs=None, sample=False, n_classes=10))}
+    assert ten_classes == pytest.approx({"trees": 10.0, "flat": 1.0})
+    binary = {p.family: p.estimated_fit_s for p in _drain(
+        Scheduler(["trees", "flat"], 1000, 4, seed=0, epochs=None, sample=False, n_classes=2))}
+    assert binary == pytest.approx({"trees": 1.0, "flat": 1.0})  # one booster for two classes
+    folds = _drain(Scheduler(["flat"], 1000, 4, seed=0, epochs=None, cost_factor=5, rungs=False, sample=False))
+    assert folds[0].estimated_fit_s == pytest.approx(5.0) and folds[0].fraction == 1.0
+
+
+def test_estimates_are_calibrated_by_what_the_run_measured(plan_only_family):
+    plan_only_family("a", points=[{"cost": 1.0}, {"cost": 2.0}, {"cost": 4.0}])
+    plan_only_family("b", points=[{"cost": 1.0}])
+    scheduler = Scheduler(["a", "b"], 1000, 4, seed=0, epochs=None, sample=False)
+    first = scheduler.next()
+    assert (first.family, first.estimated_fit_s) == ("a", pytest.approx(1.0))
+    scheduler.tell(first, 0.9, fit_s=3.0)  # three times slower than its prior
+    rest = _drain(scheduler)
+    by = {(p.family, p.params["cost"]): p for p in rest}
+    assert by[("a", 2.0)].estimated_fit_s == pytest.approx(6.0) and by[("a", 2.0)].prior_fit_s == pytest.approx(2.0)
+    assert by[("b", 1.0)].estimated_fit_s == pytest.approx(1.0)  # another family keeps its prior
+    failed = Scheduler(["a"], 1000, 4, seed=0, epochs=None, sample=False)
+    failed.tell(failed.next(), None, fit_s=100.0)  # a failed trial teaches nothing about cost
+    assert failed.next().estimated_fit_s == pytest.approx(2.0)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lepton_ai.data.load import build_dataset
 from lepton_ai.data.split import split_dataset
+from lepton_ai.engine.folds import early_stopping_split
 from lepton_ai.engine.worker import CHECKPOINT_DIR, TrialSpec, run_trial
 from lepton_ai.features.cache import FeatureCache
 from lepton_ai.models.base import Budget
@@ -25,8 +26,10 @@ def test_a_rerun_neural_trial_resumes_from_its_checkpoint_and_then_drops_it(tabl
     train, dev = prepared.views["dense"]
     output = tmp_path / "trials" / "t000"
     checkpoint = output / CHECKPOINT_DIR
-    # The first attempt of the trial, killed after its second epoch, left this checkpoint behind.
-    killed = MLPFamily(**PARAMS).fit(train, dev, budget=Budget(max_epochs=2, checkpoint_dir=str(checkpoint)))
+    # The first attempt of the trial, killed after its second epoch, left this checkpoint behind
+    # (it fitted on what the trial fits on: train less its early-stopping rows).
+    fit_on, stop_on = early_stopping_split("mlp", train, dev, seed=0)
+    killed = MLPFamily(**PARAMS).fit(fit_on, stop_on, budget=Budget(max_epochs=2, checkpoint_dir=str(checkpoint)))
     assert json.loads((checkpoint / CHECKPOINT_STATE).read_text())["epoch"] == 2
 
     epochs = tmp_path / "epochs" / "t000.jsonl"
@@ -66,3 +69,19 @@ def test_a_failing_trial_is_a_failed_record_with_its_traceback(table, tmp_path: 
     trial = TrialResult.from_json(run_trial(spec.to_json()))
     assert trial.status == "failed" and "'C'" in (trial.error or "")
     assert "ConfigError" in (trial.traceback or "") and trial.fit_s is not None
+
+
+def test_a_fit_its_deadline_cut_before_it_beat_the_majority_class_fails_with_that_cause(table, tmp_path: Path) -> None:
+    train_ds, dev_ds = split_dataset(build_dataset(table, "species"), (0.8, 0.2), 0)
+    prepared = FeatureCache(tmp_path / "cache").get_or_prepare(train_ds, dev_ds)
+    common = {"family": "gbdt", "params": {"n_estimators": 200, "learning_rate": 0.001},
+              "data_dir": str(prepared.directory)}
+    cut = TrialResult.from_json(run_trial(TrialSpec(
+        trial_id="t000", index=0, output_dir=str(tmp_path / "t000"), deadline=time.time() - 1, **common).to_json()))
+    assert cut.status == "failed" and "cut at its deadline after 1 rounds, before it learned anything" in cut.error
+    assert "the majority class's" in cut.error
+    # The same fit with time to learn is an ordinary trial.
+    whole = TrialResult.from_json(run_trial(TrialSpec(
+        trial_id="t001", index=1, output_dir=str(tmp_path / "t001"), deadline=time.time() + 60,
+        **{**common, "params": {"n_estimators": 50}}).to_json()))
+    assert whole.status == "ok", whole.error

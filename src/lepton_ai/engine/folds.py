@@ -1,4 +1,5 @@
-"""One trial ranked on k-fold out-of-fold predictions (``search.validation`` says when and why).
+"""One trial ranked on k-fold out-of-fold predictions (``search.validation`` says when and why),
+and the rule both kinds of trial keep: early stopping uses rows that do not rank the model.
 
 The worker's prepared train and dev splits are joined (the whole training data, in that order),
 cut into the search's seeded folds, and the candidate is fitted once per fold: on the other folds'
@@ -22,7 +23,10 @@ from ..models.base import Budget, FitReport, ModelFamily
 from ..models.registry import get_family
 from ..search.validation import early_stop_split, fold_indices
 
-__all__ = ["OutOfFold", "fit_out_of_fold", "joined"]
+__all__ = ["OutOfFold", "fit_out_of_fold", "joined", "early_stopping_split", "MIN_ROWS_TO_STOP_EARLY"]
+
+# Fewer training rows than this keep no early-stopping rows of their own: they stop on dev.
+MIN_ROWS_TO_STOP_EARLY = 20
 
 
 @dataclasses.dataclass
@@ -75,6 +79,17 @@ def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, f
     report = FitReport(length=mean_length, converged=converged, history=reports[0].history,
                        cut_at_deadline=any(r.cut_at_deadline for r in reports))
     return OutOfFold(first, output, y, report, known if mean_length is not None else None)
+
+
+def early_stopping_split(family: str, train: Any, dev: Any, seed: int) -> tuple[Any, Any]:
+    """What a trial ranked on ``dev`` fits on and stops early on: for a family whose length early
+    stopping finds (``length_param``), train less an inner split of it and that split, so the dev
+    rows that rank the model (and weight an ensemble) never chose its length; others fit on train
+    and are handed dev, which they do not use to stop."""
+    if get_family(family).length_param is None or len(train.y) < MIN_ROWS_TO_STOP_EARLY:
+        return train, dev
+    fit_rows, stop_rows = early_stop_split(np.arange(len(train.y)), np.asarray(train.y), train.task, seed)
+    return _rows(train, fit_rows), _rows(train, stop_rows)
 
 
 def _rows(data: Any, rows: np.ndarray) -> Any:

@@ -109,7 +109,10 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         model, output, y_rank, report = oof.model, oof.output, oof.y, oof.report
         trial.fold_lengths = oof.fold_lengths
     else:
-        model.fit(train, None if spec.refit else dev, budget=budget)
+        from .folds import early_stopping_split
+
+        fit_on, stop_on = (train, None) if spec.refit else early_stopping_split(spec.family, train, dev, spec.seed)
+        model.fit(fit_on, stop_on, budget=budget)
         report = model.fit_report()
         y_rank = dev.y
         if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
