@@ -71,6 +71,14 @@ def test_a_refit_cut_short_or_failed_leaves_the_trial_as_it_was(tmp_path):
     assert trial.refit_error == "boom" and not trial.refitted
 
 
+def test_a_refit_cut_after_most_of_its_length_still_replaces_the_model_and_says_how_far_it_got(tmp_path):
+    trial = _trial(0, 0.9, 0.1)
+    _model_dirs(tmp_path, "t000")
+    assert apply_refit(trial, _refit(100, latency_p50_ms=0.2), tmp_path)  # 100 of 137: past two thirds
+    assert (tmp_path / "t000" / "model.txt").read_text() == "refit"
+    assert trial.refitted and trial.refit_error is None and trial.extra["refit_reached"] == "100 of 137"
+
+
 def test_a_search_refits_the_chosen_candidates_on_train_and_dev(table):
     result = SinglePointTechnique(budget="20s", families=["gbdt"], max_trials=3).search(table, label="species")
     refit = [t for t in result.trials if t.refitted]

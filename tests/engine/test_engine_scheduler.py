@@ -229,8 +229,9 @@ def test_the_family_the_modality_favours_goes_first_whatever_it_costs(plan_only_
     slow = plan_only_family("slow", points=[{"cost": 50.0}, {"cost": 60.0}])
     monkeypatch.setattr(slow, "favoured", ("image",))
     on_images = _drain(Scheduler(["cheap", "slow"], 1000, 4, seed=0, epochs=None, sample=False, modality="image"))
-    assert [(p.family, p.origin) for p in on_images][:2] == [("slow", "favoured"), ("cheap", "first")]
-    assert [p.params["cost"] for p in on_images if p.family == "slow"] == [50.0, 60.0]  # only the first jumps
+    # Every starting point of the favoured family, in its order, then the others by gain per second.
+    assert [(p.family, p.params["cost"], p.origin) for p in on_images] == [
+        ("slow", 50.0, "favoured"), ("slow", 60.0, "favoured"), ("cheap", 0.1, "first"), ("cheap", 0.2, "start")]
     on_tables = _drain(Scheduler(["cheap", "slow"], 1000, 4, seed=0, epochs=None, sample=False, modality="tabular"))
     assert on_tables[-1].family == "slow" and "favoured" not in {p.origin for p in on_tables}
 

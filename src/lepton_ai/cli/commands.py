@@ -16,6 +16,7 @@ from rich.text import Text
 
 from ..config import Settings
 from ..data.load import load_data
+from ..engine.callbacks import Callback
 from ..errors import ConfigError, TrialError
 from ..files import atomic_write_text
 from ..model import LeptonModel, load_model, save_model
@@ -75,14 +76,13 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     else:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, split=None), test
     dev = None
-    _preload(families, train.schema.modality)
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:
         typer.echo(f"lepton: {note}", err=True)
     search_for: str | float = budget if search.seconds is None else search.seconds
     model = LeptonModel(objective=objective, budget=search_for, engine=_engine(price_per_core_hour, cluster),
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
-                        verbose=0 if quiet else 1)
+                        verbose=0 if quiet else 1, callbacks=[_ImportWhenNeeded()])
     try:
         model.train(train, dev)
     except (ConfigError, TrialError):
@@ -96,29 +96,40 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     score = model.test(held_out)
     saved = save_model(out, model)
     chosen = model.chosen
+    ranked = f"{chosen.folds}-fold out-of-fold" if chosen.folds else "dev"
+    refit = "; refitted on every training row" if chosen.refitted else ""
     console.print(f"chosen: {chosen.trial_id} {chosen.family} (objective {objective}); "
-                  f"dev {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
-                  f"p50 {chosen.latency_p50_ms:.3f} ms")
+                  f"{ranked} {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
+                  f"p50 {chosen.latency_p50_ms:.3f} ms{refit}")
     console.print(f"saved: {saved}  (run {model.result_.run_id if model.result_ else '?'})")
     if report is not None:
         console.print(f"report: {write_report(report, model, data=held_out, command=command)}")
 
 
-def _preload(families: str | None, modality: str) -> None:
-    """Import what the families searched need (torch) in this process, in the background during the
-    search: scoring the test rows with a neural model chosen at the end would otherwise wait for it
-    then, past the budget."""
-    import threading
-    from importlib import import_module
-    from importlib.util import find_spec
+class _ImportWhenNeeded(Callback):
+    """Imports what a finished candidate's family needs (torch) in this process, in the background,
+    once one has finished well enough to be chosen: scoring the test rows with it at the end would
+    otherwise wait for the import then, past the budget. Nothing is imported for a search whose
+    candidates do not need it, and nothing before the search (it would slow the data's loading)."""
 
-    from ..models.registry import families_for_modality, get_family, resolve_families
+    def __init__(self) -> None:
+        self.started = False
 
-    names = families_for_modality(resolve_families(families), modality, named=False)
-    modules = sorted({m for n in names for m in get_family(n).preload if find_spec(m) is not None})
-    if modules:
-        threading.Thread(target=lambda: [import_module(m) for m in modules], name="lepton-preload",
-                         daemon=True).start()
+    def on_trial_end(self, trial: Any) -> bool:
+        if trial.ok and not self.started:
+            import threading
+            from importlib import import_module
+            from importlib.util import find_spec
+
+            from ..models.registry import FAMILIES
+
+            family = FAMILIES.get(trial.family)
+            modules = [m for m in (family.preload if family is not None else ()) if find_spec(m) is not None]
+            if modules:
+                self.started = True
+                threading.Thread(target=lambda: [import_module(m) for m in modules], name="lepton-import",
+                                 daemon=True).start()
+        return False
 
 
 def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool, keep: int = 20) -> None:

@@ -33,6 +33,7 @@ __all__ = ["LoopSettings", "run_loop"]
 _POLL_S = 0.02
 _FORCED_WAIT_S = 60.0      # the longest a forced trial waits for its worker server's imports
 _MAX_SKIPS_IN_A_ROW = 20
+_MIN_FIT_S = 0.2           # the least time a trial is started with, beyond the time to measure it
 
 
 @dataclass
@@ -135,6 +136,9 @@ class _LoopState:
             launching = remaining > 0 and not self._done()
             while launching and self.executor.free_slots() > 0 and skips < _MAX_SKIPS_IN_A_ROW \
                     and self.exclusive not in self.executor.running() and not self._done():
+                if self._ok_count() > 0 and remaining < self.plan.measure_s + _MIN_FIT_S:
+                    launching = False  # a trial started now could not be fitted and measured in time
+                    break
                 index, planned = self._next()
                 if planned is None:
                     launching = False

@@ -5,8 +5,9 @@ is over, the candidates on the selection frontier (and the best-metric one) are 
 train + dev with the length the trial found (trees, epochs), as FLAML's ``retrain_full`` and
 AutoGluon's refit do: the same model, a fifth more data. A refit keeps the dev metric of the trial
 it repeats (it has seen dev, so dev can no longer score it) and replaces that trial's model, timings
-and size; its seconds and dollars are added to the trial's training cost. A refit that fails or
-does not fit in the budget leaves the trial as it was.
+and size; its seconds and dollars are added to the trial's training cost. A refit that fails, does
+not fit in the budget, or is cut before ``MIN_LENGTH_SHARE`` of its length leaves the trial as it
+was; one cut after that is kept, and ``extra["refit_reached"]`` says how far it got.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from ..search.trial import TrialResult
 __all__ = ["refit_candidates", "refit_estimate_s", "refit_params", "apply_refit", "REFIT_SUFFIX"]
 
 REFIT_SUFFIX = "-refit"
+# A refit its deadline cut after this share of the length the trial found still replaces the trial's
+# model: trained on every row (a fifth more, or under folds a half more, than the trial's), with its
+# schedule fitted to the deadline (neural) or most of its trees, it is the better model.
+MIN_LENGTH_SHARE = 2 / 3
 # The refit of a candidate is estimated at its measured fit time, scaled by the rows it gains, times this.
 _SAFETY = 1.15
 
@@ -78,11 +83,13 @@ def apply_refit(trial: TrialResult, refit: TrialResult, trials_dir: Path) -> boo
         trial.refit_error = f"the refit left no model in {fresh}"
         return False
     reached, asked = _length(refit)
-    if reached is not None and asked is not None and reached < asked:
-        # Cut short by its deadline: fewer trees or epochs than the trial found best; keep the trial's.
+    if reached is not None and asked is not None and reached < MIN_LENGTH_SHARE * asked:
+        # Cut well short by its deadline: far fewer trees or epochs than the trial found best; keep the trial's.
         trial.refit_error = f"the refit stopped at {reached} of {asked} at the end of the budget"
         shutil.rmtree(fresh, ignore_errors=True)
         return False
+    if reached is not None and asked is not None and reached < asked:
+        trial.extra["refit_reached"] = f"{reached} of {asked}"
     shutil.rmtree(old, ignore_errors=True)
     if target.exists():
         os.replace(target, old)

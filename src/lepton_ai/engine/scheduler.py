@@ -3,8 +3,8 @@
 Three kinds of trial compete for a free worker:
 
 * **starting points** — each family's cheap, good defaults at full fidelity (expected gain 1.0 for
-  a family's first, 0.5 for later ones: the first model of a family teaches the most; the first
-  of a family the data's modality favours, a CNN on images, goes before all others);
+  a family's first, 0.5 for later ones: the first model of a family teaches the most; those of
+  a family the data's modality favours, a CNN on images, go before all others, in their order);
 * **promotions** — ASHA moving a configuration to the next row fidelity (gain 0.8: it already ranked
   in the top third of its rung);
 * **samples** — new configurations from the TPE sampler at the lowest fidelity (gain 0.3), asked only
@@ -33,9 +33,11 @@ from ..search.sampler import ConfigSampler
 
 __all__ = ["PlannedTrial", "Scheduler"]
 
-# A favoured family's first point (ModelFamily.favoured) goes before everything, whatever it costs.
+# A favoured family's starting points (ModelFamily.favoured) go before everything, whatever they cost,
+# in their order: each one's gain is a hundredth of the one before, far more than any cost ratio.
+_FAVOURED_GAIN, _FAVOURED_STEP = 1e12, 1e-2
 CALIBRATION_LIMITS = (0.1, 20.0)
-_GAIN = {"favoured": 1e6, "first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3}
+_GAIN = {"favoured": _FAVOURED_GAIN, "first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3}
 
 
 @dataclass
@@ -73,11 +75,17 @@ class Scheduler:
         self._order = itertools.count()
         self._configs: dict[str, PlannedTrial] = {}
         seen_family: set[str] = set()
+        favoured_rank = 0
         for i, candidate in enumerate(plan_candidates(families, n_rows, n_features, epochs, modality)):
             origin = "favoured" if candidate.favoured else "first" if candidate.family not in seen_family else "start"
             seen_family.add(candidate.family)
-            self._push(PlannedTrial(candidate.family, candidate.params, self.rungs.top, 1.0, origin, f"s{i}",
-                                    self._factor(candidate.family) * candidate.estimated_fit_s))
+            planned = PlannedTrial(candidate.family, candidate.params, self.rungs.top, 1.0, origin, f"s{i}",
+                                   self._factor(candidate.family) * candidate.estimated_fit_s)
+            if candidate.favoured:
+                self._push(planned, gain=_FAVOURED_GAIN * _FAVOURED_STEP ** favoured_rank)
+                favoured_rank += 1
+            else:
+                self._push(planned)
 
     @property
     def n_queued(self) -> int:
@@ -85,7 +93,7 @@ class Scheduler:
         return len(self._heap)
 
     def favoured_families(self) -> list[str]:
-        """The families of the favoured first trials still queued (they run before all others)."""
+        """The families of the favoured trials still queued (they run before all others)."""
         return sorted({entry[2].family for entry in self._heap if entry[2].origin == "favoured"})
 
     def next(self) -> PlannedTrial | None:
@@ -161,7 +169,7 @@ class Scheduler:
         per_class = self.n_classes if self.n_classes > 2 and get_family(family).cost_per_class else 1
         return self.cost_factor * per_class
 
-    def _push(self, planned: PlannedTrial) -> None:
+    def _push(self, planned: PlannedTrial, gain: float | None = None) -> None:
         self._configs.setdefault(planned.config_id, planned)
-        priority = _GAIN[planned.origin] / max(planned.estimated_fit_s, 1e-3)
+        priority = (_GAIN[planned.origin] if gain is None else gain) / max(planned.estimated_fit_s, 1e-3)
         heapq.heappush(self._heap, (-priority, next(self._order), planned))

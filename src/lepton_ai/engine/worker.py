@@ -25,6 +25,7 @@ from ..search.trial import TrialResult
 __all__ = ["TrialSpec", "run_trial", "CHECKPOINT_DIR"]
 
 CHECKPOINT_DIR = "checkpoint"  # under a trial's output_dir
+_MIN_LENGTH = 2  # a fit cut at its deadline after this many rounds (trees, epochs) or fewer learned nothing
 
 
 @dataclass
@@ -150,13 +151,13 @@ def _check_finite(output: np.ndarray, family: str) -> None:
 
 
 def _check_learned(trial: TrialResult, task: str, y: np.ndarray, family: str, length: int | None) -> None:
-    """A fit its deadline cut before it beat a constant prediction (the majority class, the mean)
-    has learned nothing the budget paid for: the trial fails with that cause instead of taking a
-    place on the leaderboard."""
+    """A fit its deadline cut before it beat a constant prediction (the majority class, the mean),
+    or within its first ``_MIN_LENGTH`` rounds, has learned nothing the budget paid for: the trial
+    fails with that cause instead of taking a place on the leaderboard."""
     assert trial.dev_metric is not None
     values = np.asarray(y)
     constant = float(np.bincount(values.astype(np.int64)).max() / len(values)) if task == "classification" else 0.0
-    if trial.dev_metric <= constant + 1e-9:
+    if trial.dev_metric <= constant + 1e-9 or (length is not None and length <= _MIN_LENGTH):
         what = "the majority class's" if task == "classification" else "a constant's"
         raise TrialError(f"{family}: cut at its deadline after {length} rounds, before it learned anything "
                          f"(dev {trial.metric_name} {trial.dev_metric:.4f}, {what} {constant:.4f}); give it more time")

@@ -8,12 +8,14 @@ inference cost and training cost (lower) and strictly better on one. Objectives:
 * ``speed`` — the lowest single-row latency within ``tolerance`` (1 point) of the best metric.
 * ``cost`` — the lowest inference cost per million rows within ``tolerance`` of the best metric.
   For both, the tolerance widens to the dev set's ``noise`` when that is larger.
-* ``balanced`` — the knee of the frontier: the point that maximises
-  ``metric_norm - 0.5 * cost_norm``, with the metric and log inference cost scaled to [0, 1] over
-  the frontier. The factor 0.5 prefers metric over cost: a point must save more in (log) cost than
-  it loses in metric to be chosen. Metric gaps within the dev set's noise (``noise``: one standard
-  error of the best metric, at least one dev row's worth; see :func:`metric_noise`) count as ties,
-  so a dev set of 90 rows does not pick a 100x slower model for being one row better.
+* ``balanced`` — the frontier point that minimises ``log(error) + 0.05 * log(cost)``, where error
+  is ``1 - metric`` (the error rate, or the unexplained share of variance for R²) and cost the
+  inference cost per million rows: a model ten times cheaper to run may make 12% more errors, one
+  a hundred times cheaper 26% more. Both are ratios, so the choice between two good models does
+  not depend on a poor one being on the frontier too. Metric gaps within the dev set's noise
+  (``noise``: one standard error of the best metric, at least one dev row's worth; see
+  :func:`metric_noise`) count as ties, so a dev set of 90 rows does not pick a 100x slower model
+  for being one row better.
 
 Selection leaves training cost out (it is spent once a model is trained); the frontier shown to the
 user keeps all three axes. Hard limits (``max_latency_ms``, ``max_model_mb``, ``min_metric``)
@@ -32,6 +34,9 @@ __all__ = ["OBJECTIVES", "pareto_front", "select_trial", "check_objective", "met
 
 OBJECTIVES = ("balanced", "accuracy", "speed", "cost")
 DEFAULT_TOLERANCE = 0.01
+# balanced: how much a factor of cost is worth in a factor of error (log(error) + w * log(cost)).
+BALANCED_COST_WEIGHT = 0.05
+_MIN_ERROR = 1e-4  # a perfect dev metric still has an error this size, so logs stay finite
 # Measured costs within this factor of each other (2x) count as equal: single-row timings of the same
 # model vary by up to 2x between runs on a busy machine.
 COST_TOLERANCE = 1.0
@@ -103,7 +108,7 @@ def select_trial(
         return _cheapest(near, _latency)
     if objective == "cost":
         return _cheapest(near, _infer_cost)
-    return _knee(front, noise)
+    return _balanced(front, noise)
 
 
 def metric_noise(task: str, best_metric: float, n_dev: int) -> float:
@@ -115,21 +120,19 @@ def metric_noise(task: str, best_metric: float, n_dev: int) -> float:
     return max(1.0 / n_dev, math.sqrt(p * (1 - p) / n_dev))
 
 
-def _knee(front: list[TrialResult], noise: float = 0.0) -> TrialResult:
+def _balanced(front: list[TrialResult], noise: float = 0.0) -> TrialResult:
+    """The point of lowest ``log(error) + BALANCED_COST_WEIGHT * log(cost)`` (see the module docstring)."""
     best = max(_metric(t) for t in front)
-    metrics = [best if best - _metric(t) <= noise + 1e-12 else _metric(t) for t in front]
-    costs = [math.log(c) for c in _snap_costs([max(_infer_cost(t), 1e-12) for t in front])]
-    m_lo, m_hi = min(metrics), max(metrics)
-    c_lo, c_hi = min(costs), max(costs)
+    floor = max(noise, _MIN_ERROR)
 
-    def score(i: int) -> float:
-        m = (metrics[i] - m_lo) / (m_hi - m_lo) if m_hi > m_lo else 1.0
-        c = (costs[i] - c_lo) / (c_hi - c_lo) if c_hi > c_lo else 0.0
-        return m - 0.5 * c
+    def error(t: TrialResult) -> float:
+        metric = best if best - _metric(t) <= noise + 1e-12 else _metric(t)
+        return max(1.0 - metric, floor)
 
-    scores = [score(i) for i in range(len(front))]
-    top = max(scores)
-    return min((t for t, sc in zip(front, scores, strict=True) if sc >= top - 1e-9), key=_tie_order)
+    costs = _snap_costs([max(_infer_cost(t), 1e-12) for t in front])
+    scores = [math.log(error(t)) + BALANCED_COST_WEIGHT * math.log(c) for t, c in zip(front, costs, strict=True)]
+    top = min(scores)
+    return min((t for t, sc in zip(front, scores, strict=True) if sc <= top + 1e-9), key=_tie_order)
 
 
 def _snap_costs(costs: list[float]) -> list[float]:

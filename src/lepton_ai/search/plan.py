@@ -18,7 +18,7 @@ class Candidate:
     family: str
     params: dict[str, Any]
     estimated_fit_s: float
-    favoured: bool = False  # the first point of a family the data's modality favours (ModelFamily.favoured)
+    favoured: bool = False  # a starting point of a family the data's modality favours (ModelFamily.favoured)
 
     def build(self) -> ModelFamily:
         return get_family(self.family)(**self.params)
@@ -28,9 +28,10 @@ def plan_candidates(families: list[str], n_rows: int, n_features: int, epochs: i
                     modality: str | None = None) -> list[Candidate]:
     """All starting points of ``families``, ordered so that each family's first point comes early.
 
-    The first point of each family that ``modality`` favours (``ModelFamily.favoured``: a CNN on
-    images) comes first, whatever it costs: on such data the cheap families rarely come close, and
-    queued behind them it would never run within a small budget. Then round-robin over families
+    The starting points of each family that ``modality`` favours (``ModelFamily.favoured``: a CNN
+    on images, TF-IDF on text) come first, in their order, whatever they cost: on such data the
+    cheap families rarely come close, and queued behind them they would never run within a small
+    budget. Then round-robin over the other families
     (first point of each, then the second of each, ...), each round cheapest first: a tight budget
     still sees one candidate of every family.
     """
@@ -43,6 +44,7 @@ def plan_candidates(families: list[str], n_rows: int, n_features: int, epochs: i
             estimate = cls(**params).estimate_cost(n_rows, n_features).fit_seconds
             while len(rounds) <= i:
                 rounds.append([])
-            rounds[i].append(Candidate(name, params, estimate, favoured=i == 0 and modality in cls.favoured))
-    ordered = [c for r in rounds for c in sorted(r, key=lambda c: c.estimated_fit_s)]
-    return [c for c in ordered if c.favoured] + [c for c in ordered if not c.favoured]
+            rounds[i].append(Candidate(name, params, estimate, favoured=modality in cls.favoured))
+    favoured = [c for r in rounds for c in r if c.favoured]
+    ordered = [c for r in rounds for c in sorted(r, key=lambda c: c.estimated_fit_s) if not c.favoured]
+    return favoured + ordered

@@ -80,6 +80,7 @@ class TextFamily(LinearFamily):
         texts = join_text(train.X)
         self.terms_: dict[str, list[str]] = {}
         idf: list[np.ndarray] = []
+        blocks = []  # the training counts, weighted below as _features weighs those of new rows
         for kind in self._analyzer_kinds():
             vectorizer = CountVectorizer(**self._analyzer_args(kind), min_df=min(self.min_df, len(texts)),
                                          max_features=self.max_features)
@@ -89,12 +90,15 @@ class TextFamily(LinearFamily):
                 self.terms_[kind] = []
                 continue
             self.terms_[kind] = vectorizer.get_feature_names_out().tolist()
+            blocks.append(counts)
             df = np.bincount(counts.tocsr().indices, minlength=counts.shape[1])
             idf.append(np.log((1.0 + len(texts)) / (1.0 + df)) + 1.0)
         self.idf_ = np.concatenate(idf) if idf else np.zeros(0)
         self.per_analyzer_norm_ = True
         self.__dict__.pop("_counters", None)
-        self._fit_linear(self._features(texts), train, budget or Budget())
+        # Counting the training texts again over the vocabulary just learned gives these same counts
+        # (columns in the vocabulary's order): they are weighed as they are, which halves the fit.
+        self._fit_linear(self._weigh(blocks, len(texts)), train, budget or Budget())
         return self
 
     def _fit_linear(self, features: Any, train: Prepared, budget: Budget) -> None:
@@ -150,12 +154,15 @@ class TextFamily(LinearFamily):
 
     def _features(self, texts: list[str]) -> Any:
         """TF-IDF rows (sparse, L2-normalised) of ``texts`` over the learned vocabulary."""
+        return self._weigh([vectorizer.transform(texts) for vectorizer in self._vectorizers()], len(texts))
+
+    def _weigh(self, blocks: list[Any], n_rows: int) -> Any:
+        """TF-IDF rows from each analyzer's term counts: sublinear tf, idf, L2 per analyzer."""
         from scipy import sparse
         from sklearn.preprocessing import normalize
 
-        blocks = [vectorizer.transform(texts) for vectorizer in self._vectorizers()]
         if not blocks:
-            return sparse.csr_matrix((len(texts), 0))
+            return sparse.csr_matrix((n_rows, 0))
         if not self.per_analyzer_norm_:  # a model saved before per-analyzer normalisation: one norm per row
             blocks = [sparse.hstack(blocks, format="csr")]
         weighted, offset = [], 0
