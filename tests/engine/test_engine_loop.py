@@ -234,8 +234,9 @@ def test_a_callback_that_ends_the_search_lets_every_callback_see_every_trial(tmp
 
 
 def test_a_planned_trial_the_budget_cannot_pay_for_is_skipped(tmp_path, store):
-    # About 59 s left: a plan of 100 s (over 1.5 times that) is left out, one of 80 s runs.
-    scheduler = FakeScheduler([planned(0), planned(1, estimate=100.0), planned(2, estimate=80.0)])
+    # About 59 s left: a plan of 100 s is left out, one of 50 s runs (a linear fit cannot be cut: it
+    # needs its whole estimate and the time to measure it).
+    scheduler = FakeScheduler([planned(0), planned(1, estimate=100.0), planned(2, estimate=50.0)])
     executor = FakeExecutor()
     trials = _search(tmp_path, store, scheduler, executor)
     assert [(t.trial_id, t.status) for t in trials] == [("t000", "ok"), ("t001", "skipped"), ("t002", "ok")]
@@ -243,6 +244,16 @@ def test_a_planned_trial_the_budget_cannot_pay_for_is_skipped(tmp_path, store):
     assert [s.trial_id for s in executor.specs] == ["t000", "t002"]
     assert ("c1", None) in scheduler.told
     assert [status for status, _ in store.trials(RUN)] == ["ok", "skipped", "ok"]
+
+
+def test_a_trial_that_stops_at_its_deadline_starts_with_less_than_its_estimate(tmp_path, store):
+    # About 59 s left: boosting stopped at its deadline returns its trees, so 150 s of GBDT (a
+    # quarter of it fits) starts; 300 s does not.
+    scheduler = FakeScheduler([planned(0), planned(1, estimate=300.0), planned(2, estimate=150.0)])
+    for p in scheduler.plan:
+        p.family = "gbdt"
+    trials = _search(tmp_path, store, scheduler, FakeExecutor())
+    assert [(t.trial_id, t.status) for t in trials] == [("t000", "ok"), ("t001", "skipped"), ("t002", "ok")]
 
 
 def test_a_sample_the_budget_cannot_pay_for_ends_launching(tmp_path, store):

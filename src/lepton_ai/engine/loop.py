@@ -34,6 +34,7 @@ _POLL_S = 0.02
 _FORCED_WAIT_S = 60.0      # the longest a forced trial waits for its worker server's imports
 _MAX_SKIPS_IN_A_ROW = 20
 _MIN_FIT_S = 0.2           # the least time a trial is started with, beyond the time to measure it
+_ANYTIME_SHARE = 0.25      # the share of its estimate a trial that stops at its deadline is started with
 
 
 @dataclass
@@ -143,7 +144,7 @@ class _LoopState:
                 if planned is None:
                     launching = False
                     break
-                if self._ok_count() > 0 and planned.estimated_fit_s > 1.5 * remaining:
+                if self._ok_count() > 0 and not self._can_return(planned, remaining):
                     if planned.origin == "sampled":  # the sampler would only offer more: stop launching
                         launching = False
                         break
@@ -333,6 +334,14 @@ class _LoopState:
     def _report_epochs(self, records: Iterable[tuple[str, dict[str, Any]]]) -> None:
         for trial_id, record in records:
             self.callbacks.on_epoch(trial_id, record)
+
+    def _can_return(self, planned: PlannedTrial, remaining: float) -> bool:
+        """Whether ``planned`` started now can return a model in ``remaining`` seconds: a family that
+        stops at its deadline with what it learned (``ModelFamily.anytime``) needs ``_ANYTIME_SHARE``
+        of its estimate; any other, its whole estimate and the time to measure it."""
+        if get_family(planned.family).anytime:
+            return _ANYTIME_SHARE * planned.estimated_fit_s <= remaining
+        return planned.estimated_fit_s + self.plan.measure_s <= remaining
 
     def _skip(self, index: int, planned: PlannedTrial, remaining: float) -> None:
         trial = TrialResult(trial_id=trial_id_for(index), index=index, family=planned.family,

@@ -151,6 +151,10 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     # Whether a fit grows one model per class (LightGBM grows a tree per class each round): the
     # engine multiplies :meth:`estimate_cost`'s fit seconds by the class count on multi-class data.
     cost_per_class: ClassVar[bool] = False
+    # Whether a fit stopped at its budget's deadline returns the model it has learned so far (trees
+    # boosted, epochs with a schedule fitted to the deadline): the engine then starts such a trial
+    # with less time than its estimate, where one that cannot be cut must have all of it.
+    anytime: ClassVar[bool] = False
 
     # ---- learning -------------------------------------------------------------------------
     @abstractmethod

@@ -27,6 +27,7 @@ class GBDTFamily(ModelFamily):
     view = "codes"
     length_param = "n_estimators"
     cost_per_class = True  # a multi-class booster grows one tree per class each round
+    anytime = True  # the deadline stops the boosting; the trees so far are the model
     variant_kinds = ("gbdt-fast",)  # LightGBM's single-row fast path (models.derived.gbdt_fast)
 
     def __init__(

@@ -32,6 +32,7 @@ class TorchFamily(ModelFamily):
     neural = True
     preload = ("torch",)
     length_param = "epochs"
+    anytime = True  # the learning-rate schedule is fitted to the deadline; the best epoch is kept
     # bf16 and dynamic int8 in PyTorch, fp32 and int8 ONNX (models.derived, made by compress.variants).
     variant_kinds = ("torch-bf16", "torch-int8", "onnx", "onnx-int8")
     # Parameters that may change between a checkpoint and the fit that resumes it.
