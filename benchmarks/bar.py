@@ -249,7 +249,8 @@ def main() -> int:
             metrics = [float(r["metric"]) for r in results if "metric" in r]
             walls = [float(r["wall_s"]) for r in results]
             tol = 1.0 / n_test if task == "classification" else 0.002
-            reached = bool(metrics) and statistics.median(metrics) >= bar - tol - 1e-9
+            # The command prints 4 decimals: half of the last digit is rounding, not a shortfall.
+            reached = bool(metrics) and statistics.median(metrics) >= bar - tol - 5e-5
             errors = [str(r["error"]) for r in results if "error" in r]
             families = ",".join(sorted({str(r["family"]) for r in results if "family" in r}))
             table.append((name, f"{bar:.4f} ({bar_note})", _spread(metrics, 4), families,

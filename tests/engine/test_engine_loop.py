@@ -283,10 +283,10 @@ def test_a_budget_too_small_for_any_trial_still_runs_the_cheapest_one(tmp_path, 
 
 
 def test_the_end_of_the_budget_stops_the_trials_in_flight(tmp_path, store):
-    # A resumed run with 1.2 s left, whose trials never end by themselves.
+    # A resumed run with 2 s left, whose trials never end by themselves.
     budget_s, reserve_s = 10.0, 0.2
     executor = FakeExecutor(slots=2, polls=lambda spec: None)
-    started = time.monotonic() - (budget_s - 1.2)
+    started = time.monotonic() - (budget_s - 2.0)
     trials = _search(tmp_path, store, FakeScheduler(endless=True), executor, budget_s=budget_s, started=started,
                      finished=[TrialResult("t000", 0, "linear", {}, dev_metric=0.5)])
     ended = time.monotonic()

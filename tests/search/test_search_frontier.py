@@ -78,3 +78,17 @@ def test_metric_noise():
     assert metric_noise("classification", 1.0, 100) == pytest.approx(0.01)
     assert metric_noise("classification", 0.5, 100) == pytest.approx(0.05)
     assert metric_noise("regression", 0.9, 100) == pytest.approx(0.001)
+
+
+def test_dev_losses_within_five_percent_do_not_break_a_tie():
+    # Equal accuracy and inference costs within the factor-2 band: a 1.4% lower log-loss is chance,
+    # so the smaller, earlier model stands; a 20% lower log-loss is a better fit.
+    small = trial("t000", 0.98, 0.05, size=1_000)
+    small.dev_loss = 0.0806
+    large = trial("t005", 0.98, 0.09, size=50_000)
+    large.dev_loss = 0.0795
+    assert select_trial([small, large], "balanced").trial_id == "t000"
+    assert select_trial([small, large], "accuracy").trial_id == "t000"
+    large.dev_loss = 0.064
+    assert select_trial([small, large], "balanced").trial_id == "t005"
+    assert select_trial([small, large], "accuracy").trial_id == "t005"

@@ -19,7 +19,7 @@ __all__ = ["since_start", "mark_process_start", "command_start", "search_budget"
 _IMPORTED = time.monotonic()
 _PROCESS_START: list[float] = []  # set by the console script's entry point (mark_process_start)
 # What comes after the search: scoring the held-out rows, printing, saving the model, exiting.
-AFTER_SEARCH_S = 0.6
+AFTER_SEARCH_S = 0.9
 # Under this, start-up and saving are a large part of the budget: the command says so.
 MIN_WHOLE_S = 5.0
 _MIN_SEARCH_S = 1.0

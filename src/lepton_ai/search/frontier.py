@@ -5,6 +5,7 @@ inference cost and training cost (lower) and strictly better on one. Objectives:
 
 * ``accuracy`` — the best dev metric; metrics within ``noise`` of the best tie, and ties go to the lower
   dev loss (log-loss or squared error) when the tied trials have one, then to the lower latency.
+  Dev losses within ``LOSS_TOLERANCE`` (5%) of each other are equal, here and on the frontier.
 * ``speed`` — the lowest single-row latency within ``tolerance`` (1 point) of the best metric.
 * ``cost`` — the lowest inference cost per million rows within ``tolerance`` of the best metric.
   For both, the tolerance widens to the dev set's ``noise`` when that is larger.
@@ -42,6 +43,9 @@ _MIN_ERROR = 1e-4  # a perfect dev metric still has an error this size, so logs 
 COST_TOLERANCE = 1.0
 # Fits that differ by less than this many core-seconds cost the same (start-up and timer noise).
 TRAIN_NOISE_CORE_S = 0.25
+# Dev losses within this share of each other are equal: a 1% lower log-loss on a few hundred rows is
+# chance, and must not make a 4x slower model "dominate" an equally accurate one.
+LOSS_TOLERANCE = 0.05
 
 
 def check_objective(objective: str) -> str:
@@ -101,7 +105,7 @@ def select_trial(
             top = [t for t in front if _metric(t) == best]
         if all(_loss(t) is not None for t in top):
             lowest = min(_loss(t) for t in top)  # type: ignore[type-var]
-            top = [t for t in top if _loss(t) == lowest]
+            top = [t for t in top if _loss(t) <= lowest * (1 + LOSS_TOLERANCE)]  # type: ignore[operator]
         return _cheapest(top, _latency)
     near = [t for t in feasible if _metric(t) >= best - max(tolerance, noise)]
     if objective == "speed":
@@ -166,12 +170,16 @@ def _dominates(a: TrialResult, b: TrialResult, training_cost: bool = True) -> bo
         return True
     # Equal metric: the dev loss (log-loss or squared error), when both have one, tells the better fit.
     loss_a, loss_b = _loss(a), _loss(b)
-    if loss_a is not None and loss_b is not None and loss_a != loss_b:
+    if loss_a is not None and loss_b is not None and not _same_loss(loss_a, loss_b):
         return loss_a < loss_b  # b is not clearly cheaper (checked above)
     if _clearly_cheaper(a, b, training_cost):
         return True
     # Equal metric and costs within the tolerance: the smaller model, then the earlier trial, stands.
     return (a.size_bytes or 0, a.trial_id) < (b.size_bytes or 0, b.trial_id)
+
+
+def _same_loss(a: float, b: float) -> bool:
+    return abs(a - b) <= LOSS_TOLERANCE * min(abs(a), abs(b))
 
 
 def _clearly_cheaper(a: TrialResult, b: TrialResult, training_cost: bool = True) -> bool:
