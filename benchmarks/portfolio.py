@@ -32,8 +32,17 @@ CANDIDATES = [
 
 
 def datasets(seed: int = 0) -> list[tuple[str, np.ndarray, np.ndarray, str]]:
-    from sklearn.datasets import (load_diabetes, load_iris, make_circles, make_classification, make_friedman1,
-                                  make_friedman2, make_friedman3, make_moons, make_regression)
+    from sklearn.datasets import (
+        load_diabetes,
+        load_iris,
+        make_circles,
+        make_classification,
+        make_friedman1,
+        make_friedman2,
+        make_friedman3,
+        make_moons,
+        make_regression,
+    )
 
     rng = np.random.default_rng(seed)
     out = []
