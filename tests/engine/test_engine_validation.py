@@ -69,3 +69,18 @@ def test_a_dev_set_the_user_gives_ranks_the_candidates(tmp_path):
     assert result.extra["validation"] == {"folds": 0, "reason": "the dev set given ranks the candidates"}
     assert result.extra["n_rank"] == 50
     assert all(t.folds == 0 for t in result.trials)
+
+
+def test_on_images_the_cnn_runs_first_and_the_cheap_families_after_it(tmp_path):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 240)
+    images = rng.normal(60, 20, (240, 8, 8))
+    images[y == 1, 2:6, 2:6] += 120  # a bright square marks class 1
+    images = np.clip(images, 0, 255).astype(np.uint8)  # pixels, as image arrays come
+    engine = SinglePointTechnique(budget="60s", families="linear,cnn", max_trials=3, refit=False, home=tmp_path)
+    result = engine.search((images, y))
+    assert result.schema.modality == "image"
+    searched = sorted((t for t in result.trials if t.family != "ensemble"), key=lambda t: t.index)
+    # Both CNN starting points, in their order, before the first linear model.
+    assert [(t.family, t.origin) for t in searched] == [("cnn", "favoured"), ("cnn", "favoured"), ("linear", "first")]
+    assert all(t.ok for t in searched)
