@@ -60,6 +60,25 @@ def test_variants_save_without_pickle_and_load_back_identically(mlp, tmp_path) -
         assert json.loads((tmp_path / kind / "family.json").read_text())["params"]["source_trial"] == "t001"
 
 
+def test_every_variant_pickles_for_joblib_users_and_predicts_the_same(mlp) -> None:
+    # A fitted LeptonAI whose chosen model is a variant is pickled by joblib.dump and by
+    # scikit-learn's own checks: the ONNX Runtime session is rebuilt, torch modules are importable.
+    import pickle
+    import subprocess
+    import sys
+
+    model, data = mlp
+    for kind, variant in make_variants(model, "t001", variant_kinds(model), data.X).items():
+        again = pickle.loads(pickle.dumps(variant))
+        np.testing.assert_array_equal(again._raw_predict(data.X), variant._raw_predict(data.X), err_msg=kind)
+    # In a fresh process, before anything was exported there.
+    onnx_variant = make_variants(model, "t001", ("onnx",), data.X)["onnx"]
+    code = "import pickle, sys, numpy as np; m = pickle.loads(sys.stdin.buffer.read()); print(m._raw_predict(" \
+           "np.zeros((2, 6), np.float32)).shape)"
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(onnx_variant), capture_output=True, check=True)
+    assert out.stdout.strip() == (b"(2, 3)" if data.task == "classification" else b"(2,)")
+
+
 def test_onnx_files_are_self_contained_and_int8_is_smaller(mlp, tmp_path) -> None:
     _, data = mlp
     # Wide enough that int8 weights outweigh the quantisation nodes the graph gains.

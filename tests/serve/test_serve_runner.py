@@ -99,12 +99,12 @@ def test_real_server_drains_on_sigterm_and_exits_0(served_dir) -> None:  # noqa:
 _SLOW_SERVER = """
 import sys, time
 from pathlib import Path
-import lepton_ai.store as store
+import lepton_ai.model as model_module
 from lepton_ai.serve import app as app_module
 from lepton_ai.serve.runner import ServeOptions, run_server
 
-load, predict = store.load_model, app_module._predict_rows
-store.load_model = lambda path: (time.sleep(float(sys.argv[3])), load(path))[1]
+load, predict = model_module.load_model, app_module._predict_rows
+model_module.load_model = lambda path: (time.sleep(float(sys.argv[3])), load(path))[1]
 app_module._predict_rows = lambda model, schema, rows: (time.sleep(1.5 if rows[0]["x1"] == 42 else 0),
                                                         predict(model, schema, rows))[1]
 run_server(Path(sys.argv[1]), ServeOptions(port=int(sys.argv[2]), drain_s=float(sys.argv[4])))

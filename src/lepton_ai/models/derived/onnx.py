@@ -52,6 +52,18 @@ class OnnxFamily(VariantFamily):
         self.input_name_ = self.session_.get_inputs()[0].name
         self.n_threads_ = max(1, int(n_threads))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (``joblib.dump`` of a fitted ``LeptonAI``) without the ONNX Runtime session, which
+        cannot be; the graph's bytes are kept and the session is rebuilt from them on unpickling."""
+        state = dict(super().__getstate__())
+        state.pop("session_", None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        if "onnx_bytes_" in state:
+            self.set_threads(int(state.get("n_threads_", 1)))
+
     def _raw_predict(self, X: np.ndarray) -> np.ndarray:
         X = np.ascontiguousarray(X, dtype=np.float32)
         out = np.asarray(self.session_.run(None, {self.input_name_: X})[0], dtype=np.float64)
