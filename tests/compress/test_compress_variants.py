@@ -75,7 +75,8 @@ def test_every_variant_pickles_for_joblib_users_and_predicts_the_same(mlp) -> No
     onnx_variant = make_variants(model, "t001", ("onnx",), data.X)["onnx"]
     code = "import pickle, sys, numpy as np; m = pickle.loads(sys.stdin.buffer.read()); print(m._raw_predict(" \
            "np.zeros((2, 6), np.float32)).shape)"
-    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(onnx_variant), capture_output=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code], input=pickle.dumps(onnx_variant), capture_output=True,
+                         check=True)
     assert out.stdout.strip() == (b"(2, 3)" if data.task == "classification" else b"(2,)")
 
 
