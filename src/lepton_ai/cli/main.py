@@ -80,7 +80,8 @@ def train(
     label: Annotated[str | None, typer.Option(help="Label column (default: label/target/class/y).")] = None,
     task: Annotated[str, typer.Option(help="auto, classification or regression.")] = "auto",
     objective: Annotated[str, typer.Option(help="balanced, accuracy, speed or cost.")] = "balanced",
-    budget: Annotated[str, typer.Option(help="Seconds ('60s', '5m') or dollars ('$0.05').")] = "60s",
+    budget: Annotated[str, typer.Option(help="Seconds ('60s', '5m') for the whole command, start to exit, "
+                                             "or dollars ('$0.05') for the search.")] = "60s",
     max_latency_ms: Annotated[float | None, typer.Option(help="Hard limit on single-row p50 latency.")] = None,
     families: Annotated[str | None, typer.Option(
         help="Comma-separated families (default: all that fit the data).")] = None,
