@@ -31,7 +31,9 @@ def roomy(served_model):  # noqa: F811
 def test_predict_matches_the_model(client, served_model) -> None:  # noqa: F811
     import pandas as pd
 
-    rows = [ROW, {**ROW, "x1": -2.0, "colour": "blue", "flag": False}]
+    # Records go straight into the inference plan: missing values and a category never seen in
+    # training give what predict on a DataFrame of the same rows gives.
+    rows = [ROW, {**ROW, "x1": -2.0, "colour": "blue", "flag": False}, {**ROW, "x2": 3.5, "colour": "mauve"}]
     response = client.post("/v1/models/iris:predict", json={"instances": rows})
     assert response.status_code == 200
     assert response.json()["predictions"] == served_model.predict(pd.DataFrame(rows)).tolist()

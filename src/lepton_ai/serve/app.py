@@ -43,7 +43,7 @@ from fastapi import FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from ..data.dataset import Dataset, Schema
+from ..data.dataset import Dataset, Records, Schema
 from ..errors import InputError
 from ..features.labels import decode_labels
 from .batcher import MicroBatcher, QueueFullError
@@ -246,8 +246,10 @@ def _problems(errors: list[dict[str, Any]]) -> JSONResponse:
 
 def _predict_rows(model: Any, schema: Schema, rows: list[Any]) -> list[Any]:
     """One model call on validated rows: per row, (label, probabilities) or a value."""
-    if schema.modality in ("tabular", "text"):
-        X: Any = pd.DataFrame.from_records(rows, columns=[c.name for c in schema.columns])
+    if schema.modality == "tabular":
+        X: Any = Records(list(rows))  # the inference plan reads records as they are (no DataFrame)
+    elif schema.modality == "text":
+        X = pd.DataFrame.from_records(rows, columns=[c.name for c in schema.columns])
     else:
         X = np.stack(rows)
     data = Dataset(X=X, y=None, schema=schema, source="request")
