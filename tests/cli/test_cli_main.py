@@ -185,3 +185,11 @@ def test_every_trial_failing_exits_1_with_each_cause_on_one_line(tmp_path, monke
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("lepton: error: no candidate finished training")
     assert "t000 boom: " in lines[0] and "boom: every fit fails" in lines[0] and "internal error" not in lines[0]
+
+
+def test_the_demo_runs_end_to_end_and_ranks_a_small_table_on_folds(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEPTON_HOME", str(tmp_path / "home"))
+    result = invoke("demo", "--dataset", "wine", "--budget", "5s")
+    assert result.exit_code == 0, result.output
+    assert "ranked on: 5-fold cross-validation" in result.stdout
+    assert "predictions identical = True" in result.stdout and "test accuracy = " in result.stdout
