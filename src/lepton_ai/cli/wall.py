@@ -17,7 +17,7 @@ from ..search.budget import SearchBudget, parse_budget
 __all__ = ["since_start", "mark_process_start", "command_start", "search_budget", "AFTER_SEARCH_S", "MIN_WHOLE_S"]
 
 _IMPORTED = time.monotonic()
-_PROCESS_START: list[float] = []  # set by the console script's entry point (mark_process_start)
+_process_start: float | None = None  # set by the console script's entry point (mark_process_start)
 # What comes after the search: scoring the held-out rows, printing, saving the model, exiting.
 AFTER_SEARCH_S = 0.9
 # Under this, start-up and saving are a large part of the budget: the command says so.
@@ -39,13 +39,14 @@ def since_start() -> float:
 
 def mark_process_start() -> None:
     """The ``lepton`` entry point: the command's clock starts when this process did."""
-    _PROCESS_START[:] = [time.monotonic() - since_start()]
+    global _process_start
+    _process_start = time.monotonic() - since_start()
 
 
 def command_start() -> float:
     """``time.monotonic()`` at the start of the command: the process start under the ``lepton``
     entry point, else now (the command is run in-process)."""
-    return _PROCESS_START[0] if _PROCESS_START else time.monotonic()
+    return _process_start if _process_start is not None else time.monotonic()
 
 
 def search_budget(budget: str, started: float) -> tuple[SearchBudget, str | None]:

@@ -101,8 +101,7 @@ def _compress_one(result: SearchResult, source_id: str, source: ModelFamily, kin
 def _dev_metric(model: ModelFamily, dev: Prepared) -> float:
     X = np.array(dev.X, dtype=np.float32)  # a writable copy: torch refuses read-only (memory-mapped) arrays
     assert dev.y is not None
-    output = model.predict_proba(X) if model.task_ == "classification" else model.predict(X)
-    return primary_metric(model.task_, dev.y, output)
+    return primary_metric(model.task_, dev.y, model.output(X))
 
 
 def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantFamily,

@@ -64,8 +64,7 @@ def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, f
             stop = _rows(data, stop_rows)
         model = cls(**params)
         model.fit(_rows(data, rows_in), stop, budget=_fold_budget(budget, folds - j, first_fold=j == 0))
-        part = model.predict_proba(data.X[rows_out]) if data.task == "classification" else model.predict(
-            data.X[rows_out])
+        part = model.output(data.X[rows_out])
         if output is None:
             output = np.zeros((len(y), *np.shape(part)[1:]), dtype=np.float64)
         output[rows_out] = part

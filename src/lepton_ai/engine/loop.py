@@ -19,7 +19,7 @@ from ..models.registry import family_source, get_family
 from ..search.budget import BudgetPlan
 from ..search.frontier import metric_noise
 from ..search.trial import TrialResult, trial_id_for
-from ..search.validation import Validation
+from ..search.validation import fold_fit_rows
 from .callbacks import CallbackRunner
 from .ensemble import DEV_OUTPUTS, build_ensemble
 from .executor import Executor, Outcome
@@ -112,7 +112,7 @@ class _LoopState:
         # A refit trains once on every row; a trial's fit_s covered its one fit on train (or, under
         # folds, one fit per fold on a fold's training rows).
         if settings.folds:
-            fold_rows = Validation(settings.folds, "").fit_rows(n_train + n_dev)
+            fold_rows = fold_fit_rows(n_train + n_dev, settings.folds)
             self.growth = (n_train + n_dev) / (settings.folds * fold_rows)
         else:
             self.growth = (n_train + n_dev) / n_train if n_train else 1.0

@@ -116,7 +116,7 @@ def model_output(model: ModelFamily, preparer: TabularPreparer, data: Dataset) -
     """Probabilities ``(n, n_classes)`` or values ``(n,)`` of one fitted model on ``data``: the
     preparer's inference plan makes the model's view of the rows, the model predicts."""
     X = preparer.transform(data.X, model.view, source=data.source)
-    return model.predict_proba(X) if preparer.schema.task == "classification" else model.predict(X)
+    return model.output(X)
 
 
 def decode_output(output: np.ndarray, schema: Schema) -> np.ndarray:

@@ -31,7 +31,7 @@ from ..search.budget import BudgetPlan
 from ..search.config import SearchConfig, parse_search_options
 from ..search.frontier import select_trial
 from ..search.trial import TrialResult
-from ..search.validation import DEFAULT_FOLDS, Validation, choose_validation
+from ..search.validation import DEFAULT_FOLDS, Validation, choose_validation, fold_fit_rows
 from .callbacks import Callback, CallbackRunner
 from .executor import Executor, InlineExecutor, LocalExecutor
 from .loop import LoopSettings, run_loop
@@ -331,7 +331,7 @@ def _validation(prepared: PreparedData, families: Sequence[str], dev_given: bool
     train, dev = prepared.views["dense"]
     y = None if train.y is None or dev.y is None else np.concatenate([train.y, dev.y])
     n_rows = len(train.X) + len(dev.X)
-    rows = Validation(DEFAULT_FOLDS, "").fit_rows(n_rows)
+    rows = fold_fit_rows(n_rows, DEFAULT_FOLDS)
     first = []
     for name in families:
         cls = get_family(name)

@@ -117,7 +117,7 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         report = model.fit_report()
         y_rank = dev.y
         if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
-            output = model.predict_proba(dev.X) if train.task == "classification" else model.predict(dev.X)
+            output = model.output(dev.X)
     trial.fit_s = fit_s = time.perf_counter() - start
     if not spec.refit:
         _check_finite(output, spec.family)

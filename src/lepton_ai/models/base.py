@@ -172,6 +172,12 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
             raise AttributeError(f"{type(self).__name__} was trained for regression: it has no predict_proba.")
         return self._raw_predict(X)
 
+    def output(self, X: np.ndarray) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` for classification, values ``(n,)`` for regression: what
+        metrics, losses and ensembles read."""
+        self._check_fitted()
+        return self._raw_predict(X)
+
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Class indices (classification) or predicted values (regression)."""
         self._check_fitted()

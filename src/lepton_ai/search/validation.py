@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Validation", "choose_validation", "fold_indices", "early_stop_split", "CV_MAX_ROWS",
+__all__ = ["Validation", "choose_validation", "fold_indices", "fold_fit_rows", "early_stop_split", "CV_MAX_ROWS",
            "DEFAULT_FOLDS", "EARLY_STOP_FRACTION", "CV_BUDGET_SHARE"]
 
 # Rows at or above which one dev split (a fifth of them: 1,000 rows or more) ranks well enough:
@@ -52,10 +52,8 @@ class Validation:
         return self.folds >= 2
 
     def fit_rows(self, n_rows: int) -> int:
-        """Rows one fold's model trains on, out of ``n_rows`` (early-stopping rows taken off)."""
-        if not self.cross_validated:
-            return n_rows
-        return max(1, int(n_rows * (self.folds - 1) / self.folds * (1 - EARLY_STOP_FRACTION)))
+        """Rows one fold's model trains on, out of ``n_rows`` (all of them on a dev split)."""
+        return fold_fit_rows(n_rows, self.folds) if self.cross_validated else n_rows
 
     def to_json(self) -> dict[str, object]:
         return {"folds": self.folds, "reason": self.reason}
@@ -98,6 +96,11 @@ def choose_validation(n_rows: int, task: str, y: np.ndarray | None, *, dev_given
         return Validation(0, f"dev split ({folds} folds of a typical first candidate would take ~{cost:.1f}s of "
                              f"the {budget_s:.0f}s budget)")
     return Validation(folds, f"{folds}-fold cross-validation ({n_rows} training rows < {CV_MAX_ROWS})")
+
+
+def fold_fit_rows(n_rows: int, folds: int) -> int:
+    """Rows one of ``folds`` folds' models trains on, out of ``n_rows`` (early-stopping rows taken off)."""
+    return max(1, int(n_rows * (folds - 1) / folds * (1 - EARLY_STOP_FRACTION)))
 
 
 def fold_indices(y: np.ndarray, task: str, folds: int, seed: int) -> list[np.ndarray]:
