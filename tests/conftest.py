@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lepton_ai.features.plan import MAX_ONE_HOT as _MAX_ONE_HOT
 from lepton_ai.models.base import Cost, Domain, ModelFamily
 from lepton_ai.models.registry import FAMILIES
 
@@ -29,6 +30,51 @@ def make_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
     frame = pd.DataFrame({"x1": x1, "x2": x2, "colour": colour, "flag": flag, "species": species})
     frame.loc[rng.choice(n, 10, replace=False), "x2"] = np.nan
     return frame
+
+
+def make_mixed_table(n: int = 120, n_columns: int = 12, seed: int = 0, text: bool = False) -> pd.DataFrame:
+    """Numbers with gaps, integers, booleans, boolean words, few and many (> _MAX_ONE_HOT) categories."""
+    rng = np.random.default_rng(seed)
+    columns: dict[str, object] = {}
+    for i in range(n_columns):
+        kind = i % 6
+        if kind == 0:
+            values = rng.normal(size=n)
+            values[rng.random(n) < 0.2] = np.nan
+            columns[f"num{i}"] = values
+        elif kind == 1:
+            columns[f"int{i}"] = rng.integers(0, 1000, size=n)
+        elif kind == 2:
+            cities = rng.choice(["paris", "rome", "oslo", "lima"], size=n).astype(object)
+            cities[rng.random(n) < 0.1] = None
+            columns[f"city{i}"] = cities
+        elif kind == 3:
+            columns[f"flag{i}"] = rng.choice([True, False], size=n)
+        elif kind == 4:
+            columns[f"code{i}"] = [f"k{j}" for j in rng.integers(0, 3 * _MAX_ONE_HOT, size=n)]
+        else:
+            columns[f"member{i}"] = rng.choice(["yes", "no"], size=n)
+    if text:
+        words = ["good", "bad", "fine", "great", "awful", "slow", "fast"]
+        columns["review"] = [" ".join(rng.choice(words, size=6)) + f" n{j}" for j in range(n)]
+    columns["y"] = rng.choice(["a", "b"], size=n)
+    return pd.DataFrame(columns)
+
+
+def onnx_feeds(frame: pd.DataFrame, session: Any) -> dict[str, np.ndarray]:
+    """The inputs of an exported ONNX graph (``lepton export --onnx``) for ``frame``, as a user builds
+    them: numbers (booleans as 0/1) as double, categories as strings, "" where missing."""
+    out = {}
+    for spec in session.get_inputs():
+        column = frame[spec.name]
+        if spec.type == "tensor(string)":
+            out[spec.name] = np.array([["" if pd.isna(v) else str(v)] for v in column], dtype=object)
+        elif column.dtype.kind in "biuf":
+            out[spec.name] = column.to_numpy(dtype=np.float64, na_value=np.nan).reshape(-1, 1)
+        else:  # booleans written as words
+            words = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}
+            out[spec.name] = np.array([[words.get(str(v).lower(), np.nan)] for v in column])
+    return out
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import numpy as np
 
 from .errors import ArtifactError
 
-__all__ = ["atomic_directory", "recover_directory", "atomic_write_text", "save_arrays", "load_arrays",
-           "unreadable_errors"]
+__all__ = ["atomic_directory", "recover_directory", "atomic_write_text", "atomic_write_bytes", "save_arrays",
+           "load_arrays", "unreadable_errors"]
 
 
 @contextmanager
@@ -126,11 +126,17 @@ def _fsync_directory(directory: Path) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, an fsync and a rename: a reader sees the
+    old file or the whole new one, never part of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

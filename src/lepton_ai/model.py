@@ -233,6 +233,26 @@ class LeptonModel:
             raise NotFittedError("this LeptonModel is not trained yet; call train(...) before report(...).")
         return write_report(path, self, data=data)
 
+    def export_onnx(self, path: str | Path, *, trial: str | None = None) -> Path:
+        """Write one ONNX model from the raw columns to probabilities or values (``lepton export``).
+
+        Its inputs are the table's feature columns, one ``(n, 1)`` tensor each: ``double`` for numbers
+        and booleans (0/1; NaN where missing), ``string`` for categories (``""`` where missing). Its
+        output is ``probabilities`` (float32, columns in the order of ``classes_``) or ``values``;
+        the metadata keys ``lepton.*`` list the inputs and classes. Built for the linear, gbdt and
+        neural families on tables, their ensembles and ONNX/fast-tree variants: ``trial`` picks
+        another trial than the chosen one. Written through a temporary file and a rename.
+        """
+        from ._version import __version__
+        from .compress.raw_onnx import raw_onnx
+        from .files import atomic_write_bytes
+
+        result = self._fitted()
+        data = raw_onnx(result.preparer, result.models, trial or self._chosen_id(), producer_version=__version__)
+        target = Path(path)
+        atomic_write_bytes(target, data)
+        return target
+
     @property
     def chosen(self) -> TrialResult:
         """The trial whose model predicts."""

@@ -6,10 +6,12 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from lepton_ai import load_model
 from lepton_ai.cli.main import app
 from lepton_ai.models.families.linear import LinearFamily
 
@@ -66,6 +68,30 @@ def test_predict_to_stdout(trained_dir):
     result = invoke("predict", str(out), str(root / "test.csv"))
     assert result.exit_code == 0
     assert result.stdout.splitlines()[0] == "prediction" and len(result.stdout.splitlines()) == 61
+
+
+def test_export_onnx_writes_one_graph_that_predicts_like_predict_proba(trained_dir):
+    import onnxruntime as ort
+
+    from conftest import onnx_feeds
+
+    root, out = trained_dir
+    target = root / "exported" / "model.onnx"
+    result = invoke("export", str(out), "--onnx", str(target))
+    assert result.exit_code == 0, result.output
+    assert f"wrote {target}" in result.output and "4 inputs, one per column (3 double, 1 string)" in result.output
+    test = pd.read_csv(root / "test.csv").drop(columns="species")
+    session = ort.InferenceSession(target.read_bytes(), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, onnx_feeds(test, session))
+    expected = load_model(out).predict_proba(test)
+    assert np.abs(got - expected).max() <= 1e-5
+    assert not [p for p in target.parent.iterdir() if p.name != "model.onnx"]  # no temporary file left
+
+
+def test_export_without_a_format_says_which_one_is_built(trained_dir):
+    _, out = trained_dir
+    result = invoke("export", str(out))
+    assert result.exit_code != 0 and "--onnx" in result.output
 
 
 def test_select_switches_without_retraining(trained_dir):

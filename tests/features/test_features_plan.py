@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
+from conftest import make_mixed_table as _mixed
 from lepton_ai.data import load_data
 from lepton_ai.errors import DataError
 from lepton_ai.features import MAX_ONE_HOT, TabularPreparer
@@ -18,35 +19,6 @@ from lepton_ai.features.plan import TEXT_HASH_FEATURES
 
 _WORDS = {"true": 1.0, "yes": 1.0, "1": 1.0, "1.0": 1.0, "t": 1.0, "y": 1.0,
           "false": 0.0, "no": 0.0, "0": 0.0, "0.0": 0.0, "f": 0.0, "n": 0.0}
-
-
-def _mixed(n: int = 120, n_columns: int = 12, seed: int = 0, text: bool = False) -> pd.DataFrame:
-    """Numbers with gaps, integers, booleans, boolean words, few and many (> MAX_ONE_HOT) categories."""
-    rng = np.random.default_rng(seed)
-    columns: dict[str, object] = {}
-    for i in range(n_columns):
-        kind = i % 6
-        if kind == 0:
-            values = rng.normal(size=n)
-            values[rng.random(n) < 0.2] = np.nan
-            columns[f"num{i}"] = values
-        elif kind == 1:
-            columns[f"int{i}"] = rng.integers(0, 1000, size=n)
-        elif kind == 2:
-            cities = rng.choice(["paris", "rome", "oslo", "lima"], size=n).astype(object)
-            cities[rng.random(n) < 0.1] = None
-            columns[f"city{i}"] = cities
-        elif kind == 3:
-            columns[f"flag{i}"] = rng.choice([True, False], size=n)
-        elif kind == 4:
-            columns[f"code{i}"] = [f"k{j}" for j in rng.integers(0, 3 * MAX_ONE_HOT, size=n)]
-        else:
-            columns[f"member{i}"] = rng.choice(["yes", "no"], size=n)
-    if text:
-        words = ["good", "bad", "fine", "great", "awful", "slow", "fast"]
-        columns["review"] = [" ".join(rng.choice(words, size=6)) + f" n{j}" for j in range(n)]
-    columns["y"] = rng.choice(["a", "b"], size=n)
-    return pd.DataFrame(columns)
 
 
 def _reference(preparer: TabularPreparer, frame: pd.DataFrame, view: str) -> np.ndarray:

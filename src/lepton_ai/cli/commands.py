@@ -225,6 +225,21 @@ def run_predict(*, model_dir: Path, data: str, output: Path | None, proba: bool,
         typer.echo(f"wrote {len(frame)} predictions to {output}", err=True)
 
 
+def run_export(*, model_dir: Path, onnx: Path | None, trial: str | None) -> None:
+    if onnx is None:
+        raise ConfigError("lepton export: say what to write, e.g. --onnx model.onnx (the one format built).")
+    model = load_model(model_dir)
+    path = model.export_onnx(onnx, trial=trial)
+    import onnx as onnx_lib
+
+    graph = onnx_lib.load_model(str(path)).graph
+    strings = sum(i.type.tensor_type.elem_type == onnx_lib.TensorProto.STRING for i in graph.input)
+    exported = model.result_.trial(trial) if trial and model.result_ is not None else model.chosen
+    _console().print(f"wrote {path} ({path.stat().st_size:,} bytes): trial {exported.trial_id} {exported.family}; "
+                     f"{len(graph.input)} inputs, one per column ({len(graph.input) - strings} double, {strings} "
+                     f"string), shape (n, 1); output {graph.output[0].name!r}")
+
+
 def run_select(*, model_dir: Path, objective: str, max_latency_ms: float | None, max_model_mb: float | None,
                min_metric: float | None) -> None:
     model = load_model(model_dir)

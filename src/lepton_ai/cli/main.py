@@ -193,6 +193,21 @@ def compress(
 
 @app.command()
 @_errors
+def export(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    onnx: Annotated[Path | None, typer.Option("--onnx", help="Write one ONNX model from the raw columns "
+                                                           "to this file.")] = None,
+    trial: Annotated[str | None, typer.Option(help="The trial to export (default: the chosen one).")] = None,
+) -> None:
+    """Export MODEL for other runtimes: --onnx FILE writes one graph from the raw columns (numbers as
+    double, categories as string) to probabilities or values, that ONNX Runtime runs in any language."""
+    from .commands import run_export
+
+    run_export(model_dir=model, onnx=onnx, trial=trial)
+
+
+@app.command()
+@_errors
 def serve(
     model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
     host: Annotated[str, typer.Option(help="Address to bind; anything but loopback needs LEPTON_TOKEN.")] = "127.0.0.1",
