@@ -10,8 +10,8 @@ DataFrame with categorical dtypes (its own way of taking text columns).
 Printed per row: the leaderboard's end-to-end p50 (``latency_p50_ms``, measured in the trial's
 worker) and model-only p50; the user-timed p50 from a DataFrame and from a record, each the median
 of ``--repeats`` repeats with their spread (min-max of the repeat medians); ratios measured in this
-run: user-timed over printed (target: within 1.5x, +0.02 ms) and LightGBM over lepton from a
-DataFrame (target: at least 10x). Targets: one-row p50 from a DataFrame <= 0.2 ms, from a record
+run: user-timed over printed (target: within 1.5x, +0.02 ms), LightGBM and AutoGluon over lepton
+from a DataFrame (target: at least 10x each), user batch rows/s over printed (target: at least 1). Targets: one-row p50 from a DataFrame <= 0.2 ms, from a record
 <= 0.1 ms. Machine, versions and the load of other processes are printed above the numbers.
 
     python benchmarks/latency.py                      # every table, 5 repeats (several minutes)
@@ -22,10 +22,14 @@ DataFrame (target: at least 10x). Targets: one-row p50 from a DataFrame <= 0.2 m
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,6 +42,8 @@ FAMILIES = ("linear", "gbdt")
 CALLS = 200          # timed calls per repeat, one row each
 DISTINCT_ROWS = 50   # rows cycled through (a user predicts different rows)
 WARMUP = 10
+BATCH_ROWS = 4096
+PEER_PYTHON = Path(__file__).resolve().parent.parent / ".venv-bench" / "bin" / "python"
 
 
 def mixed_table(n_columns: int, n_rows: int = 3000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray, str]:
@@ -108,6 +114,35 @@ def lightgbm_rows(X: pd.DataFrame, y: np.ndarray, Xt: pd.DataFrame, task: str) -
     return model, [Xtc.iloc[[i]] for i in range(min(DISTINCT_ROWS, len(Xtc)))]
 
 
+def batch_rows_per_s(predict: Callable[[Any], Any], rows: pd.DataFrame, repeats: int) -> tuple[float, float, float]:
+    """Median over ``repeats`` of rows/s of the best of 5 calls on ``rows`` repeated to BATCH_ROWS rows."""
+    batch = pd.concat([rows] * (-(-BATCH_ROWS // len(rows))), ignore_index=True).head(BATCH_ROWS)
+    predict(batch)
+    rates = []
+    for _ in range(repeats):
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            predict(batch)
+            best = min(best, time.perf_counter() - start)
+        rates.append(len(batch) / best)
+    return statistics.median(rates), min(rates), max(rates)
+
+
+def autogluon_p50(name: str, budget_s: float, repeats: int) -> dict[str, Any] | None:
+    """AutoGluon's figure from latency_peer.py in the peer venv; ``None`` (said in the table) without it."""
+    if not PEER_PYTHON.exists():
+        return None
+    with tempfile.TemporaryDirectory(prefix="lepton-latency-") as tmp:
+        out = Path(tmp) / "ag.json"
+        done = subprocess.run([str(PEER_PYTHON), str(Path(__file__).with_name("latency_peer.py")), name,
+                               str(budget_s), str(repeats), str(out)], capture_output=True, text=True)
+        if done.returncode != 0 or not out.exists():
+            print(f"# AutoGluon on {name} failed: {done.stderr.strip().splitlines()[-1:]}")
+            return None
+        return json.loads(out.read_text())
+
+
 def measure_table(name: str, budget_s: float, max_trials: int, repeats: int) -> list[dict[str, Any]]:
     from lepton_ai import LeptonModel
 
@@ -116,6 +151,7 @@ def measure_table(name: str, budget_s: float, max_trials: int, repeats: int) -> 
     records = Xt.head(DISTINCT_ROWS).to_dict("records")
     lgbm, lgbm_frames = lightgbm_rows(X, y, Xt, task)
     lgbm_p50 = p50_ms(lgbm.predict, lgbm_frames, repeats)
+    autogluon = autogluon_p50(name, budget_s, repeats)
     out = []
     for family in FAMILIES:
         model = LeptonModel(budget=f"{budget_s}s", families=family, max_trials=max_trials, seed=0, verbose=0)
@@ -125,22 +161,33 @@ def measure_table(name: str, budget_s: float, max_trials: int, repeats: int) -> 
                     "printed": chosen.latency_p50_ms, "model_only": chosen.model_p50_ms,
                     "printed_record": chosen.record_p50_ms,
                     "frame": p50_ms(model.predict, frames, repeats), "record": p50_ms(model.predict, records, repeats),
-                    "lightgbm": lgbm_p50})
+                    "lightgbm": lgbm_p50, "autogluon": autogluon and tuple(autogluon["p50"]),
+                    "autogluon_model": autogluon and autogluon["model"],
+                    "printed_rows_per_s": chosen.rows_per_s, "rows_per_s": batch_rows_per_s(model.predict, Xt, repeats)})
     return out
 
 
 def report(rows: list[dict[str, Any]]) -> None:
     print("| table | cols | family | printed p50 | model-only p50 | user p50 DataFrame [spread] | user / printed "
-          "| user p50 record [spread] | LightGBM p50 [spread] | LightGBM / lepton | targets |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| user p50 record [spread] | LightGBM p50 [spread] | LightGBM / lepton | AutoGluon p50 [spread] "
+          "| AutoGluon / lepton | printed rows/s | user rows/s [spread] | user / printed | targets |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        frame, record, lgbm = r["frame"], r["record"], r["lightgbm"]
+        frame, record, lgbm, ag = r["frame"], r["record"], r["lightgbm"], r["autogluon"]
+        rate, printed_rate = r["rows_per_s"], r["printed_rows_per_s"]
         checks = {"df<=0.2": frame[0] <= 0.2, "rec<=0.1": record[0] <= 0.1, "lgbm>=10x": lgbm[0] >= 10 * frame[0],
-                  "printed~user": frame[0] <= 1.5 * r["printed"] + 0.02 and r["printed"] <= 1.5 * frame[0] + 0.02}
+                  "printed~user": frame[0] <= 1.5 * r["printed"] + 0.02 and r["printed"] <= 1.5 * frame[0] + 0.02,
+                  "batch>=printed": rate[0] >= printed_rate}
+        if ag is not None:
+            checks["autogluon>=10x"] = ag[0] >= 10 * frame[0]
         failed = [k for k, ok in checks.items() if not ok]
+        peer = (f"{_spread(ag)} ({r['autogluon_model']}) | {ag[0] / frame[0]:.0f}x" if ag is not None
+                else "not run (no .venv-bench) | -")
         print(f"| {r['table']} | {r['columns']} | {r['family']} | {r['printed']:.3f} | {r['model_only']:.3f} "
               f"| {_spread(frame)} | {frame[0] / r['printed']:.2f}x | {_spread(record)} | {_spread(lgbm)} "
-              f"| {lgbm[0] / frame[0]:.1f}x | {'all met' if not failed else 'missed: ' + ', '.join(failed)} |")
+              f"| {lgbm[0] / frame[0]:.1f}x | {peer} | {printed_rate:,.0f} "
+              f"| {rate[0]:,.0f} [{rate[1]:,.0f}-{rate[2]:,.0f}] | {rate[0] / printed_rate:.2f}x "
+              f"| {'all met' if not failed else 'missed: ' + ', '.join(failed)} |")
 
 
 def _spread(figure: tuple[float, float, float]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -75,6 +76,22 @@ def onnx_feeds(frame: pd.DataFrame, session: Any) -> dict[str, np.ndarray]:
             words = {"yes": 1.0, "no": 0.0, "true": 1.0, "false": 0.0}
             out[spec.name] = np.array([[words.get(str(v).lower(), np.nan)] for v in column])
     return out
+
+
+def processes_with(marker: str) -> list[int]:
+    """Pids whose environment holds ``marker`` (forked workers share their parent's environment)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+            state = (entry / "stat").read_text().split(") ", 1)[1][0]
+        except (OSError, IndexError):
+            continue
+        if marker.encode() in environ and state != "Z":
+            found.append(int(entry.name))
+    return found
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import make_table
 from lepton_ai import LeptonAI, LeptonModel, SinglePointTechnique, load_data, load_model, save_model
 from lepton_ai.errors import ConfigError, DataError, NotFittedError
 from lepton_ai.utils import load_data as load_data_utils
@@ -101,6 +102,26 @@ def test_evaluate_reports_every_metric(trained):
     assert "roc_auc" not in report  # three classes
     matrix = np.asarray(report["confusion_matrix"]["matrix"])
     assert matrix.sum() == len(frame)
+
+
+def test_unseen_categories_are_counted_in_evaluate_and_named_by_predict(trained):
+    import warnings
+
+    model, frame = trained
+    frame = frame.copy()
+    frame.loc[:4, "colour"] = "mauve"
+    frame.loc[5, "colour"] = None  # missing, not unseen
+    report = model.evaluate(frame)
+    assert report["unseen_categories"] == {"colour": 5}
+    assert model.evaluate(make_table(50, seed=9))["unseen_categories"] == {"colour": 0}
+    with pytest.warns(UserWarning, match=r"not seen in training.*\(colour: 5 values\)"):
+        labels = model.predict(frame.drop(columns="species"))
+    counts: dict[str, int] = {"colour": 1}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a caller's dict gets the counts instead of a warning
+        proba = model.predict_proba(frame.drop(columns="species"), unseen=counts)
+    assert counts == {"colour": 6}
+    assert labels.tolist() == model.classes_[proba.argmax(axis=1)].tolist()
 
 
 def test_binary_evaluation_has_roc_auc():

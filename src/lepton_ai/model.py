@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TypedDict
@@ -16,7 +17,7 @@ from .data.coerce import to_input
 from .data.dataset import Dataset, Schema
 from .data.load import DataSource
 from .engine.callbacks import Callback
-from .engine.result import SearchResult
+from .engine.result import SearchResult, decode_output
 from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError, TrialError
 from .features.labels import encode_labels
@@ -174,16 +175,22 @@ class LeptonModel:
         return self
 
     # ---- predicting ----------------------------------------------------------------------
-    def predict_proba(self, data: DataSource) -> np.ndarray:
-        """Class probabilities ``(n_rows, n_classes)``, columns in the order of ``classes_``."""
+    def predict_proba(self, data: DataSource, *, unseen: dict[str, int] | None = None) -> np.ndarray:
+        """Class probabilities ``(n_rows, n_classes)``, columns in the order of ``classes_``.
+
+        A category not seen in training is predicted as a missing value. ``unseen``, when given,
+        receives per categorical column how many values were such categories (added to what it
+        holds); without it, a ``UserWarning`` names the columns and counts when there were any.
+        """
         result = self._fitted()
         if result.schema.task != "classification":
             raise ConfigError("predict_proba is for classification; this model does regression. Use predict.")
-        return result.output(self._input(data), self._chosen_id())
+        return self._output(self._input(data), unseen)
 
-    def predict(self, data: DataSource) -> np.ndarray:
-        """Labels (classification) or values (regression), one per input row."""
-        return self._fitted().predict(data, self._chosen_id())
+    def predict(self, data: DataSource, *, unseen: dict[str, int] | None = None) -> np.ndarray:
+        """Labels (classification) or values (regression), one per input row; ``unseen``: see
+        :meth:`predict_proba`."""
+        return decode_output(self._output(self._input(data), unseen), self._fitted().schema)
 
     def test(self, data: DataSource) -> float:
         """The task's primary metric on labelled ``data``: accuracy, or R² for regression."""
@@ -195,16 +202,20 @@ class LeptonModel:
         """All metrics on labelled ``data``: see ``models.metrics`` for the keys.
 
         Rows whose class never occurred in training cannot be predicted right: ``test`` counts
-        them as errors, ``evaluate`` leaves them out of its metrics and reports how many there were.
+        them as errors, ``evaluate`` leaves them out of its metrics and reports how many there were
+        (``n_rows_unseen_label``). ``unseen_categories``: per categorical column, how many values
+        were categories not seen in training (predicted as missing values).
         """
         dataset, y = self._labelled(data)
-        output = self._fitted().output(dataset, self._chosen_id())
+        unseen = dict.fromkeys(self._fitted().preparer.plan().categorical, 0)
+        output = self._fitted().output(dataset, self._chosen_id(), unseen=unseen)
         if self.schema.task == "classification":
             seen = y >= 0
             report = classification_report(y[seen], output[seen], list(self.schema.classes))
             report["n_rows_unseen_label"] = int((~seen).sum())
         else:
             report = regression_report(y, output)
+        report["unseen_categories"] = unseen
         report["model"] = self.chosen.family
         report["trial"] = self.chosen.trial_id
         return report
@@ -317,6 +328,15 @@ class LeptonModel:
 
     def _input(self, data: DataSource) -> Dataset:
         return to_input(data, self._fitted().schema)
+
+    def _output(self, dataset: Dataset, unseen: dict[str, int] | None) -> np.ndarray:
+        counts: dict[str, int] = {} if unseen is None else unseen
+        output = self._fitted().output(dataset, self._chosen_id(), unseen=counts)
+        if unseen is None and any(counts.values()):
+            found = ", ".join(f"{name}: {n} value{'s' if n != 1 else ''}" for name, n in counts.items() if n)
+            warnings.warn(f"{dataset.source}: categories not seen in training, predicted as missing values "
+                          f"({found}).", UserWarning, stacklevel=3)
+        return output
 
     def _labelled(self, data: DataSource) -> tuple[Dataset, np.ndarray]:
         dataset = self._input(data)

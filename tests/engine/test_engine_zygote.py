@@ -9,27 +9,12 @@ import sys
 import textwrap
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
+from conftest import processes_with
+
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-
-
-def _processes_with(marker: str) -> list[int]:
-    """Pids whose environment holds ``marker`` (forked workers share their parent's environment)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().split(") ", 1)[1][0]
-        except (OSError, IndexError):
-            continue
-        if marker.encode() in environ and state != "Z":
-            found.append(int(entry.name))
-    return found
 
 
 @pytest.mark.slow
@@ -49,17 +34,17 @@ def test_kill_9_of_a_search_leaves_no_worker_running(tmp_path) -> None:
     try:
         deadline = time.monotonic() + 60
         # The search process, the light server, the heavy (torch) server and at least one trial.
-        while len(_processes_with(marker)) < 4 and time.monotonic() < deadline and search.poll() is None:
+        while len(processes_with(marker)) < 4 and time.monotonic() < deadline and search.poll() is None:
             time.sleep(0.2)
-        workers = [p for p in _processes_with(marker) if p != search.pid]
+        workers = [p for p in processes_with(marker) if p != search.pid]
         assert len(workers) >= 3, "the search never had its servers and a trial running"
     finally:
         search.send_signal(signal.SIGKILL)
         search.wait()
     deadline = time.monotonic() + 5
-    while _processes_with(marker) and time.monotonic() < deadline:
+    while processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
-    left = _processes_with(marker)
+    left = processes_with(marker)
     for pid in left:  # never leave them behind, whatever the test says
         os.kill(pid, signal.SIGKILL)
     assert left == []

@@ -95,6 +95,15 @@ def test_metrics_count_requests_and_batch_sizes(client) -> None:
     assert 'route="other"' not in text
 
 
+def test_metrics_count_unseen_categories_by_column(served_model) -> None:  # noqa: F811
+    with TestClient(create_app(served_model, name="iris")) as c:
+        rows = [{**ROW, "colour": "mauve"}, {**ROW, "colour": "teal"}, ROW]
+        assert c.post("/v1/models/iris:predict", json={"instances": rows}).status_code == 200
+        assert c.post("/v1/models/iris:predict", json={"instances": [ROW]}).status_code == 200
+        text = c.get("/metrics").text
+    assert 'lepton_unseen_categories_total{column="colour"} 2.0' in text
+
+
 def test_token_is_required_with_constant_time_check(served_model) -> None:  # noqa: F811
     app = create_app(served_model, name="iris", token="s3cret")
     with TestClient(app) as c:

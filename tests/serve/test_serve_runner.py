@@ -105,8 +105,8 @@ from lepton_ai.serve.runner import ServeOptions, run_server
 
 load, predict = model_module.load_model, app_module._predict_rows
 model_module.load_model = lambda path: (time.sleep(float(sys.argv[3])), load(path))[1]
-app_module._predict_rows = lambda model, schema, rows: (time.sleep(1.5 if rows[0]["x1"] == 42 else 0),
-                                                        predict(model, schema, rows))[1]
+app_module._predict_rows = lambda model, schema, rows, *rest: (time.sleep(1.5 if rows[0]["x1"] == 42 else 0),
+                                                               predict(model, schema, rows, *rest))[1]
 run_server(Path(sys.argv[1]), ServeOptions(port=int(sys.argv[2]), drain_s=float(sys.argv[4])))
 """
 

@@ -67,17 +67,17 @@ def measure_model(model: ModelFamily, X: np.ndarray, save_to: Path, *, rows: Raw
 
     Single-row latency: one call per row, warm-up excluded, p50/p99 over up to 200 calls or a
     time limit (0.1 s from DataFrames, 0.04 s from records and for the model alone), at least 20.
-    Throughput, end to end: rows per second of a DataFrame batch of up to 4096 rows (the rows
-    repeated; smaller for slow models, so that a call takes about 25 ms), from the fastest of
-    several calls. Size: the bytes :meth:`ModelFamily.save` writes into ``save_to``, where the
-    model is kept.
+    Throughput, end to end: rows per second of a DataFrame batch of up to 4096 rows (all the raw
+    rows, up to 512 distinct ones, repeated; smaller for slow models, so that a call takes about
+    25 ms), from the fastest of several calls. Size: the bytes :meth:`ModelFamily.save` writes into
+    ``save_to``, where the model is kept.
     """
     def predict(data: Any) -> Any:
         return predict_with(model, rows.preparer, data)
 
     singles = [np.ascontiguousarray(X[i : i + 1]) for i in range(min(len(X), _PROBE_ROWS))]
     model_p50, model_p99 = _single_row_latency(model.predict, singles, _MODEL_SECONDS)
-    frames, records = _one_row_inputs(rows.rows)
+    frames, records = _one_row_inputs(rows.rows[:_PROBE_ROWS])
     p50, p99 = _single_row_latency(predict, frames, _FRAME_SECONDS)
     record_p50 = _single_row_latency(predict, records, _RECORD_SECONDS)[0] if records else None
     rows_per_s = _throughput(predict, _batch(predict, _raw_table(rows.rows)), _THROUGHPUT_SECONDS)

@@ -96,26 +96,38 @@ class SearchResult:
         """Where the model of ``trial_id`` is kept on disk during a run (``None`` for a loaded model)."""
         return self.models.root / trial_id if isinstance(self.models, ModelCatalog) else None
 
-    def output(self, data: Dataset, trial_id: str) -> np.ndarray:
-        """Probabilities ``(n, n_classes)`` or values ``(n,)`` of the model of ``trial_id`` on ``data``."""
+    def output(self, data: Dataset, trial_id: str, *, unseen: dict[str, int] | None = None) -> np.ndarray:
+        """Probabilities ``(n, n_classes)`` or values ``(n,)`` of the model of ``trial_id`` on ``data``.
+
+        ``unseen``, when given, receives per categorical column how many of the rows' values were
+        categories not seen in training (see :meth:`TabularPreparer.transform`), counted once
+        however many ensemble members read the rows.
+        """
         if trial_id not in self.models:
             kept = ", ".join(self.models)
             raise ConfigError(f"the model of trial {trial_id!r} was not kept; kept models: {kept}.")
         model = self.models[trial_id]
         if isinstance(model, EnsembleFamily):
-            return model.combine([self.output(data, member) for member in model.members])
-        return model_output(model, self.preparer, data)
+            outputs = []
+            for member in model.members:
+                outputs.append(self.output(data, member, unseen=unseen))
+                if unseen is not None and self.models[member].view != "text":  # the text view counts nothing
+                    unseen = None
+            return model.combine(outputs)
+        return model_output(model, self.preparer, data, unseen=unseen)
 
-    def predict(self, data: Any, trial_id: str) -> np.ndarray:
+    def predict(self, data: Any, trial_id: str, *, unseen: dict[str, int] | None = None) -> np.ndarray:
         """Labels (classification) or values (regression) of the model of ``trial_id`` on raw ``data``
-        (anything ``to_input`` reads: a DataFrame, records, arrays, a file...)."""
-        return decode_output(self.output(to_input(data, self.schema), trial_id), self.schema)
+        (anything ``to_input`` reads: a DataFrame, records, arrays, a file...); ``unseen``: see
+        :meth:`output`."""
+        return decode_output(self.output(to_input(data, self.schema), trial_id, unseen=unseen), self.schema)
 
 
-def model_output(model: ModelFamily, preparer: TabularPreparer, data: Dataset) -> np.ndarray:
+def model_output(model: ModelFamily, preparer: TabularPreparer, data: Dataset, *,
+                 unseen: dict[str, int] | None = None) -> np.ndarray:
     """Probabilities ``(n, n_classes)`` or values ``(n,)`` of one fitted model on ``data``: the
     preparer's inference plan makes the model's view of the rows, the model predicts."""
-    X = preparer.transform(data.X, model.view, source=data.source)
+    X = preparer.transform(data.X, model.view, source=data.source, unseen=unseen)
     return model.output(X)
 
 

@@ -112,8 +112,9 @@ def create_app(model: Any, *, name: str, options: ServeOptions = ServeOptions(),
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        batcher = MicroBatcher(lambda rows: _predict_rows(state.model, schema, rows), max_batch=options.max_batch,
-                               max_wait_ms=options.max_wait_ms, max_queue=options.max_queue, metrics=metrics)
+        batcher = MicroBatcher(lambda rows: _predict_rows(state.model, schema, rows, metrics),
+                               max_batch=options.max_batch, max_wait_ms=options.max_wait_ms,
+                               max_queue=options.max_queue, metrics=metrics)
         batcher.start()
         app.state.batcher = batcher
         state.started = True
@@ -244,8 +245,9 @@ def _problems(errors: list[dict[str, Any]]) -> JSONResponse:
     return _AsciiJSON({"detail": errors}, status_code=422)
 
 
-def _predict_rows(model: Any, schema: Schema, rows: list[Any]) -> list[Any]:
-    """One model call on validated rows: per row, (label, probabilities) or a value."""
+def _predict_rows(model: Any, schema: Schema, rows: list[Any], metrics: ServeMetrics | None = None) -> list[Any]:
+    """One model call on validated rows: per row, (label, probabilities) or a value. Categories not
+    seen in training are counted into ``metrics`` (``lepton_unseen_categories_total{column}``)."""
     if schema.modality == "tabular":
         X: Any = Records(list(rows))  # the inference plan reads records as they are (no DataFrame)
     elif schema.modality == "text":
@@ -253,11 +255,18 @@ def _predict_rows(model: Any, schema: Schema, rows: list[Any]) -> list[Any]:
     else:
         X = np.stack(rows)
     data = Dataset(X=X, y=None, schema=schema, source="request")
+    unseen: dict[str, int] = {}
     if schema.task == "classification":
-        proba = model.predict_proba(data)
+        proba = model.predict_proba(data, unseen=unseen)
         labels = decode_labels(proba.argmax(axis=1), schema)
-        return list(zip(labels.tolist(), proba.tolist(), strict=True))
-    return np.asarray(model.predict(data), dtype=np.float64).tolist()
+        out: list[Any] = list(zip(labels.tolist(), proba.tolist(), strict=True))
+    else:
+        out = np.asarray(model.predict(data, unseen=unseen), dtype=np.float64).tolist()
+    if metrics is not None:
+        for column, n in unseen.items():
+            if n:
+                metrics.unseen_categories.labels(column=column).inc(n)
+    return out
 
 
 def _non_finite(outputs: list[Any]) -> list[int]:

@@ -1,4 +1,5 @@
-"""Prometheus metrics of one server: requests, latency, batch sizes and queue depth.
+"""Prometheus metrics of one server: requests, latency, batch sizes, queue depth, and categories the
+model never saw in training (per column: a drift signal).
 
 Each app gets its own registry, so several apps (tests, benchmarks) never share counters.
 """
@@ -22,6 +23,7 @@ class ServeMetrics:
     latency: Histogram
     batch_rows: Histogram
     queue_depth: Gauge
+    unseen_categories: Counter
 
 
 def new_metrics() -> ServeMetrics:
@@ -34,4 +36,6 @@ def new_metrics() -> ServeMetrics:
                           buckets=_LATENCY_BUCKETS, registry=registry),
         batch_rows=Histogram("lepton_batch_rows", "Rows per model call", buckets=_BATCH_BUCKETS, registry=registry),
         queue_depth=Gauge("lepton_queue_depth", "Requests waiting for the model", registry=registry),
+        unseen_categories=Counter("lepton_unseen_categories", "Values of categories not seen in training, "
+                                  "predicted as missing values, by column", ["column"], registry=registry),
     )
