@@ -11,8 +11,9 @@ Printed per row: the leaderboard's end-to-end p50 (``latency_p50_ms``, measured 
 worker) and model-only p50; the user-timed p50 from a DataFrame and from a record, each the median
 of ``--repeats`` repeats with their spread (min-max of the repeat medians); ratios measured in this
 run: user-timed over printed (target: within 1.5x, +0.02 ms), LightGBM and AutoGluon over lepton
-from a DataFrame (target: at least 10x each), user batch rows/s over printed (target: at least 1). Targets: one-row p50 from a DataFrame <= 0.2 ms, from a record
-<= 0.1 ms. Machine, versions and the load of other processes are printed above the numbers.
+from a DataFrame (target: at least 10x each), user batch rows/s over printed (target: at least 1).
+Targets: one-row p50 from a DataFrame <= 0.2 ms, from a record <= 0.1 ms. Machine, versions and
+the load of other processes are printed above the numbers.
 
     python benchmarks/latency.py                      # every table, 5 repeats (several minutes)
     python benchmarks/latency.py --quick              # two tables, 3 repeats, short searches
@@ -163,7 +164,8 @@ def measure_table(name: str, budget_s: float, max_trials: int, repeats: int) -> 
                     "frame": p50_ms(model.predict, frames, repeats), "record": p50_ms(model.predict, records, repeats),
                     "lightgbm": lgbm_p50, "autogluon": autogluon and tuple(autogluon["p50"]),
                     "autogluon_model": autogluon and autogluon["model"],
-                    "printed_rows_per_s": chosen.rows_per_s, "rows_per_s": batch_rows_per_s(model.predict, Xt, repeats)})
+                    "printed_rows_per_s": chosen.rows_per_s,
+                    "rows_per_s": batch_rows_per_s(model.predict, Xt, repeats)})
     return out
 
 

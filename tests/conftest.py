@@ -94,6 +94,23 @@ def processes_with(marker: str) -> list[int]:
     return found
 
 
+def survivors(marker: str, wait_s: float = 5.0) -> list[int]:
+    """Pids still holding ``marker`` after up to ``wait_s`` seconds; each is killed (SIGKILL) before
+    returning, so a failing test never leaves processes behind."""
+    import contextlib
+    import signal
+    import time
+
+    deadline = time.monotonic() + wait_s
+    while processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = processes_with(marker)
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
+            os.kill(pid, signal.SIGKILL)
+    return left
+
+
 @pytest.fixture
 def table() -> pd.DataFrame:
     return make_table()

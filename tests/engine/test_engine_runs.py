@@ -225,7 +225,7 @@ def test_twenty_random_kills_of_lepton_train_each_resumed_lose_and_repeat_nothin
     import uuid
     from pathlib import Path
 
-    from conftest import make_table, processes_with
+    from conftest import make_table, survivors
     from lepton_ai import load_model
 
     lepton = str(Path(sys.executable).parent / "lepton")
@@ -245,13 +245,7 @@ def test_twenty_random_kills_of_lepton_train_each_resumed_lose_and_repeat_nothin
             outcomes["finished before the kill"] = outcomes.get("finished before the kill", 0) + 1
         train.send_signal(signal.SIGKILL)
         train.wait()
-        deadline = time.monotonic() + 5
-        while processes_with(marker) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        orphans = processes_with(marker)
-        for pid in orphans:
-            os.kill(pid, signal.SIGKILL)
-        assert orphans == [], f"round {round_}: processes left running after kill -9"
+        assert survivors(marker) == [], f"round {round_}: processes left running after kill -9"
         if not (home / "runs.sqlite").exists() or not RunStore(home / "runs.sqlite").runs():
             outcomes["killed before the run was stored"] = outcomes.get("killed before the run was stored", 0) + 1
             continue
@@ -260,7 +254,7 @@ def test_twenty_random_kills_of_lepton_train_each_resumed_lose_and_repeat_nothin
         before = {t.trial_id: t.to_json() for t in store.finished_trials(run_id)}
         resumed = subprocess.run([lepton, "runs", "resume", run_id, "--out", str(out), "--quiet"], env=env,
                                  capture_output=True, text=True, timeout=180)
-        assert processes_with(marker) == [], f"round {round_}: resume left processes running"
+        assert survivors(marker, 0.0) == [], f"round {round_}: resume left processes running"
         if resumed.returncode == 2 and "cannot be resumed" in resumed.stderr:  # killed while preparing
             outcomes["killed before the features were cached"] = outcomes.get(
                 "killed before the features were cached", 0) + 1

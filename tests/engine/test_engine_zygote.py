@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from conftest import processes_with
+from conftest import processes_with, survivors
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
@@ -41,10 +41,4 @@ def test_kill_9_of_a_search_leaves_no_worker_running(tmp_path) -> None:
     finally:
         search.send_signal(signal.SIGKILL)
         search.wait()
-    deadline = time.monotonic() + 5
-    while processes_with(marker) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = processes_with(marker)
-    for pid in left:  # never leave them behind, whatever the test says
-        os.kill(pid, signal.SIGKILL)
-    assert left == []
+    assert survivors(marker) == []
