@@ -116,17 +116,17 @@ def lightgbm_rows(X: pd.DataFrame, y: np.ndarray, Xt: pd.DataFrame, task: str) -
 
 
 def batch_rows_per_s(predict: Callable[[Any], Any], rows: pd.DataFrame, repeats: int) -> tuple[float, float, float]:
-    """Median over ``repeats`` of rows/s of the best of 5 calls on ``rows`` repeated to BATCH_ROWS rows."""
+    """Median over ``repeats`` of rows/s of the median of 5 calls on ``rows`` repeated to BATCH_ROWS rows."""
     batch = pd.concat([rows] * (-(-BATCH_ROWS // len(rows))), ignore_index=True).head(BATCH_ROWS)
     predict(batch)
     rates = []
     for _ in range(repeats):
-        best = float("inf")
+        times = []
         for _ in range(5):
             start = time.perf_counter()
             predict(batch)
-            best = min(best, time.perf_counter() - start)
-        rates.append(len(batch) / best)
+            times.append(time.perf_counter() - start)
+        rates.append(len(batch) / statistics.median(times))
     return statistics.median(rates), min(rates), max(rates)
 
 

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LEPTON_", extra="ignore")
 
     home: Path = Field(default_factory=lambda: Path.home() / ".lepton")
+    # The run store (LEPTON_STORE): a SQLAlchemy URL such as postgresql+psycopg://user@host/db, or a
+    # SQLite file's path; unset, <home>/runs.sqlite.
+    store: str | None = None
+    # The cache every node shares (LEPTON_CACHE): a Redis URL; unset, <home>/cache alone.
+    cache: str | None = None
     debug: bool = False
     price_per_core_hour: float = DEFAULT_PRICE_PER_CORE_HOUR
     price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR

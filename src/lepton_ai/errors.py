@@ -15,6 +15,7 @@ __all__ = [
     "NotFittedError",
     "TrialError",
     "BudgetError",
+    "StoreError",
     "NotBuiltError",
 ]
 
@@ -41,6 +42,11 @@ class ArtifactError(InputError):
 
 class BudgetError(ConfigError):
     """The budget is too small for any candidate to finish."""
+
+
+class StoreError(ConfigError):
+    """The run store (a SQLite file or a database URL) cannot be reached, or is held by another node;
+    the message names it (never its password) and what to do."""
 
 
 class NotFittedError(LeptonError, AttributeError):

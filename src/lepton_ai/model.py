@@ -46,7 +46,11 @@ class LeptonModel:
     ``budget`` is seconds (``"60s"``, ``"5m"``) or dollars (``"$0.01"``); the limits
     ``max_latency_ms``, ``max_model_mb`` and ``min_metric`` are hard constraints on the choice;
     ``max_trials`` caps the search. ``cluster`` runs the trials on a Dask scheduler
-    (``"tcp://host:8786"``) instead of this node. ``deterministic=True`` trains every candidate to
+    (``"tcp://host:8786"``) instead of this node; ``store`` is the run store (a SQLAlchemy URL such as
+    ``"postgresql+psycopg://user@host/db"`` that several machines share, or a SQLite file; default
+    ``$LEPTON_STORE``, else ``$LEPTON_HOME/runs.sqlite``), ``cache`` the cache of prepared features
+    and trained models several machines share (a Redis URL, default ``$LEPTON_CACHE``; none: the
+    local folder). ``deterministic=True`` trains every candidate to
     its epoch and tree counts instead of wall-clock deadlines, so the same data, seed and threads
     give byte-identical models (the manifest's ``run.extra.mode`` says which mode made a model).
     Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays; ``predict``,
@@ -76,6 +80,8 @@ class LeptonModel:
         min_metric: float | None = None,
         max_trials: int | None = None,
         cluster: str | None = None,
+        store: str | Path | None = None,
+        cache: str | None = None,
         deterministic: bool | None = None,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
@@ -92,6 +98,8 @@ class LeptonModel:
                                 "min_metric": min_metric}
         self.max_trials = max_trials
         self.cluster = cluster
+        self.store = store
+        self.cache = cache
         self.verbose = verbose
         self.callbacks = list(callbacks)
         self.result_: SearchResult | None = None
@@ -104,10 +112,7 @@ class LeptonModel:
 
         ``epochs`` caps the epochs of neural families. Returns ``self``.
         """
-        if self.engine is not None and self.cluster is not None:
-            raise ConfigError("cluster= is the engine's: give it to SinglePointTechnique(cluster=...), not to "
-                              "LeptonModel together with engine=.")
-        engine = self.engine if self.engine is not None else SinglePointTechnique(cluster=self.cluster)
+        engine = self._engine()
         config = self._search_config(engine, epochs)
         label = self._label(label)
         train = self._record_training(train, dev, epochs, label)
@@ -124,6 +129,16 @@ class LeptonModel:
         compress_after_search(self.result_, engine.cache, deadline=started + plan.total_s, callbacks=callbacks,
                               log=(lambda line: print(f"lepton: {line}", file=sys.stderr)) if self.verbose else None)
         return self._choose()
+
+    def _engine(self) -> SinglePointTechnique:
+        """``engine``, or one made with ``cluster``, ``store`` and ``cache`` (which are the engine's: not both)."""
+        if self.engine is None:
+            return SinglePointTechnique(cluster=self.cluster, store=self.store, cache=self.cache)
+        for name in ("cluster", "store", "cache"):
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{name}= is the engine's: give it to SinglePointTechnique({name}=...), not to "
+                                  "LeptonModel together with engine=.")
+        return self.engine
 
     def _search_config(self, engine: SinglePointTechnique, epochs: int | None) -> SearchConfig:
         """The search ``train`` runs: this model's options and the engine's, merged by the one rule
@@ -146,7 +161,7 @@ class LeptonModel:
         if engine is not None and self.engine is not None and engine is not self.engine:
             raise ConfigError("resume was given an engine, and this LeptonModel has its own (engine=...); give one.")
         if engine is None:
-            engine = self.engine if self.engine is not None else SinglePointTechnique(cluster=self.cluster)
+            engine = self._engine()
         self.chosen_ = None
         callbacks = self._with_progress(engine)
         try:

@@ -276,3 +276,38 @@ def test_twenty_random_kills_of_lepton_train_each_resumed_lose_and_repeat_nothin
         outcomes["resumed to the end"] = outcomes.get("resumed to the end", 0) + 1
     print(f"20 kills: {outcomes}")
     assert outcomes.get("resumed to the end", 0) >= 10
+
+
+def test_a_run_of_a_killed_node_is_resumed_on_another_through_the_shared_store_and_cache(tmp_path):
+    """Node A (its own home) runs a search into a shared store and Redis cache and is killed; node B
+    (another home: no features, no models of A on its disk) resumes it from what A shared."""
+    from lepton_ai.blobs import SharedCache
+    from redis_server import redis_server
+
+    with redis_server() as cache_url:
+        store = tmp_path / "shared" / "runs.sqlite"
+        script = _script(tmp_path / "node-a", max_trials=10).replace(
+            "max_trials=10)", f"max_trials=10, store={str(store)!r}, cache={cache_url!r})")
+        node_a = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            if store.exists() and sum(s == "ok" for *_, s in _trial_rows(store.parent)) >= 3:
+                break
+        node_a.send_signal(signal.SIGKILL)
+        node_a.wait()
+        (run,) = RunStore(store).runs()
+        finished_on_a = {t.trial_id for t in RunStore(store).finished_trials(run["run_id"]) if t.ok}
+        assert len(finished_on_a) >= 3
+
+        node_b = SinglePointTechnique(workers=1, home=tmp_path / "node-b", store=store, cache=cache_url)
+        assert not (tmp_path / "node-b").exists()
+        result = node_b.resume(run["run_id"])
+        ids = [t.trial_id for t in result.trials]
+        assert len(ids) == len(set(ids)) and finished_on_a <= set(ids)
+        assert len([t for t in result.trials if t.family != "ensemble"]) == 10
+        assert {s for s, _ in RunStore(store).trials(run["run_id"])} <= {"ok", "failed", "skipped"}
+        for trial_id in finished_on_a:  # A's models were fetched, not trained again
+            assert (tmp_path / "node-b" / "runs" / run["run_id"] / "trials" / trial_id).is_dir()
+            assert result.models[trial_id] is not None
+        assert SharedCache(cache_url).has(f"model:{run['run_id']}:{sorted(finished_on_a)[0]}")

@@ -39,22 +39,24 @@ def _console() -> Console:
     return console
 
 
-def _engine(price_per_core_hour: float | None = None, cluster: str | None = None) -> SinglePointTechnique:
+def _engine(price_per_core_hour: float | None = None, cluster: str | None = None,
+            store: str | None = None) -> SinglePointTechnique:
     """The node engine the commands use: the ``--price-per-core-hour`` flag, else the
     ``LEPTON_PRICE_PER_CORE_HOUR`` / ``LEPTON_PRICE_PER_GPU_HOUR`` settings (their defaults: the
-    list prices of ``lepton_ai.config``); trials run on the Dask scheduler ``cluster`` when given."""
+    list prices of ``lepton_ai.config``); trials run on the Dask scheduler ``cluster`` when given;
+    runs are recorded in ``store`` (``--store``), else ``$LEPTON_STORE``, else the local SQLite file."""
     from ..engine.technique import SinglePointTechnique
 
     settings = Settings()
     price = settings.price_per_core_hour if price_per_core_hour is None else price_per_core_hour
     return SinglePointTechnique(price_per_core_hour=price, price_per_gpu_hour=settings.price_per_gpu_hour,
-                                cluster=cluster)
+                                cluster=cluster, store=store)
 
 
 def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
               max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
-              sep: str | None, quiet: bool, cluster: str | None = None) -> None:
+              sep: str | None, quiet: bool, cluster: str | None = None, store: str | None = None) -> None:
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -64,7 +66,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         "label": label, "task": task, "objective": objective, "budget": budget, "max_latency_ms": max_latency_ms,
         "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
         "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
-        "quiet": quiet})
+        "store": store, "quiet": quiet})
 
     started = command_start()
     console = _console()
@@ -80,7 +82,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     if note is not None:
         typer.echo(f"lepton: {note}", err=True)
     search_for: str | float = budget if search.seconds is None else search.seconds
-    model = LeptonModel(objective=objective, budget=search_for, engine=_engine(price_per_core_hour, cluster),
+    model = LeptonModel(objective=objective, budget=search_for, engine=_engine(price_per_core_hour, cluster, store),
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1, callbacks=[_ImportWhenNeeded()])
     try:
@@ -132,7 +134,8 @@ class _ImportWhenNeeded(Callback):
         return False
 
 
-def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool, keep: int = 20) -> None:
+def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quiet: bool, keep: int = 20,
+             store: str | None = None) -> None:
     from ..search.frontier import check_objective
     from ..search.leaderboard import leaderboard_frame
 
@@ -140,7 +143,7 @@ def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quie
         raise ConfigError(f"unknown action {action!r}; use list, show RUN, resume RUN, delete RUN or prune --keep N.")
     if action not in ("list", "prune") and not run_id:
         raise ConfigError(f"lepton runs {action} needs a run id (see `lepton runs list`).")
-    engine = _engine()
+    engine = _engine(store=store)
     console = _console()
     if action == "list":
         table = Table(title=f"runs in {engine.store.path}")

@@ -71,6 +71,9 @@ class _FamiliesHelp(TyperCommand):
         super().format_help(ctx, formatter)
 
 
+_STORE_HELP = ("Run store: a database URL shared by several machines (postgresql+psycopg://user@host/db) or a "
+               "SQLite file (default: $LEPTON_STORE, else $LEPTON_HOME/runs.sqlite).")
+
 @app.command(cls=_FamiliesHelp)
 @_errors
 def train(
@@ -95,6 +98,7 @@ def train(
     sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
     cluster: Annotated[str | None, typer.Option(help="Run the trials on this Dask scheduler (tcp://host:8786) "
                                                      "instead of this machine.")] = None,
+    store: Annotated[str | None, typer.Option(help=_STORE_HELP)] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
     """Train candidates on DATA within the budget, print the leaderboard and save the chosen model."""
@@ -103,7 +107,7 @@ def train(
     run_train(data=data, label=label, task=task, objective=objective, budget=budget,
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
               out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, cluster=cluster,
-              quiet=quiet)
+              store=store, quiet=quiet)
 
 
 @app.command()
@@ -261,12 +265,14 @@ def runs(
     objective: Annotated[str, typer.Option(help="resume: balanced, accuracy, speed or cost.")] = "balanced",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
     keep: Annotated[int, typer.Option(help="prune: how many of the newest runs to keep.")] = 20,
+    store: Annotated[str | None, typer.Option(help=_STORE_HELP)] = None,
 ) -> None:
-    """List the runs in the run store ($LEPTON_HOME/runs.sqlite), show one, resume a killed one, delete
-    one (its trials' models and unshared prepared features too), or prune all but the newest."""
+    """List the runs in the run store (--store, $LEPTON_STORE, else $LEPTON_HOME/runs.sqlite), show one,
+    resume a killed one, delete one (its trials' models and unshared prepared features too), or prune
+    all but the newest."""
     from .commands import run_runs
 
-    run_runs(action=action, run_id=run, out=out, objective=objective, quiet=quiet, keep=keep)
+    run_runs(action=action, run_id=run, out=out, objective=objective, quiet=quiet, keep=keep, store=store)
 
 
 def run() -> None:

@@ -4,6 +4,8 @@ patience runs out, and record every trial in the run store as it starts and ends
 from __future__ import annotations
 
 import dataclasses
+import os
+import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blobs import SharedCache
 from ..features.cache import PreparedData
 from ..models.derived.ensemble import EnsembleFamily
 from ..models.neural.epochs import EpochLogReader
@@ -56,6 +59,7 @@ class LoopSettings:
     deterministic: bool = False  # fits stop at their lengths, never at deadlines (SearchConfig)
     folds: int = 0              # rank on k-fold out-of-fold predictions over train + dev (search.validation)
     n_rank_rows: int = 0        # the rows candidates are ranked on (for the metric's noise)
+    shared: SharedCache | None = None  # the cache of every node (LEPTON_CACHE): trained models go there too
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -211,6 +215,8 @@ class _LoopState:
         if planned is not None:
             trial = dataclasses.replace(trial, **_planned_fields(planned))
         self.trials.append(trial)
+        if trial.ok:
+            share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id)
         self.store.put_trial(self.s.run_id, trial)
         self.store.update_run(self.s.run_id, spent_s=time.monotonic() - self.started)
         if planned is not None:
@@ -236,6 +242,7 @@ class _LoopState:
         model = EnsembleFamily(**trial.params)
         model._set_task(dev)
         model.save(self.s.run_dir / "trials" / trial.trial_id)
+        share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id)
         self.next_index += 1
         self.trials.append(trial)
         self.store.put_trial(self.s.run_id, trial)
@@ -276,7 +283,8 @@ class _LoopState:
         self.executor.start(spec, now_wall + remaining + self.plan.stop_margin_s)
 
     def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> None:
-        apply_refit(trial, outcome.trial, self.s.run_dir / "trials")
+        if apply_refit(trial, outcome.trial, self.s.run_dir / "trials"):
+            share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id, replace=True)
         self.store.put_trial(self.s.run_id, trial)
 
     def _update_refit_reserve(self) -> None:
@@ -382,3 +390,29 @@ def _planned_fields(planned: PlannedTrial) -> dict[str, Any]:
             "config_id": planned.config_id, "forced": planned.forced}
 
 
+def share_trial(shared: SharedCache | None, run_dir: Path, run_id: str, trial_id: str, *,
+                replace: bool = False) -> None:
+    """Put a finished trial's model folder and its saved dev outputs in the cache every node shares."""
+    if shared is None:
+        return
+    shared.put(f"model:{run_id}:{trial_id}", run_dir / "trials" / trial_id, replace=replace)
+    outputs = run_dir / DEV_OUTPUTS / f"{trial_id}.npy"
+    if outputs.is_file():
+        shared.put_files(f"outputs:{run_id}:{trial_id}", {outputs.name: outputs}, replace=replace)
+
+
+def fetch_trial(shared: SharedCache | None, run_dir: Path, run_id: str, trial_id: str) -> bool:
+    """Bring a trial that another node finished (model and dev outputs) into this node's run folder;
+    whether its model is here now."""
+    model_dir = run_dir / "trials" / trial_id
+    if model_dir.is_dir() or shared is None:
+        return model_dir.is_dir()
+    if not shared.get(f"model:{run_id}:{trial_id}", model_dir):
+        return False
+    outputs = run_dir / DEV_OUTPUTS / f"{trial_id}.npy"
+    if not outputs.is_file():
+        fetched = run_dir / DEV_OUTPUTS / f".{trial_id}.fetched"
+        if shared.get(f"outputs:{run_id}:{trial_id}", fetched):
+            os.replace(fetched / outputs.name, outputs)
+            shutil.rmtree(fetched, ignore_errors=True)
+    return True

@@ -69,7 +69,7 @@ def measure_model(model: ModelFamily, X: np.ndarray, save_to: Path, *, rows: Raw
     time limit (0.1 s from DataFrames, 0.04 s from records and for the model alone), at least 20.
     Throughput, end to end: rows per second of a DataFrame batch of up to 4096 rows (all the raw
     rows, up to 512 distinct ones, repeated; smaller for slow models, so that a call takes about
-    25 ms), from the fastest of several calls. Size: the bytes :meth:`ModelFamily.save` writes into
+    25 ms), from the median of several calls. Size: the bytes :meth:`ModelFamily.save` writes into
     ``save_to``, where the model is kept.
     """
     def predict(data: Any) -> Any:
@@ -137,11 +137,8 @@ def _repeat(rows: pd.DataFrame | np.ndarray, n_rows: int) -> pd.DataFrame | np.n
 
 
 def _throughput(predict: Predict, batch: pd.DataFrame | np.ndarray, seconds: float) -> float:
-    """Rows per second of the fastest of several batch calls (at least 3, about ``seconds`` in all).
-
-    The fastest call is the one least disturbed by other work on the machine, which makes the
-    figure comparable between candidates measured at different moments.
-    """
+    """Rows per second of the median of several batch calls (at least 3, about ``seconds`` in all):
+    what a batch job of many such calls sustains, not its luckiest call."""
     predict(batch)  # warm-up
     times: list[float] = []
     stop = time.perf_counter() + seconds
@@ -149,4 +146,4 @@ def _throughput(predict: Predict, batch: pd.DataFrame | np.ndarray, seconds: flo
         start = time.perf_counter()
         predict(batch)
         times.append(time.perf_counter() - start)
-    return len(batch) / min(times)
+    return len(batch) / float(np.median(times))

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ..blobs import SharedCache, shared_cache
 from ..config import DEFAULT_PRICE_PER_CORE_HOUR, DEFAULT_PRICE_PER_GPU_HOUR, Settings
 from ..data.coerce import to_input
 from ..data.dataset import Dataset
@@ -34,7 +35,7 @@ from ..search.trial import TrialResult
 from ..search.validation import DEFAULT_FOLDS, Validation, choose_validation, fold_fit_rows
 from .callbacks import Callback, CallbackRunner
 from .executor import Executor, InlineExecutor, LocalExecutor
-from .loop import LoopSettings, run_loop
+from .loop import LoopSettings, fetch_trial, run_loop
 from .resources import detect_resources
 from .result import ModelCatalog, SearchResult
 from .runstore import RunStore, new_run_id
@@ -89,6 +90,8 @@ class SinglePointTechnique:
         max_trials: int | None = None,
         patience: int | None = None,
         refit: bool | None = None,
+        store: str | Path | None = None,
+        cache: str | None = None,
     ) -> None:
         resources = detect_resources()
         if cores is not None and (not isinstance(cores, int) or cores < 1):
@@ -109,7 +112,10 @@ class SinglePointTechnique:
         self.price_per_gpu_hour = float(price_per_gpu_hour)
         self.search_options: Mapping[str, Any] = MappingProxyType(parse_search_options(
             budget=budget, families=families, seed=seed, max_trials=max_trials, patience=patience, refit=refit))
-        self.home = Path(home) if home is not None else Settings().home
+        settings = Settings()
+        self.home = Path(home) if home is not None else settings.home
+        self.store_location: str | Path = store if store is not None else settings.store or self.home / "runs.sqlite"
+        self.cache_url = cache if cache is not None else settings.cache
         self.cluster = cluster
         self._server: WorkerServer | None = None  # taken when a search begins (see _warm)
         self.result_: SearchResult | None = None
@@ -127,11 +133,28 @@ class SinglePointTechnique:
 
     @property
     def store(self) -> RunStore:
-        return RunStore(self.home / "runs.sqlite")
+        """The run store (opened once): ``store`` if given, else ``$LEPTON_STORE``, else
+        ``<home>/runs.sqlite``."""
+        opened = self.__dict__.get("_store")
+        if opened is None:
+            opened = self.__dict__["_store"] = RunStore(self.store_location)
+        return opened
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies (pickle, ``copy.deepcopy``) leave out the open store and the worker server."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_store", "_shared", "_server")} | {"_server": None}
+
+    @property
+    def shared(self) -> SharedCache | None:
+        """The cache every node shares (``cache``, else ``$LEPTON_CACHE``: a Redis URL), connected once;
+        ``None`` when there is none and ``<home>/cache`` alone is the cache."""
+        if "_shared" not in self.__dict__:
+            self.__dict__["_shared"] = shared_cache(self.cache_url)
+        return self.__dict__["_shared"]
 
     @property
     def cache(self) -> FeatureCache:
-        return FeatureCache(self.home / "cache" / "features")
+        return FeatureCache(self.home / "cache" / "features", shared=self.shared)
 
     # ---- the simple face: fit / predict ----------------------------------------------------
     def fit(self, train: DataSource, dev: DataSource | None = None) -> SinglePointTechnique:
@@ -198,6 +221,13 @@ class SinglePointTechnique:
                 finished.append(trial)
             else:
                 rerun.append((trial.index, _planned_from(trial)))
+        run_dir = self.home / "runs" / run_id
+        for trial in finished:  # a run another node began: its finished models come from the shared cache
+            if trial.ok and not fetch_trial(self.shared, run_dir, run_id, trial.trial_id):
+                raise ConfigError(f"run {run_id}: the model of finished trial {trial.trial_id} is neither in "
+                                  f"{run_dir / 'trials'} nor in a shared cache (LEPTON_CACHE); it cannot be resumed "
+                                  "here. Resume it on the node that ran it, or share a cache between the nodes.")
+        store.claim(run_id)  # no other node runs it meanwhile; a dead node's lease runs out first
         store.update_run(run_id, status="running")
         self._warm(config["families"])
         started = time.monotonic() - float(run["spent_s"])
@@ -228,13 +258,14 @@ class SinglePointTechnique:
             refit=bool(config.get("refit", _DEFAULTS.refit)),
             needs=tuple(set.intersection(*(set(get_family(n).preload) for n in config["families"]))),
             deterministic=bool(config.get("deterministic", False)),
-            folds=validation.folds, n_rank_rows=n_rank,
+            folds=validation.folds, n_rank_rows=n_rank, shared=self.shared,
         )
         runner = CallbackRunner(callbacks)
         runner.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, plan.search_s)
         try:
-            trials = run_loop(settings, prepared, scheduler, self._executor(run_dir), self.store, started=started,
-                              finished=finished, rerun=rerun, callbacks=runner)
+            with self.store.holding(run_id):
+                trials = run_loop(settings, prepared, scheduler, self._executor(run_dir), self.store, started=started,
+                                  finished=finished, rerun=rerun, callbacks=runner)
         except BaseException:
             self.store.update_run(run_id, status="interrupted", spent_s=time.monotonic() - started)
             raise

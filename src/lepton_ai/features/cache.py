@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..blobs import SharedCache
 from ..data.dataset import Dataset, Schema
 from .columns import is_missing
 from .labels import encode_labels
@@ -158,10 +159,16 @@ def data_key(train: Dataset, dev: Dataset, settings: dict[str, Any] | None = Non
 
 
 class FeatureCache:
-    """Prepared features under ``root``; ``hits`` and ``misses`` count lookups in this process."""
+    """Prepared features under ``root``; ``hits`` and ``misses`` count lookups in this process.
 
-    def __init__(self, root: Path) -> None:
+    ``shared``, when given (a :class:`~lepton_ai.blobs.SharedCache`, ``LEPTON_CACHE``), is the cache
+    of every node: an entry missing here is fetched from it before anything is prepared, and an
+    entry prepared here is put there.
+    """
+
+    def __init__(self, root: Path, shared: SharedCache | None = None) -> None:
         self.root = Path(root)
+        self.shared = shared
         self.hits = 0
         self.misses = 0
 
@@ -182,7 +189,7 @@ class FeatureCache:
     def load(self, key: str) -> PreparedData | None:
         directory = self.root / key
         meta_path = directory / "meta.json"
-        if not meta_path.is_file():
+        if not meta_path.is_file() and not self._fetch(key):
             return None
         meta = json.loads(meta_path.read_text())
         schema = Schema.from_json(meta["schema"])
@@ -236,7 +243,19 @@ class FeatureCache:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        if self.shared is not None:
+            self.shared.put(_shared_key(key), target)
         return target
+
+    def _fetch(self, key: str) -> bool:
+        """Copy the entry ``key`` from the shared cache, when there is one and it holds it."""
+        if self.shared is None or not key:
+            return False
+        return self.shared.get(_shared_key(key), self.root / key)
+
+
+def _shared_key(key: str) -> str:
+    return f"features:{PREPARATION_VERSION}:{key}"
 
 
 def _store_rows(directory: Path, rows: list[dict[str, Any]] | np.ndarray | None) -> None:

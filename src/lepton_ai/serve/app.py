@@ -130,7 +130,8 @@ def create_app(model: Any, *, name: str, options: ServeOptions = ServeOptions(),
     app.state.serve = state
     _add_model_routes(app, state, schema, name, options)
     _add_probes(app, state, metrics)
-    guarded = Guard(app, token=token, max_body_bytes=options.max_body_bytes, metrics=metrics)
+    guarded = Guard(app, token=token, max_body_bytes=options.max_body_bytes, metrics=metrics,
+                    fast_routes=app.state.fast_routes)
     guarded.fastapi = app  # type: ignore[attr-defined]
     return guarded
 
@@ -164,14 +165,21 @@ def _add_model_routes(app: FastAPI, state: ServeState, schema: Schema, served: s
     )
     async def predict(request: Request, name: str = name_param) -> Response:
         """Predict labels (or values, or class probabilities) for each instance."""
+        return await respond(name, await request.body())
+
+    async def respond(name: str, body: bytes) -> Response:
         refused = refusal(name)
         if refused is not None:
             return refused
-        body = await request.body()
         try:
             return await asyncio.wait_for(_answer(app, schema, options, body), options.timeout_s)
         except asyncio.TimeoutError:
             return _detail(504, f"the request took longer than {options.timeout_s:g} s (--timeout-s)")
+
+    # The served model's predict route, answered by the guard in front of FastAPI once it has read
+    # the body: the same function as the route above, without FastAPI's per-request routing,
+    # request object and response machinery (~0.1 ms a request, most of a one-row prediction).
+    app.state.fast_routes = {f"/v1/models/{served}:predict": functools.partial(respond, served)}
 
     @app.get("/v1/models/{name}", response_model=ModelInfo, responses=_ERRORS)
     async def describe(name: str = name_param) -> Any:
