@@ -219,3 +219,62 @@ def test_the_demo_runs_end_to_end_and_ranks_a_small_table_on_folds(tmp_path, mon
     assert result.exit_code == 0, result.output
     assert "ranked on: 5-fold cross-validation" in result.stdout
     assert "predictions identical = True" in result.stdout and "test accuracy = " in result.stdout
+
+
+def test_the_usual_knobs_reach_the_engine_and_the_reader(tmp_path):
+    from conftest import make_table
+    from lepton_ai import SinglePointTechnique
+
+    frame = make_table(150, seed=7)
+    frame["colour"] = frame["colour"].replace({"red": "rouge é"})  # not ASCII: the encoding matters
+    frame.to_csv(tmp_path / "train.csv", index=False, encoding="latin-1")
+    frame.head(40).to_csv(tmp_path / "test.csv", index=False, encoding="latin-1")
+    args = ["train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "15s", "--max-trials", "2",
+            "--families", "mlp", "--out", str(tmp_path / "model"), "--test", str(tmp_path / "test.csv"), "--quiet"]
+    refused = invoke(*args)
+    assert refused.exit_code == 2 and "--encoding latin-1" in refused.output
+    result = invoke(*args, "--encoding", "latin-1", "--epochs", "2", "--cores", "1", "--workers", "1")
+    assert result.exit_code == 0, result.output
+    run_id = re.search(r"\(run (\S+)\)", result.stdout).group(1)
+    config = SinglePointTechnique().store.run(run_id)["config"]
+    assert config["epochs"] == 2 and config["cores"] == 1 and config["workers"] == 1
+    assert "rouge é" in load_model(tmp_path / "model").result_.preparer.categories_["colour"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="signals a process group")
+def test_ctrl_c_saves_the_best_model_so_far_and_prints_the_resume_command(tmp_path):
+    import os
+    import signal
+    import sqlite3
+    import time
+    from pathlib import Path
+
+    from conftest import make_table
+
+    make_table(400, seed=8).to_csv(tmp_path / "train.csv", index=False)
+    home = tmp_path / "home"
+    lepton = str(Path(sys.executable).parent / "lepton")
+    train = subprocess.Popen([lepton, "train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "120s",
+                              "--families", "linear,gbdt,mlp", "--out", str(tmp_path / "model"), "--quiet"],
+                             env={**os.environ, "LEPTON_HOME": str(home)}, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(home / "runs.sqlite") as db:
+                if db.execute("SELECT COUNT(*) FROM trials WHERE status = 'ok'").fetchone()[0] >= 2:
+                    break
+        except sqlite3.OperationalError:  # not created yet
+            continue
+    os.killpg(train.pid, signal.SIGINT)  # as a terminal's Ctrl-C: the whole foreground group
+    _, err = train.communicate(timeout=60)
+    assert train.returncode == 130, err
+    match = re.search(r"Resume the search with: lepton runs resume (\S+) --out (\S+)", err)
+    assert "saved the best of" in err and match, err
+    model = load_model(tmp_path / "model")
+    assert len(model.predict(make_table(10, seed=9))) == 10
+    resumed = subprocess.run([lepton, "runs", "resume", match.group(1), "--out", str(tmp_path / "model2"), "--quiet"],
+                             env={**os.environ, "LEPTON_HOME": str(home)}, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert load_model(tmp_path / "model2").chosen is not None

@@ -240,7 +240,7 @@ def test_twenty_random_kills_of_lepton_train_each_resumed_lose_and_repeat_nothin
         train = subprocess.Popen([lepton, "train", str(data), "--label", "species", "--budget", "12s",
                                   "--families", "linear,gbdt,mlp", "--max-trials", "8", "--out", str(out), "--quiet"],
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.5, 11.0))
+        time.sleep(rng.uniform(0.5, 13.5))  # start-up, search, refit, saving, or after the exit
         if train.poll() is not None:
             outcomes["finished before the kill"] = outcomes.get("finished before the kill", 0) + 1
         train.send_signal(signal.SIGKILL)
@@ -311,3 +311,19 @@ def test_a_run_of_a_killed_node_is_resumed_on_another_through_the_shared_store_a
             assert (tmp_path / "node-b" / "runs" / run["run_id"] / "trials" / trial_id).is_dir()
             assert result.models[trial_id] is not None
         assert SharedCache(cache_url).has(f"model:{run['run_id']}:{sorted(finished_on_a)[0]}")
+
+
+def test_resume_reports_the_budget_actually_left(tmp_path, table):
+    from lepton_ai.engine.callbacks import Callback
+
+    class Budget(Callback):
+        seen: list[float] = []
+
+        def on_search_start(self, n_candidates, budget_s):
+            self.seen.append(budget_s)
+
+    engine = SinglePointTechnique(budget="20s", families=["linear"], home=tmp_path, max_trials=2, refit=False)
+    result = engine.search(table, label="species")
+    engine.store.update_run(result.run_id, status="interrupted", spent_s=12.0)
+    engine.resume(result.run_id, callbacks=[Budget()])
+    assert Budget.seen and Budget.seen[0] <= result.budget_s - 12.0 + 0.5

@@ -166,6 +166,32 @@ def test_two_searches_write_one_postgresql_store_at_once(pg, tmp_path):
         assert store.run(run_id)["status"] == "finished" and store.run(run_id)["owner"] is None
 
 
+def test_nodes_opening_a_new_postgresql_store_at_once_create_its_tables_once(pg):
+    import threading
+
+    import psycopg
+
+    with psycopg.connect(pg.url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as db:
+        db.execute("CREATE DATABASE fresh")
+    url = pg.url.rsplit("/", 1)[0] + "/fresh"
+    errors: list[BaseException] = []
+    start = threading.Barrier(6)
+
+    def open_store() -> None:
+        start.wait()
+        try:
+            RunStore(url).runs()
+        except BaseException as exc:  # collected: the assertion below shows any
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+
+
 def test_runs_list_reads_the_store_given_by_flag_and_environment(pg, tmp_path, table):
     from typer.testing import CliRunner
 

@@ -40,23 +40,26 @@ def _console() -> Console:
 
 
 def _engine(price_per_core_hour: float | None = None, cluster: str | None = None,
-            store: str | None = None) -> SinglePointTechnique:
+            store: str | None = None, cores: int | None = None, workers: int | None = None) -> SinglePointTechnique:
     """The node engine the commands use: the ``--price-per-core-hour`` flag, else the
     ``LEPTON_PRICE_PER_CORE_HOUR`` / ``LEPTON_PRICE_PER_GPU_HOUR`` settings (their defaults: the
     list prices of ``lepton_ai.config``); trials run on the Dask scheduler ``cluster`` when given;
-    runs are recorded in ``store`` (``--store``), else ``$LEPTON_STORE``, else the local SQLite file."""
+    runs are recorded in ``store`` (``--store``), else ``$LEPTON_STORE``, else the local SQLite file;
+    ``cores`` and ``workers`` (``--cores``, ``--workers``) bound what the search uses here."""
     from ..engine.technique import SinglePointTechnique
 
     settings = Settings()
     price = settings.price_per_core_hour if price_per_core_hour is None else price_per_core_hour
-    return SinglePointTechnique(price_per_core_hour=price, price_per_gpu_hour=settings.price_per_gpu_hour,
-                                cluster=cluster, store=store)
+    return SinglePointTechnique(cores, workers=workers, price_per_core_hour=price,
+                                price_per_gpu_hour=settings.price_per_gpu_hour, cluster=cluster, store=store)
 
 
 def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
               max_latency_ms: float | None, families: str | None, price_per_core_hour: float | None,
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
-              sep: str | None, quiet: bool, cluster: str | None = None, store: str | None = None) -> None:
+              sep: str | None, quiet: bool, cluster: str | None = None, store: str | None = None,
+              epochs: int | None = None, cores: int | None = None, workers: int | None = None,
+              encoding: str = "utf-8") -> None:
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -66,7 +69,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         "label": label, "task": task, "objective": objective, "budget": budget, "max_latency_ms": max_latency_ms,
         "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
         "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
-        "store": store, "quiet": quiet})
+        "store": store, "epochs": epochs, "cores": cores, "workers": workers, "encoding": encoding, "quiet": quiet})
 
     started = command_start()
     console = _console()
@@ -74,19 +77,23 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     # test rows are held out here.
     if test is None:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep,  # type: ignore[misc]
-                                    split=(1 - TEST_FRACTION, TEST_FRACTION))
+                                    encoding=encoding, split=(1 - TEST_FRACTION, TEST_FRACTION))
     else:
-        train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, split=None), test
+        train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, encoding=encoding, split=None), test
     dev = None
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:
         typer.echo(f"lepton: {note}", err=True)
     search_for: str | float = budget if search.seconds is None else search.seconds
-    model = LeptonModel(objective=objective, budget=search_for, engine=_engine(price_per_core_hour, cluster, store),
+    engine = _engine(price_per_core_hour, cluster, store, cores, workers)
+    model = LeptonModel(objective=objective, budget=search_for, engine=engine,
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1, callbacks=[_ImportWhenNeeded()])
     try:
-        model.train(train, dev)
+        model.train(train, dev, epochs=epochs)
+    except KeyboardInterrupt:
+        _save_interrupted(engine, model, out, objective)
+        raise typer.Exit(130) from None
     except (ConfigError, TrialError):
         if report is None or model.result_ is None:
             raise
@@ -95,6 +102,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         raise
     if not quiet:
         console.print(leaderboard_table(model.leaderboard(), max_rows=20))
+    if isinstance(held_out, str):  # read by the trained schema, in the same encoding as the training file
+        held_out = _read_for(model, held_out, sep, encoding)
     score = model.test(held_out)
     saved = save_model(out, model)
     chosen = model.chosen
@@ -106,6 +115,26 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     console.print(f"saved: {saved}  (run {model.result_.run_id if model.result_ else '?'})")
     if report is not None:
         console.print(f"report: {write_report(report, model, data=held_out, command=command)}")
+
+
+def _save_interrupted(engine: SinglePointTechnique, model: LeptonModel, out: Path, objective: str) -> None:
+    """Ctrl-C during ``lepton train``: save the best model the run finished, and say how to go on."""
+    run_id = engine.run_id_
+    if run_id is None:
+        typer.echo("lepton: interrupted before the search began; nothing to save.", err=True)
+        return
+    resume = f"lepton runs resume {run_id} --out {out}"
+    result = engine.finished_result(run_id)
+    if result is None:
+        typer.echo(f"lepton: interrupted; no candidate had finished. Resume the search with: {resume}", err=True)
+        return
+    model.result_ = result
+    model.select(objective)
+    saved = save_model(out, model)
+    chosen = model.chosen
+    typer.echo(f"lepton: interrupted; saved the best of {len(result.trials)} finished candidates ({chosen.trial_id} "
+               f"{chosen.family}, dev {chosen.metric_name} {chosen.dev_metric:.4f}) to {saved}. "
+               f"Resume the search with: {resume}", err=True)
 
 
 class _ImportWhenNeeded(Callback):
@@ -279,10 +308,10 @@ def run_demo(*, dataset: str, budget: str) -> None:
                   f"{ranked} {fast.metric_name} {fast.dev_metric:.4f}, p50 {fast.latency_p50_ms:.3f} ms")
 
 
-def _read_for(model: LeptonModel, data: str, sep: str | None) -> Any:
+def _read_for(model: LeptonModel, data: str, sep: str | None, encoding: str = "utf-8") -> Any:
     from ..data.coerce import to_input
 
-    return to_input(data, model.schema, sep=sep)
+    return to_input(data, model.schema, sep=sep, encoding=encoding)
 
 
 

@@ -99,15 +99,20 @@ def train(
     cluster: Annotated[str | None, typer.Option(help="Run the trials on this Dask scheduler (tcp://host:8786) "
                                                      "instead of this machine.")] = None,
     store: Annotated[str | None, typer.Option(help=_STORE_HELP)] = None,
+    epochs: Annotated[int | None, typer.Option(help="Most epochs a neural candidate trains.")] = None,
+    cores: Annotated[int | None, typer.Option(help="Cores the search uses (default: all this process may).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Trials at once (default: one per core).")] = None,
+    encoding: Annotated[str, typer.Option(help="Text encoding of a CSV/TSV file.")] = "utf-8",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
-    """Train candidates on DATA within the budget, print the leaderboard and save the chosen model."""
+    """Train candidates on DATA within the budget, print the leaderboard and save the chosen model.
+    Ctrl-C saves the best model finished so far and prints the command that resumes the search."""
     from .commands import run_train
 
     run_train(data=data, label=label, task=task, objective=objective, budget=budget,
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
               out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, cluster=cluster,
-              store=store, quiet=quiet)
+              store=store, epochs=epochs, cores=cores, workers=workers, encoding=encoding, quiet=quiet)
 
 
 @app.command()

@@ -183,7 +183,7 @@ def _decode_error_message(path: Path, encoding: str) -> str:
         line = raw[: exc.start].count(b"\n") + 1
         return (
             f"{path}: line {line} is not valid {encoding} (byte 0x{raw[exc.start]:02x}). "
-            "Save the file as UTF-8 or pass encoding='latin-1' (or the file's encoding)."
+            "Save the file as UTF-8, or give its encoding: encoding='latin-1' (lepton train --encoding latin-1)."
         )
     return f"{path}: cannot be decoded as {encoding}."
 

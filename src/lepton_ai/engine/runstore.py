@@ -36,6 +36,7 @@ __all__ = ["RunStore", "RunRecord", "new_run_id", "store_url", "this_owner", "LE
 _FINAL = ("ok", "failed", "skipped")
 LEASE_S = float(os.environ.get("LEPTON_LEASE_S", "30"))  # how long a run stays held without a renewal
 _CONNECT_TIMEOUT_S = 5
+_SCHEMA_LOCK = 0x6C6570746F6E  # "lepton": the advisory lock that serialises creating the tables
 _OWNER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
@@ -83,12 +84,27 @@ class RunStore:
         self.engine = _engine(url, busy_timeout_ms, self.shown)
         self._tables = _tables()
         try:
-            with self.engine.begin() as db:
-                self._tables["metadata"].create_all(db)
-                _add_missing_columns(db, self._tables)
+            self._create_tables()
         except sa.exc.OperationalError as exc:
             raise StoreError(f"run store {self.shown}: cannot open it ({_reason(exc)}). Check the address, that "
                              "the database runs and accepts this user, or use the default local store.") from None
+
+    def _create_tables(self) -> None:
+        """Create what is missing. Two processes creating the tables at once: on PostgreSQL one waits
+        for the other (an advisory lock); on SQLite the one that finds them made meanwhile looks again."""
+        import sqlalchemy as sa
+
+        for attempt in range(3):
+            try:
+                with self.engine.begin() as db:
+                    if self.engine.dialect.name == "postgresql":
+                        db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _SCHEMA_LOCK})
+                    self._tables["metadata"].create_all(db)
+                    _add_missing_columns(db, self._tables)
+                return
+            except sa.exc.OperationalError as exc:
+                if "already exists" not in str(exc) or attempt == 2:
+                    raise
 
     @property
     def path(self) -> str:

@@ -119,6 +119,7 @@ class SinglePointTechnique:
         self.cluster = cluster
         self._server: WorkerServer | None = None  # taken when a search begins (see _warm)
         self.result_: SearchResult | None = None
+        self.run_id_: str | None = None  # the run the last search began (kept when it is interrupted)
 
     @property
     def search_config(self) -> SearchConfig:
@@ -193,7 +194,7 @@ class SinglePointTechnique:
         names = families_for_modality(names, train_ds.schema.modality, named=config.families is not None)
         prepared = self.cache.get_or_prepare(train_ds, dev_ds)
         validation = _validation(prepared, names, dev is not None or train_ds is dev_ds, plan.search_s)
-        run_id = new_run_id()
+        run_id = self.run_id_ = new_run_id()
         # What resume needs to go on: the search as run (its families as filtered, the engine's part
         # of the budget) and the node it ran on.
         record = {"families": names, "budget_s": plan.search_s, "epochs": config.epochs, "seed": config.seed,
@@ -261,7 +262,9 @@ class SinglePointTechnique:
             folds=validation.folds, n_rank_rows=n_rank, shared=self.shared,
         )
         runner = CallbackRunner(callbacks)
-        runner.on_search_start(len(finished) + len(rerun) + scheduler.n_queued, plan.search_s)
+        # What is left of the budget: all of it for a new run, less what was spent for a resumed one.
+        runner.on_search_start(len(finished) + len(rerun) + scheduler.n_queued,
+                               max(0.0, plan.search_s - (time.monotonic() - started)))
         try:
             with self.store.holding(run_id):
                 trials = run_loop(settings, prepared, scheduler, self._executor(run_dir), self.store, started=started,
@@ -284,6 +287,29 @@ class SinglePointTechnique:
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
             extra={**prepared.info, "workers": self.workers, "mode": "deterministic" if settings.deterministic
                    else "deadline", "validation": validation.to_json(), "n_rank": n_rank}, run_id=run_id, plan=plan,
+        )
+
+    def finished_result(self, run_id: str) -> SearchResult | None:
+        """The run ``run_id`` as far as it got, without training anything more: its finished trials and
+        their models (``None`` when none finished well). What an interrupted ``lepton train`` saves."""
+        run = self.store.run(run_id)
+        prepared = self.cache.load(run["data_key"] or "")
+        if prepared is None:
+            return None
+        config = run["config"]
+        trials = sorted(self.store.finished_trials(run_id), key=lambda t: t.index)
+        run_dir = self.home / "runs" / run_id
+        ok = {t.trial_id: t.family for t in trials if t.ok and fetch_trial(self.shared, run_dir, run_id, t.trial_id)}
+        if not ok:
+            return None
+        plan = BudgetPlan.for_budget(float(config["budget_s"]))
+        return SearchResult(
+            schema=prepared.schema, preparer=prepared.preparer, trials=[t for t in trials if t.trial_id in ok],
+            models=ModelCatalog(run_dir / "trials", ok), seed=config["seed"],
+            n_threads=max(1, self.cores // self.workers), budget_s=plan.search_s, wall_s=float(run["spent_s"]),
+            price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
+            extra={**prepared.info, "workers": self.workers, "validation": config.get("validation"),
+                   "interrupted": True}, run_id=run_id, plan=plan,
         )
 
     # ---- the run store ---------------------------------------------------------------------
