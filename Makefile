@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed
 
-.PHONY: install demo test test-slow bench bench-bar bench-tabular bench-neural bench-text bench-compress bench-serve bench-cluster bench-peers lint clean
+.PHONY: install demo test test-slow bench bench-bar bench-tabular bench-neural bench-text bench-compress bench-latency bench-serve bench-cluster bench-peers lint clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,7 +30,7 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 # Every benchmark in benchmarks/ (about 1.5 hours; each target below runs one of them).
-bench: bench-bar bench-tabular bench-neural bench-text bench-compress bench-serve bench-cluster
+bench: bench-bar bench-tabular bench-neural bench-text bench-compress bench-latency bench-serve bench-cluster
 
 # `lepton train --budget 10s` as a user runs it, on every public set and on sets made there, vs the best
 # any system reached (BASELINES.md) and FLAML / AutoGluon at 10 s; wall from process start to exit.
@@ -53,9 +53,14 @@ bench-text: $(STAMP)
 bench-compress: $(STAMP)
 	$(PY) benchmarks/compress.py
 
-# `lepton serve` vs a plain per-request FastAPI endpoint at concurrency 1, 8, 64.
+# One-row latency a user times (DataFrame, record) vs the printed p50, default LightGBM and AutoGluon
+# (AutoGluon when .venv-bench exists: make .venv-bench/.installed), and batch rows/s, per table.
+bench-latency: $(STAMP)
+	cd benchmarks && ../$(PY) latency.py
+
+# `lepton serve` vs a plain per-request FastAPI endpoint at concurrency 1, 8, 64, on a table with categories.
 bench-serve: $(STAMP)
-	$(PY) benchmarks/serve_load.py
+	$(PY) benchmarks/serve_load.py --dataset ../shared/datasets/diamonds/train.csv --families linear,gbdt
 
 # Trials/s of a search on a 2-worker loopback Dask cluster vs 1 worker (target >= 1.7x), metric vs a local run.
 bench-cluster: $(STAMP)

@@ -118,3 +118,11 @@ def test_predict_input_is_padded_or_cut_to_the_trained_steps(schema):
 def test_predict_input_with_other_features_is_refused(schema):
     with pytest.raises(DataError, match=r"expected sequences of 3 features per step.*got 4"):
         to_input(np.ones((2, 5, 4)), schema)
+
+
+@pytest.mark.parametrize("x", [np.array([[["a"], ["b"]], [["c"], ["d"]]]), np.array([["a"], ["b"], ["c"]])])
+def test_npz_sequences_of_strings_with_lengths_are_refused_by_dtype(tmp_path, x):
+    path = tmp_path / "words.npz"
+    np.savez(path, x=x, lengths=np.array([2, 1] if x.ndim == 3 else [2, 1]), y=np.array([0, 1]))
+    with pytest.raises(DataError, match="x has dtype <U1; sequences must be numbers"):
+        load_data(path, split=None, drop_duplicates=False)

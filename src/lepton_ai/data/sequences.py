@@ -61,6 +61,8 @@ def pad_sequences(rows: Sequence[object], source: str, *, steps: int | None = No
 def from_lengths(x: np.ndarray, lengths: np.ndarray, source: str) -> np.ndarray:
     """Apply ``lengths`` to ``x``: N×T×F gets its padding zeroed, concatenated ``sum(T_i) x F`` is split and padded."""
     lengths = np.asarray(lengths)
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{source}: x has dtype {x.dtype}; sequences must be numbers (bool, integer or float).")
     if lengths.ndim != 1 or not np.issubdtype(lengths.dtype, np.integer) or (lengths < 0).any():
         raise DataError(f"{source}: 'lengths' must be a 1-D array of non-negative integers; got "
                         f"{lengths.dtype} of shape {lengths.shape}.")
