@@ -96,7 +96,7 @@ def _model_nodes(models: Mapping[str, ModelFamily], trial_id: str, builder: Grap
         return _gbdt(model, builder, features(model.view), trial_id)
     if isinstance(model, OnnxFamily):  # fp32 or int8: the graph the variant itself runs
 
-        graph = onnx_model(model.onnx_bytes_)
+        graph = _at_opset(model.onnx_bytes_)
         return _regression_flat(model, builder, builder.include(graph, features(model.view), f"{trial_id}/")[0])
     try:
         module = model.export_module()
@@ -108,7 +108,7 @@ def _model_nodes(models: Mapping[str, ModelFamily], trial_id: str, builder: Grap
                             "another trial with --trial (lepton-ai's leaderboard lists them).")
     from .onnx_export import export_onnx
 
-    graph = onnx_model(export_onnx(module, model.n_features_))
+    graph = _at_opset(export_onnx(module, model.n_features_))
     return _regression_flat(model, builder, builder.include(graph, features(model.view), f"{trial_id}/")[0])
 
 
@@ -117,7 +117,7 @@ def _linear(model: Any, builder: GraphBuilder, features: str) -> str:
     z = builder.op("Add", builder.op("MatMul", x, builder.const(model.coef_.astype(np.float64), "coef")),
                    builder.const(model.intercept_.astype(np.float64), "intercept"))
     if model.task_ == "regression":
-        return builder.op("Reshape", z, builder.const(np.array([-1], dtype=np.int64), "flat"))
+        return _regression_flat(model, builder, z)
     if model.coef_.shape[1] == 1:  # binary: one logit
         p1 = builder.op("Sigmoid", z)
         return builder.op("Concat", builder.op("Sub", builder.const(np.ones((1, 1)), "one"), p1), p1, axis=1)
@@ -131,20 +131,19 @@ def _gbdt(model: Any, builder: GraphBuilder, features: str, trial_id: str) -> st
     booster = model.booster_
     converted = convert_lightgbm(booster, initial_types=[("features", FloatTensorType([None, booster.num_feature()]))],
                                  zipmap=False, target_opset=15)
-    graph = onnx_model(converted.SerializeToString())
-    outputs = builder.include(graph, features, f"{trial_id}/")
-    if model.task_ == "classification":
-        return outputs[-1]  # (label, probabilities)
-    return builder.op("Reshape", outputs[0], builder.const(np.array([-1], dtype=np.int64), "flat"))
+    graph = _at_opset(converted.SerializeToString())
+    outputs = builder.include(graph, features, f"{trial_id}/")  # classes: (label, probabilities)
+    return _regression_flat(model, builder, outputs[-1])
 
 
 def _regression_flat(model: Any, builder: GraphBuilder, output: str) -> str:
+    """``output`` as ``(n,)`` for a regression (models give ``(n, 1)``), as it is for classes."""
     if model.task_ == "regression":
         return builder.op("Reshape", output, builder.const(np.array([-1], dtype=np.int64), "flat"))
     return output
 
 
-def onnx_model(data: bytes) -> Any:
+def _at_opset(data: bytes) -> Any:
     """The graph in ``data`` at the opset of the exported graph (ai.onnx 17)."""
     import onnx
     from onnx import version_converter

@@ -245,42 +245,19 @@ class RunStore:
         return statement.on_conflict_do_update(index_elements=["run_id", "trial_id"], set_=kept)
 
     def _run(self, *statements: Any) -> Any:
-        """Execute ``statements`` in one transaction; the result of the last. A database that went away
-        is a StoreError naming the store."""
+        """Execute ``statements`` in one transaction; the result of the last (rows read before the
+        connection closes: SQLAlchemy's frozen result; a write's ``rowcount`` stays readable). A
+        database that went away is a StoreError naming the store."""
         import sqlalchemy as sa
 
         try:
             with self.engine.begin() as db:
-                result = None
                 for statement in statements:
                     result = db.execute(statement)
-                return _Buffered(result)
+                return result.freeze()() if result.returns_rows else result
         except sa.exc.OperationalError as exc:
             raise StoreError(f"run store {self.shown}: {_reason(exc)}. The run can be resumed once the store "
                              "is reachable again (lepton runs resume RUN).") from None
-
-
-class _Buffered:
-    """A statement's rows (or row count), read before its connection closes."""
-
-    def __init__(self, result: Any) -> None:
-        self.rowcount = result.rowcount if result is not None else 0
-        self._rows = result.all() if result is not None and result.returns_rows else []
-        self._keys = list(result.keys()) if result is not None and result.returns_rows else []
-
-    def all(self) -> list[Any]:
-        return self._rows
-
-    def mappings(self) -> _Buffered:
-        self._rows = [dict(zip(self._keys, row, strict=True)) for row in self._rows]
-        return self
-
-    def scalars(self) -> _Buffered:
-        self._rows = [row[0] for row in self._rows]
-        return self
-
-    def first(self) -> Any:
-        return self._rows[0] if self._rows else None
 
 
 def _tables() -> dict[str, Any]:

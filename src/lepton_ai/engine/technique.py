@@ -280,14 +280,9 @@ class SinglePointTechnique:
             warnings.warn(f"the budget ({plan.search_s:.2g}s) is too small for any trial; only the cheapest "
                           "candidate ran, past the budget. Give a larger budget for a real search.", stacklevel=3)
         ok = {t.trial_id: t.family for t in trials if t.ok}
-        return SearchResult(
-            schema=prepared.schema, preparer=prepared.preparer, trials=trials,
-            models=ModelCatalog(run_dir / "trials", ok), seed=config["seed"],
-            n_threads=settings.threads_per_trial, budget_s=plan.search_s, wall_s=wall,
-            price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
-            extra={**prepared.info, "workers": self.workers, "mode": "deterministic" if settings.deterministic
-                   else "deadline", "validation": validation.to_json(), "n_rank": n_rank}, run_id=run_id, plan=plan,
-        )
+        return self._result(run_id, config, plan, prepared, trials, ok, wall,
+                            {"mode": "deterministic" if settings.deterministic else "deadline",
+                             "validation": validation.to_json(), "n_rank": n_rank})
 
     def finished_result(self, run_id: str) -> SearchResult | None:
         """The run ``run_id`` as far as it got, without training anything more: its finished trials and
@@ -302,14 +297,19 @@ class SinglePointTechnique:
         ok = {t.trial_id: t.family for t in trials if t.ok and fetch_trial(self.shared, run_dir, run_id, t.trial_id)}
         if not ok:
             return None
-        plan = BudgetPlan.for_budget(float(config["budget_s"]))
+        return self._result(run_id, config, BudgetPlan.for_budget(float(config["budget_s"])), prepared,
+                            [t for t in trials if t.trial_id in ok], ok, float(run["spent_s"]),
+                            {"validation": config.get("validation"), "interrupted": True})
+
+    def _result(self, run_id: str, config: dict, plan: BudgetPlan, prepared: PreparedData,
+                trials: list[TrialResult], ok: dict[str, str], wall: float, extra: dict[str, Any]) -> SearchResult:
+        """The SearchResult of a run: its trials, the models of ``ok`` (trial id → family) in its folder."""
         return SearchResult(
-            schema=prepared.schema, preparer=prepared.preparer, trials=[t for t in trials if t.trial_id in ok],
-            models=ModelCatalog(run_dir / "trials", ok), seed=config["seed"],
-            n_threads=max(1, self.cores // self.workers), budget_s=plan.search_s, wall_s=float(run["spent_s"]),
+            schema=prepared.schema, preparer=prepared.preparer, trials=trials,
+            models=ModelCatalog(self.home / "runs" / run_id / "trials", ok), seed=config["seed"],
+            n_threads=max(1, self.cores // self.workers), budget_s=plan.search_s, wall_s=wall,
             price_per_core_hour=self.price_per_core_hour, price_per_gpu_hour=self.price_per_gpu_hour,
-            extra={**prepared.info, "workers": self.workers, "validation": config.get("validation"),
-                   "interrupted": True}, run_id=run_id, plan=plan,
+            extra={**prepared.info, "workers": self.workers, **extra}, run_id=run_id, plan=plan,
         )
 
     # ---- the run store ---------------------------------------------------------------------
