@@ -292,7 +292,7 @@ def test_the_end_of_the_budget_stops_the_trials_in_flight(tmp_path, store):
     ended = time.monotonic()
     assert [(t.trial_id, t.status, t.error) for t in trials[1:]] == [
         ("t001", "failed", "stopped at the end of the budget"), ("t002", "failed", "stopped at the end of the budget")]
-    assert started + budget_s - reserve_s <= ended < started + budget_s + 0.3   # at the end less half the reserve
+    assert started + budget_s - reserve_s <= ended < started + budget_s + 0.6   # at the end less half the reserve
     assert len(executor.specs) == 2
     assert [status for status, _ in store.trials(RUN)] == ["failed", "failed"]
 
@@ -308,6 +308,8 @@ def test_launching_ends_when_the_budget_is_spent(tmp_path, store):
     trials = _search(tmp_path, store, FakeScheduler(endless=True), executor, budget_s=budget_s, started=started,
                      finished=[earlier])
     assert trials[0] is earlier and trials[1].trial_id == "t001"
-    # No trial starts with less left than it needs to be fitted a little and measured (0.6 + 0.2 s).
-    assert starts and max(starts) <= started + budget_s - reserve_s - 0.8 + 0.05
-    assert time.monotonic() < started + budget_s + 0.3
+    # No trial starts with less left than it needs to be fitted a little and measured (0.6 + 0.2 s);
+    # the start is seen after the trial's row is written to the store, which a busy machine can hold
+    # up for a tenth of a second.
+    assert starts and max(starts) <= started + budget_s - reserve_s - 0.8 + 0.2
+    assert time.monotonic() < started + budget_s + 0.6

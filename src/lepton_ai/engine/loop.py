@@ -141,11 +141,19 @@ class _LoopState:
             launching = remaining > 0 and not self._done()
             while launching and self.executor.free_slots() > 0 and skips < _MAX_SKIPS_IN_A_ROW \
                     and self.exclusive not in self.executor.running() and not self._done():
+                # Read again for every launch: the launch before wrote to the store, which on a busy
+                # machine (or a remote database) takes a part of the seconds left.
+                remaining = self.deadline - self.reserve - self.refit_reserve - time.monotonic()
                 if self._ok_count() > 0 and remaining < self.plan.measure_s + _MIN_FIT_S:
                     launching = False  # a trial started now could not be fitted and measured in time
                     break
                 index, planned = self._next()
                 if planned is None:
+                    launching = False
+                    break
+                remaining = self.deadline - self.reserve - self.refit_reserve - time.monotonic()
+                if self._ok_count() > 0 and remaining < self.plan.measure_s + _MIN_FIT_S:
+                    self._skip(index, planned, remaining)  # the time went while it was chosen
                     launching = False
                     break
                 if self._ok_count() > 0 and not self._can_return(planned, remaining):
