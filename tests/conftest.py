@@ -111,6 +111,32 @@ def survivors(marker: str, wait_s: float = 5.0) -> list[int]:
     return left
 
 
+def write_parquet_parts(folder: Path, n_rows: int, n_files: int = 4, seed: int = 0,
+                        partitions: bool = True) -> pd.DataFrame:
+    """A binary task written as Spark writes it (``region=`` partitions when ``partitions``, snappy
+    part files, ``_SUCCESS``); returns the rows in the order a reader of the sorted files sees them,
+    partition column included."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(seed)
+    frames = []
+    for index in range(n_files):
+        n = n_rows // n_files + (1 if index < n_rows % n_files else 0)
+        region = ("north", "south")[index % 2]
+        x = rng.normal(size=(n, 4))
+        label = np.where(x[:, 0] + x[:, 1] ** 2 - 1 + (0.5 if region == "north" else -0.5)
+                         + rng.normal(scale=0.3, size=n) > 0, "yes", "no")
+        frame = pd.DataFrame({"a": x[:, 0], "b": x[:, 1], "c": x[:, 2], "d": np.round(x[:, 3], 1), "label": label})
+        part = folder / f"region={region}" if partitions else folder
+        part.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                       part / f"part-{index:05d}-0c4b.c000.snappy.parquet", compression="snappy")
+        frames.append((str(part / f"part-{index:05d}"), frame.assign(region=region) if partitions else frame))
+    (folder / "_SUCCESS").write_bytes(b"")
+    return pd.concat([f for _, f in sorted(frames, key=lambda p: p[0])], ignore_index=True)
+
+
 @pytest.fixture
 def table() -> pd.DataFrame:
     return make_table()

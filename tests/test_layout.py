@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "lepton_ai"
 
 # Left to right. Modules on one line are one layer: they may import each other.
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "_version", "config", "files"),
+    ("errors", "_version", "config", "files", "memory"),
     ("blobs",),       # the cache several nodes share (Redis), under the feature cache and the run's models
     ("data",),
     ("features",),

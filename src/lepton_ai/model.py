@@ -50,7 +50,10 @@ class LeptonModel:
     ``"postgresql+psycopg://user@host/db"`` that several machines share, or a SQLite file; default
     ``$LEPTON_STORE``, else ``$LEPTON_HOME/runs.sqlite``), ``cache`` the cache of prepared features
     and trained models several machines share (a Redis URL, default ``$LEPTON_CACHE``; none: the
-    local folder). ``deterministic=True`` trains every candidate to
+    local folder). ``memory`` (bytes or ``"4GB"``; default: what the machine has free) bounds the
+    whole search: a Parquet table bigger than it allows is sampled for the search and streamed to the
+    final fit of the families that learn in batches (the others are left out, with a warning).
+    ``deterministic=True`` trains every candidate to
     its epoch and tree counts instead of wall-clock deadlines, so the same data, seed and threads
     give byte-identical models (the manifest's ``run.extra.mode`` says which mode made a model).
     Everything that takes data accepts a Dataset, a file path, a DataFrame or arrays; ``predict``,
@@ -82,6 +85,7 @@ class LeptonModel:
         cluster: str | None = None,
         store: str | Path | None = None,
         cache: str | None = None,
+        memory: int | str | None = None,
         deterministic: bool | None = None,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
@@ -100,6 +104,7 @@ class LeptonModel:
         self.cluster = cluster
         self.store = store
         self.cache = cache
+        self.memory = memory
         self.verbose = verbose
         self.callbacks = list(callbacks)
         self.result_: SearchResult | None = None
@@ -115,7 +120,7 @@ class LeptonModel:
         engine = self._engine()
         config = self._search_config(engine, epochs)
         label = self._label(label)
-        train = self._record_training(train, dev, epochs, label)
+        train = self._record_training(train, dev, epochs, label, engine.memory_limit)
         callbacks = self._with_progress(engine)
         started = time.monotonic()
         try:
@@ -131,10 +136,11 @@ class LeptonModel:
         return self._choose()
 
     def _engine(self) -> SinglePointTechnique:
-        """``engine``, or one made with ``cluster``, ``store`` and ``cache`` (which are the engine's: not both)."""
+        """``engine``, or one made with ``cluster``, ``store``, ``cache`` and ``memory`` (which are the
+        engine's: not both)."""
         if self.engine is None:
-            return SinglePointTechnique(cluster=self.cluster, store=self.store, cache=self.cache)
-        for name in ("cluster", "store", "cache"):
+            return SinglePointTechnique(cluster=self.cluster, store=self.store, cache=self.cache, memory=self.memory)
+        for name in ("cluster", "store", "cache", "memory"):
             if getattr(self, name) is not None:
                 raise ConfigError(f"{name}= is the engine's: give it to SinglePointTechnique({name}=...), not to "
                                   "LeptonModel together with engine=.")
@@ -174,7 +180,8 @@ class LeptonModel:
         assert self.result_ is not None
         if not any(t.ok for t in self.result_.trials):
             raise TrialError(_no_candidate_message(self.result_.trials))
-        self.chosen_ = select_trial(self.result_.trials, self.objective, noise=self._noise(), **self.limits).trial_id
+        self.chosen_ = select_trial(_choosable(self.result_, self.result_.trials), self.objective,
+                                    noise=self._noise(), **self.limits).trial_id
         return self
 
     def select(self, objective: str | None = None, *, max_latency_ms: float | None = None,
@@ -182,7 +189,7 @@ class LeptonModel:
         """Choose another trial along the frontier without retraining; returns ``self``."""
         result = self._fitted()
         objective = check_objective(objective or self.objective)
-        kept = [t for t in result.trials if t.trial_id in result.models]
+        kept = _choosable(result, [t for t in result.trials if t.trial_id in result.models])
         chosen = select_trial(kept, objective, max_latency_ms=max_latency_ms, max_model_mb=max_model_mb,
                               min_metric=min_metric, noise=self._noise())
         self.objective, self.chosen_ = objective, chosen.trial_id
@@ -301,12 +308,13 @@ class LeptonModel:
 
     # ---- internals -------------------------------------------------------------------------
     def _record_training(self, train: DataSource, dev: DataSource | None, epochs: int | None,
-                         label: str | None) -> Dataset:
-        """Read ``train`` once, and keep its summary and this call for ``report``."""
+                         label: str | None, memory: int | None) -> Dataset:
+        """Read ``train`` once (sampled when bigger than ``memory`` allows), and keep its summary and this
+        call for ``report``."""
         from .data.load import build_dataset
         from .report.summary import summarize_dataset
 
-        dataset = build_dataset(train, label, task=self.task)
+        dataset = build_dataset(train, label, task=self.task, memory=memory, seed=self.seed or 0)
         self.chosen_ = None
         self.data_summary_ = summarize_dataset(dataset)
         model_args = {"objective": self.objective, "budget": self.budget, "families": self.families,
@@ -408,3 +416,14 @@ def load_model(path: str | Path) -> LeptonModel:
     model.result_ = stored.result
     model.chosen_ = stored.chosen
     return model
+
+
+def _choosable(result: SearchResult, trials: list[TrialResult]) -> list[TrialResult]:
+    """The trials a choice is made from: on a table bigger than memory, the models whose final fit
+    read every row (and their compressed variants) where there are any, not those that saw only the
+    search's sample; otherwise all of them."""
+    if not result.extra.get("streamed"):
+        return trials
+    full = {t.trial_id for t in trials if t.extra.get("refit_rows")}
+    kept = [t for t in trials if t.trial_id in full or t.params.get("source") in full]
+    return kept or trials

@@ -278,3 +278,22 @@ def test_ctrl_c_saves_the_best_model_so_far_and_prints_the_resume_command(tmp_pa
                              env={**os.environ, "LEPTON_HOME": str(home)}, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     assert load_model(tmp_path / "model2").chosen is not None
+
+
+def test_train_with_a_memory_limit_streams_a_table_too_big_for_it(tmp_path):
+    from conftest import write_parquet_parts
+
+    write_parquet_parts(tmp_path / "events", 30_000, n_files=3)
+    with pytest.warns(UserWarning, match="not read whole"):
+        result = invoke("train", str(tmp_path / "events"), "--memory", "5MB", "--budget", "12s", "--families", "gbdt",
+                        "--objective", "accuracy", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 0, result.output
+    rows = int(re.search(r"its final fit read ([\d,]+) rows in batches", result.stdout).group(1).replace(",", ""))
+    assert 30_000 * 0.8 < rows < 30_000  # every row but the test part held out of the search
+    assert load_model(tmp_path / "model").predict(pd.DataFrame({"a": [0.1], "b": [2.0], "c": [0.0], "d": [0.3],
+                                                                 "region": ["north"]}))[0] in ("yes", "no")
+
+
+def test_a_memory_limit_that_is_not_a_size_exits_2_naming_the_option(tmp_path):
+    result = invoke("train", "iris", "--memory", "lots", "--out", str(tmp_path / "m"))
+    assert result.exit_code == 2 and "memory must be a size such as '4GB'" in result.stderr

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from lepton_ai.errors import ConfigError
+from lepton_ai.features.prepared import Prepared
 from lepton_ai.models.base import Budget
 from lepton_ai.models.checks import synthetic_data
 from lepton_ai.models.families.gbdt import GBDTFamily
@@ -67,3 +68,18 @@ def test_numpy_integers_are_accepted_and_saved(train, tmp_path) -> None:
     loaded = GBDTFamily.load(tmp_path)
     assert loaded.get_params()["n_estimators"] == 3
     np.testing.assert_array_equal(loaded.predict_proba(train.X), model.predict_proba(train.X))
+
+
+def test_rows_read_a_slice_at_a_time_give_the_model_an_array_gives(tmp_path) -> None:
+    from lepton_ai.features.streamed import RowFile
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(5000, 5)).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 0).astype(np.int64)
+    (tmp_path / "X.f32").write_bytes(X.tobytes())
+    rows = RowFile(tmp_path / "X.f32", 5000, 5)
+    rows.batch_size = 700  # batches that do not divide the rows
+    in_memory = GBDTFamily(n_estimators=30).fit(Prepared(X=X, y=y, task="classification", n_classes=2))
+    streamed = GBDTFamily(n_estimators=30).fit(Prepared(X=rows, y=y, task="classification", n_classes=2))
+    np.testing.assert_array_equal(streamed.predict_proba(X), in_memory.predict_proba(X))
+    assert GBDTFamily.streams and GBDTFamily.streamed_row_bytes(5, 2) < 8 * 5 + 64

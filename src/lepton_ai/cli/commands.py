@@ -40,18 +40,21 @@ def _console() -> Console:
 
 
 def _engine(price_per_core_hour: float | None = None, cluster: str | None = None,
-            store: str | None = None, cores: int | None = None, workers: int | None = None) -> SinglePointTechnique:
+            store: str | None = None, cores: int | None = None, workers: int | None = None,
+            memory: str | None = None, cache: str | None = None) -> SinglePointTechnique:
     """The node engine the commands use: the ``--price-per-core-hour`` flag, else the
     ``LEPTON_PRICE_PER_CORE_HOUR`` / ``LEPTON_PRICE_PER_GPU_HOUR`` settings (their defaults: the
     list prices of ``lepton_ai.config``); trials run on the Dask scheduler ``cluster`` when given;
     runs are recorded in ``store`` (``--store``), else ``$LEPTON_STORE``, else the local SQLite file;
-    ``cores`` and ``workers`` (``--cores``, ``--workers``) bound what the search uses here."""
+    ``cores``, ``workers`` and ``memory`` (``--cores``, ``--workers``, ``--memory``) bound what the search
+    uses here; ``cache`` (``--cache``, else ``$LEPTON_CACHE``) is the cache several machines share."""
     from ..engine.technique import SinglePointTechnique
 
     settings = Settings()
     price = settings.price_per_core_hour if price_per_core_hour is None else price_per_core_hour
     return SinglePointTechnique(cores, workers=workers, price_per_core_hour=price,
-                                price_per_gpu_hour=settings.price_per_gpu_hour, cluster=cluster, store=store)
+                                price_per_gpu_hour=settings.price_per_gpu_hour, cluster=cluster, store=store,
+                                memory=memory, cache=cache)
 
 
 def run_train(*, data: str, label: str | None, task: str, objective: str, budget: str,
@@ -59,7 +62,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
               sep: str | None, quiet: bool, cluster: str | None = None, store: str | None = None,
               epochs: int | None = None, cores: int | None = None, workers: int | None = None,
-              encoding: str = "utf-8") -> None:
+              encoding: str = "utf-8", memory: str | None = None, cache: str | None = None) -> None:
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -69,23 +72,26 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         "label": label, "task": task, "objective": objective, "budget": budget, "max_latency_ms": max_latency_ms,
         "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
         "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
-        "store": store, "epochs": epochs, "cores": cores, "workers": workers, "encoding": encoding, "quiet": quiet})
+        "store": store, "epochs": epochs, "cores": cores, "workers": workers, "encoding": encoding, "quiet": quiet,
+        "memory": memory, "cache": cache})
 
     started = command_start()
     console = _console()
+    engine = _engine(price_per_core_hour, cluster, store, cores, workers, memory, cache)
     # The engine chooses how to rank (k folds on small data, else a dev split of its own): only the
     # test rows are held out here.
     if test is None:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep,  # type: ignore[misc]
-                                    encoding=encoding, split=(1 - TEST_FRACTION, TEST_FRACTION))
+                                    encoding=encoding, split=(1 - TEST_FRACTION, TEST_FRACTION),
+                                    memory=engine.memory_limit)
     else:
-        train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, encoding=encoding, split=None), test
+        train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, encoding=encoding, split=None,
+                                    memory=engine.memory_limit), test
     dev = None
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:
         typer.echo(f"lepton: {note}", err=True)
     search_for: str | float = budget if search.seconds is None else search.seconds
-    engine = _engine(price_per_core_hour, cluster, store, cores, workers)
     model = LeptonModel(objective=objective, budget=search_for, engine=engine,
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1, callbacks=[_ImportWhenNeeded()])
@@ -109,6 +115,10 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     chosen = model.chosen
     ranked = f"{chosen.folds}-fold out-of-fold" if chosen.folds else "dev"
     refit = "; refitted on every training row" if chosen.refitted else ""
+    source = next((t for t in model.result_.trials if t.trial_id == chosen.params.get("source")), chosen) \
+        if model.result_ is not None else chosen  # a compressed variant: the fit of the model it was made from
+    if source.extra.get("refit_rows"):
+        refit = f"; its final fit read {source.extra['refit_rows']:,} rows in batches"
     console.print(f"chosen: {chosen.trial_id} {chosen.family} (objective {objective}); "
                   f"{ranked} {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
                   f"p50 {chosen.latency_p50_ms:.3f} ms{refit}")

@@ -12,6 +12,7 @@ import atexit
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -103,6 +104,12 @@ def train(
     cores: Annotated[int | None, typer.Option(help="Cores the search uses (default: all this process may).")] = None,
     workers: Annotated[int | None, typer.Option(help="Trials at once (default: one per core).")] = None,
     encoding: Annotated[str, typer.Option(help="Text encoding of a CSV/TSV file.")] = "utf-8",
+    memory: Annotated[str | None, typer.Option(
+        help="Memory the whole search may use, e.g. 4GB (default: what is free). A Parquet table that needs "
+             "more is sampled for the search and streamed to the final fit.")] = None,
+    cache: Annotated[str | None, typer.Option(
+        help="Cache of prepared features and models several machines share: a Redis URL (default: "
+             "$LEPTON_CACHE, else this machine's folder).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
     """Train candidates on DATA within the budget, print the leaderboard and save the chosen model.
@@ -112,7 +119,8 @@ def train(
     run_train(data=data, label=label, task=task, objective=objective, budget=budget,
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
               out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, cluster=cluster,
-              store=store, epochs=epochs, cores=cores, workers=workers, encoding=encoding, quiet=quiet)
+              store=store, epochs=epochs, cores=cores, workers=workers, encoding=encoding, quiet=quiet,
+              memory=memory, cache=cache)
 
 
 @app.command()
@@ -287,6 +295,7 @@ def run() -> None:
     from .wall import mark_process_start
 
     mark_process_start()
+    warnings.showwarning = _show_warning
     code: int | str | None = 0
     try:
         app()
@@ -299,3 +308,9 @@ def run() -> None:
         print(code, file=sys.stderr)
         code = 1
     os._exit(code or 0)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """A warning of the command as one ``lepton: warning:`` line, not Python's file and source line."""
+    print(f"lepton: warning: {message}", file=sys.stderr if file is None else file)

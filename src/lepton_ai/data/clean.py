@@ -23,9 +23,11 @@ _NAMED_IN_WARNING = 3
 
 
 def clean_table(
-    frame: pd.DataFrame, label: str, source: str, *, drop_duplicates: bool = True
+    frame: pd.DataFrame, label: str, source: str, *, drop_duplicates: bool = True, keep_index: bool = False
 ) -> tuple[pd.DataFrame, CleaningReport]:
-    """Drop rows whose label is missing and exact duplicate rows; count infinities."""
+    """Drop rows whose label is missing and exact duplicate rows; count infinities.
+
+    The rows kept are numbered from 0, or keep their index labels with ``keep_index``."""
     report = CleaningReport(n_rows_read=len(frame))
     # Before any row is dropped, so the rows named in the warning are positions in the table as read.
     frame, report.n_non_numeric_values = coerce_mostly_numeric(frame, label, source)
@@ -40,7 +42,7 @@ def clean_table(
         report.n_duplicates_dropped = int(duplicated.sum())
         frame = frame.loc[~duplicated]
     frame, report.n_infinite_values = replace_infinities(frame)
-    return frame.reset_index(drop=True), report
+    return (frame if keep_index else frame.reset_index(drop=True)), report
 
 
 def clean_arrays(

@@ -127,6 +127,9 @@ class Dataset:
     schema: Schema
     source: str = "<data>"
     cleaning: CleaningReport = field(default_factory=CleaningReport)
+    # Rows sampled from a table too big for memory: the table, and where these rows are in it
+    # (a data.stream.StreamedRows); None when the rows are the whole data.
+    streamed: Any = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -145,7 +148,9 @@ class Dataset:
         else:  # Records, Arrow tables and batches
             X = self.X.take(index)
         y = None if self.y is None else self.y[index]
-        return Dataset(X=X, y=y, schema=self.schema, source=source or self.source, cleaning=self.cleaning)
+        streamed = None if self.streamed is None else self.streamed.take(index)
+        return Dataset(X=X, y=y, schema=self.schema, source=source or self.source, cleaning=self.cleaning,
+                       streamed=streamed)
 
     def __repr__(self) -> str:
         return (

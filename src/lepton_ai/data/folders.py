@@ -27,7 +27,8 @@ from .images import IMAGE_SUFFIXES
 from .parquet import IGNORED_PREFIXES, PARQUET_SUFFIXES, read_parquet_files
 from .readers import normalize_columns, read_table
 
-__all__ = ["FolderKind", "folder_kind", "read_parquet_folder", "is_glob", "read_glob"]
+__all__ = ["FolderKind", "folder_kind", "read_parquet_folder", "parquet_folder_files", "is_glob", "glob_files",
+           "read_glob"]
 
 FolderKind = Literal["parquet", "images"]
 _TEXT_TABLE_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -59,8 +60,21 @@ def folder_kind(folder: Path) -> FolderKind:
 
 def read_parquet_folder(folder: Path) -> pd.DataFrame:
     """Read every Parquet file below ``folder`` as one table with its Hive partitions as columns."""
-    files = [f for f in _data_files(folder) if f.suffix.lower() in PARQUET_SUFFIXES]
+    files = parquet_folder_files(folder)
     return _checked(read_parquet_files(files, folder, str(folder)), str(folder), len(files))
+
+
+def parquet_folder_files(folder: Path) -> list[Path]:
+    """The Parquet files below ``folder`` (sorted; Spark's markers and checksums skipped)."""
+    return [f for f in _data_files(folder) if f.suffix.lower() in PARQUET_SUFFIXES]
+
+
+def glob_files(pattern: str) -> tuple[list[Path], Path]:
+    """The files ``pattern`` matches (sorted; hidden and marker files skipped) and the folder their
+    Hive partitions are below."""
+    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
+                   if Path(p).is_file() and not Path(p).name.startswith(IGNORED_PREFIXES))
+    return files, _fixed_prefix(pattern)
 
 
 def is_glob(source: object) -> bool:
@@ -70,13 +84,12 @@ def is_glob(source: object) -> bool:
 
 def read_glob(pattern: str, *, sep: str | None = None, encoding: str = "utf-8") -> pd.DataFrame:
     """Read the Parquet or CSV/TSV files ``pattern`` matches as one table."""
-    files = sorted(Path(p) for p in glob.glob(pattern, recursive=True)
-                   if Path(p).is_file() and not Path(p).name.startswith(IGNORED_PREFIXES))
+    files, base = glob_files(pattern)
     if not files:
         raise DataError(f"{pattern}: the pattern matches no file.")
     suffixes = Counter(f.suffix.lower() for f in files)
     if set(suffixes) <= set(PARQUET_SUFFIXES):
-        return _checked(read_parquet_files(files, _fixed_prefix(pattern), pattern), pattern, len(files))
+        return _checked(read_parquet_files(files, base, pattern), pattern, len(files))
     if set(suffixes) <= set(_TEXT_TABLE_SUFFIXES):
         return _stack_text_tables(files, pattern, sep=sep, encoding=encoding)
     found = ", ".join(f"{n} {s or '(no suffix)'}" for s, n in suffixes.most_common(5))

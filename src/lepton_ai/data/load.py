@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
+from ..memory import available_memory, format_bytes, parse_memory
 from .bundled import BUNDLED, load_bundled
 from .clean import check_labels, clean_arrays, clean_table, normalize_labels
 from .dataset import Dataset, Modality, Schema
@@ -17,10 +20,21 @@ from .infer import LABEL_CANDIDATES, infer_columns, infer_task
 from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
 from .sequences import from_lengths, is_ragged, pad_sequences
 from .split import DEFAULT_SPLIT, split_dataset
+from .stream import StreamedRows, open_stream, sample_rows
 
-__all__ = ["load_data", "read_source", "array_modality", "check_array_dtype", "DataSource"]
+__all__ = ["load_data", "read_source", "array_modality", "check_array_dtype", "DataSource", "sample_if_too_big",
+           "WORKING_FACTOR", "SEARCH_SHARE", "MIN_SAMPLE_ROWS"]
 
 DataSource = Any  # path, bundled name, DataFrame, (X, y), ndarray or Dataset
+
+# A table takes about this many times its DataFrame's size during a search: the cleaned copy, the
+# splits, two prepared views on disk and memory-mapped, a copy of the training rows in each worker.
+WORKING_FACTOR = 6.0
+# The share of the memory limit the search's data may take; the rest is the final fit's (a family
+# that streams every row) and the room of what cannot be counted in advance.
+SEARCH_SHARE = 0.5
+# A sample smaller than this trains no model worth choosing: a smaller memory limit is refused.
+MIN_SAMPLE_ROWS = 1_000
 
 
 def load_data(
@@ -34,6 +48,7 @@ def load_data(
     sep: str | None = None,
     encoding: str = "utf-8",
     drop_duplicates: bool = True,
+    memory: int | str | None = None,
 ) -> Dataset | tuple[Dataset, ...]:
     """Load ``source``, clean it, infer task and schema, and split it.
 
@@ -46,9 +61,14 @@ def load_data(
     table; when omitted, a column named one of ``label, target, class, y`` is used.
     ``split`` gives fractions for (train, dev, test) or (train, dev); ``None`` returns one Dataset.
     Splits are seeded and stratified for classification.
+
+    ``memory`` (bytes or a size such as ``"4GB"``; default: what the machine has free) bounds what
+    a Parquet table may take: one estimated to need more during a search is not read whole but
+    sampled, with a warning (see ``data.stream``).
     """
     data = build_dataset(
-        source, label, task=task, modality=modality, sep=sep, encoding=encoding, drop_duplicates=drop_duplicates
+        source, label, task=task, modality=modality, sep=sep, encoding=encoding, drop_duplicates=drop_duplicates,
+        memory=memory, seed=seed,
     )
     if split is None:
         return data
@@ -64,8 +84,11 @@ def build_dataset(
     sep: str | None = None,
     encoding: str = "utf-8",
     drop_duplicates: bool = True,
+    memory: int | str | None = None,
+    seed: int = 0,
 ) -> Dataset:
-    """Load one labelled Dataset (no split)."""
+    """Load one labelled Dataset (no split); a Parquet table bigger than ``memory`` allows is sampled
+    (rows drawn with ``seed``)."""
     if isinstance(source, Dataset):
         return source
     if isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], pd.DataFrame):
@@ -75,6 +98,11 @@ def build_dataset(
         source = source[0].assign(**{label: np.asarray(source[1])})
     if isinstance(source, (str, Path)) and Path(source).is_dir() and folder_kind(Path(source)) == "images":
         return _image_folder_dataset(Path(source), task=task, drop_duplicates=drop_duplicates)
+    sampled = sample_if_too_big(source, memory, seed)
+    if sampled is not None:
+        frame, streamed = sampled
+        return _table_dataset(frame, label, str(source), task=task, drop_duplicates=drop_duplicates,
+                              streamed=streamed)
     content, name = read_source(source, sep=sep, encoding=encoding)
     if isinstance(content, pd.DataFrame):
         return _table_dataset(content, label, name, task=task, drop_duplicates=drop_duplicates)
@@ -88,6 +116,36 @@ def build_dataset(
         frame[label or "y"] = y
         return _table_dataset(frame, label or "y", name, task=task, drop_duplicates=drop_duplicates)
     return _array_dataset(X, y, label or "y", name, task=task, modality=modality, drop_duplicates=drop_duplicates)
+
+
+def sample_if_too_big(source: DataSource, memory: int | str | None, seed: int
+                      ) -> tuple[pd.DataFrame, StreamedRows] | None:
+    """For a Parquet table whose search would need more than ``SEARCH_SHARE`` of ``memory``: a sample
+    of its rows that fits, read in batches, and where they are in it; ``None`` for any other source
+    (read whole as before)."""
+    if not isinstance(source, (str, Path)) or (isinstance(source, str) and source in BUNDLED
+                                               and not Path(source).exists()):
+        return None
+    stream = open_stream(source)
+    if stream is None:
+        return None
+    limit = available_memory() if memory is None else parse_memory(memory)
+    if stream.memory_bytes * WORKING_FACTOR <= SEARCH_SHARE * limit:
+        return None
+    # Read in batches, the reader holds about two row groups' decoded bytes besides the sample.
+    room = SEARCH_SHARE * limit - 2 * stream.max_group_bytes
+    fraction = max(0.0, room) / (stream.memory_bytes * WORKING_FACTOR)
+    if fraction * stream.n_rows < MIN_SAMPLE_ROWS:
+        least = (MIN_SAMPLE_ROWS * stream.bytes_per_row * WORKING_FACTOR + 2 * stream.max_group_bytes) / SEARCH_SHARE
+        raise ConfigError(f"{source}: a memory limit of {format_bytes(limit)} is smaller than any model can use on "
+                          f"this table (a sample of {MIN_SAMPLE_ROWS} rows needs about {format_bytes(least)}); give "
+                          f"memory= (CLI: --memory) of at least {format_bytes(least)}.")
+    warnings.warn(f"{source}: {stream.n_rows:,} rows take about {format_bytes(stream.memory_bytes)} in memory, more "
+                  f"than a search within {format_bytes(limit)} can hold: it is not read whole. The search trains on "
+                  f"a sample of about {fraction:.1%} of the rows; a family that learns in batches (gbdt) reads every "
+                  "row for the final model.", UserWarning, stacklevel=4)
+    frame, positions = sample_rows(stream, fraction, seed)
+    return frame, StreamedRows(stream, fraction, seed, positions)
 
 
 def read_source(
@@ -171,10 +229,16 @@ def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]
 
 
 def _table_dataset(
-    frame: pd.DataFrame, label: str | None, source: str, *, task: str | None, drop_duplicates: bool
+    frame: pd.DataFrame, label: str | None, source: str, *, task: str | None, drop_duplicates: bool,
+    streamed: StreamedRows | None = None,
 ) -> Dataset:
     label = _find_label(frame, label, source)
-    frame, report = clean_table(frame, label, source, drop_duplicates=drop_duplicates)
+    if streamed is not None:  # the rows keep their table positions through cleaning
+        frame = frame.set_axis(pd.Index(streamed.positions), axis=0)
+    frame, report = clean_table(frame, label, source, drop_duplicates=drop_duplicates, keep_index=True)
+    if streamed is not None:
+        streamed = dataclasses.replace(streamed, positions=frame.index.to_numpy(dtype=np.int64))
+    frame = frame.reset_index(drop=True)
     inferred, report.task_reason = infer_task(frame[label], task, source)
     y = normalize_labels(frame[label], inferred)
     check_labels(y, inferred, label, source)
@@ -190,7 +254,7 @@ def _table_dataset(
         dropped=dropped,
         input_columns=tuple(features.columns),
     )
-    return Dataset(X=features, y=y, schema=schema, source=source, cleaning=report)
+    return Dataset(X=features, y=y, schema=schema, source=source, cleaning=report, streamed=streamed)
 
 
 def _array_dataset(

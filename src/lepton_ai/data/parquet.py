@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import DataError
 
-__all__ = ["PARQUET_SUFFIXES", "IGNORED_PREFIXES", "read_parquet_files"]
+__all__ = ["PARQUET_SUFFIXES", "IGNORED_PREFIXES", "read_parquet_files", "open_parquet_dataset", "typed_partitions"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 # What Spark and Hadoop write beside the data: _SUCCESS, _committed_*, _temporary/, .crc checksums.
@@ -45,6 +45,15 @@ def read_parquet_files(files: list[Path], base_dir: Path, source: str) -> pd.Dat
 
     ``source`` names the folder or glob in messages; file names in messages are relative to ``base_dir``.
     """
+    dataset, kinds = open_parquet_dataset(files, base_dir, source)
+    table = _read_table(dataset, base_dir.absolute(), source)
+    return typed_partitions(table, kinds).to_pandas()
+
+
+def open_parquet_dataset(files: list[Path], base_dir: Path, source: str) -> tuple[Any, dict[str, str]]:
+    """The ``pyarrow.dataset`` of ``files`` under their unified schema (every footer checked), and
+    how each text partition column is typed (``"date"`` or ``"category"``), decided from every
+    partition value so that each batch read from it is typed alike."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -63,8 +72,7 @@ def read_parquet_files(files: list[Path], base_dir: Path, source: str) -> pd.Dat
     # Reopened with the unified schema: each file is cast to it as it is read (int32 -> int64).
     dataset = ds.dataset(paths, schema=schema, format="parquet", partitioning=dataset.partitioning,
                          partition_base_dir=str(base_dir))
-    table = _read_table(dataset, base_dir, source)
-    return _typed_partitions(table, [f.name for f in partitions]).to_pandas()
+    return dataset, _partition_kinds(dataset, [f.name for f in partitions if _is_text(f.type)])
 
 
 def _unified_schema(dataset: Any, partitions: list[Any], base_dir: Path, source: str) -> Any:
@@ -145,23 +153,41 @@ def _read_table(dataset: Any, base_dir: Path, source: str) -> Any:
         raise DataError(f"{source}: cannot be read as Parquet ({_first_line(exc)}).") from exc
 
 
-def _typed_partitions(table: Any, partition_names: list[str]) -> Any:
-    """ISO-date string partitions as dates, other string partitions as dictionaries (pandas categories)."""
+def _partition_kinds(dataset: Any, names: list[str]) -> dict[str, str]:
+    """``"date"`` for a text partition whose every value is an ISO date, else ``"category"``."""
+    import re
+
+    import pyarrow.dataset as ds
+
+    values: dict[str, set[str]] = {name: set() for name in names}
+    for fragment in dataset.get_fragments():
+        for name, value in ds.get_partition_keys(fragment.partition_expression).items():
+            if name in values and value is not None:
+                values[name].add(str(value))
+    return {name: "date" if found and all(re.match(_ISO_DATE, v) and _is_date(v) for v in found) else "category"
+            for name, found in values.items()}
+
+
+def _is_date(text: str) -> bool:
+    import datetime
+
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:  # 2026-13-01 looks like a date but is not one: the partition stays a category
+        return False
+    return True
+
+
+def typed_partitions(table: Any, kinds: dict[str, str]) -> Any:
+    """The text partitions of the Arrow ``table`` as ``kinds`` says: dates, or dictionaries (pandas categories)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    for name in partition_names:
-        if name not in table.column_names or not _is_text(table.schema.field(name).type):
+    for name, kind in kinds.items():
+        if name not in table.column_names:
             continue
         column = table[name]
-        present = pc.drop_null(column)
-        if len(present) and pc.all(pc.match_substring_regex(present, _ISO_DATE)).as_py():
-            try:
-                typed = pc.cast(column, pa.date32())
-            except pa.ArrowInvalid:  # 2026-13-01 looks like a date but is not one: keep it a category
-                typed = pc.dictionary_encode(column)
-        else:
-            typed = pc.dictionary_encode(column)
+        typed = pc.cast(column, pa.date32()) if kind == "date" else pc.dictionary_encode(column)
         table = table.set_column(table.schema.get_field_index(name), name, typed)
     return table
 

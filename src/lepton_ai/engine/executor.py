@@ -29,7 +29,12 @@ from ..search.trial import TrialResult
 from .worker import TrialSpec, run_trial
 from .worker_server import WorkerServer
 
-__all__ = ["Executor", "LocalExecutor", "InlineExecutor", "Outcome"]
+__all__ = ["Executor", "LocalExecutor", "InlineExecutor", "Outcome", "LIBRARY_ALLOWANCE"]
+
+# What a worker holds of its own beyond its data, which a memory share does not count: the pages of
+# the interpreter and libraries it writes to after the fork (reference counts make them its own),
+# LightGBM's and BLAS's thread buffers. A memory limit bounds the data; this is the room above it.
+LIBRARY_ALLOWANCE = 256 * 2**20
 
 
 @dataclass
@@ -129,9 +134,12 @@ class LocalExecutor(Executor):
             elif now >= run.kill_at:
                 done.append(self._kill(trial_id, f"timed out: still running {now - run.started:.1f}s after it "
                                                  "started, past its deadline; killed"))
-            elif self.memory_share_bytes and run.pid and (rss := _rss_bytes(run.pid)) > self.memory_share_bytes:
-                done.append(self._kill(trial_id, f"exceeded its memory share ({rss / 2**20:.0f} MiB > "
-                                                 f"{self.memory_share_bytes / 2**20:.0f} MiB); killed"))
+            elif (share := run.spec.memory_bytes or self.memory_share_bytes) and run.pid and \
+                    _rss_bytes(run.pid) > share + LIBRARY_ALLOWANCE and \
+                    (own := _private_bytes(run.pid)) > share + LIBRARY_ALLOWANCE:
+                done.append(self._kill(trial_id, f"exceeded its memory share ({own / 2**20:.0f} MiB of its own > "
+                                                 f"{share / 2**20:.0f} MiB and {LIBRARY_ALLOWANCE // 2**20} MiB for "
+                                                 "the interpreter and libraries); killed"))
         code = self.server.exit_code()
         if code is not None and self._running:
             for trial_id in list(self._running):
@@ -225,6 +233,18 @@ def _death_reason(status: int | None) -> str:
         return f"the worker process was killed by {name}"
     code = os.WEXITSTATUS(status) if status is not None else None
     return f"the worker process exited with code {code} without a result"
+
+
+def _private_bytes(pid: int) -> int:
+    """Memory only ``pid`` holds (private pages, from /proc/PID/smaps_rollup): what a trial adds to the
+    libraries it shares with the worker server it was forked from. Resident memory where the kernel
+    has no rollup; 0 without /proc."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as rollup:
+            return sum(int(line.split()[1]) * 1024 for line in rollup if line.startswith(("Private_Clean:",
+                                                                                          "Private_Dirty:")))
+    except OSError:
+        return _rss_bytes(pid)
 
 
 def _rss_bytes(pid: int) -> int:

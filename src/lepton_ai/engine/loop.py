@@ -26,7 +26,7 @@ from ..search.validation import fold_fit_rows
 from .callbacks import CallbackRunner
 from .ensemble import DEV_OUTPUTS, build_ensemble
 from .executor import Executor, Outcome
-from .refit import REFIT_SUFFIX, apply_refit, refit_candidates, refit_estimate_s, refit_params
+from .refit import MIN_LENGTH_SHARE, REFIT_SUFFIX, apply_refit, refit_candidates, refit_estimate_s, refit_params
 from .runstore import RunStore
 from .scheduler import PlannedTrial, Scheduler
 from .worker import TrialSpec
@@ -60,6 +60,11 @@ class LoopSettings:
     folds: int = 0              # rank on k-fold out-of-fold predictions over train + dev (search.validation)
     n_rank_rows: int = 0        # the rows candidates are ranked on (for the metric's noise)
     shared: SharedCache | None = None  # the cache of every node (LEPTON_CACHE): trained models go there too
+    # A table bigger than memory: the searched sample's refits read every row prepared in this folder
+    # (features.streamed), one at a time with every core, instead of train + dev.
+    streamed_dir: str | None = None
+    streamed_rows: int = 0
+    streamed_memory: int | None = None  # the memory the refit on every row may hold
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -120,6 +125,8 @@ class _LoopState:
             self.growth = (n_train + n_dev) / (settings.folds * fold_rows)
         else:
             self.growth = (n_train + n_dev) / n_train if n_train else 1.0
+        if settings.streamed_dir:
+            self.growth = settings.streamed_rows / n_train if n_train else 1.0
         self.refit_reserve = 0.0  # seconds kept back from the search for the refits
         self.exclusive = ""  # a trial running alone with every core: nothing else starts while it runs
 
@@ -257,14 +264,16 @@ class _LoopState:
 
     def refit(self) -> None:
         """Train the candidates a user may choose again on train + dev, while the budget allows."""
-        pending = refit_candidates(self.trials, limit=2 * self.executor.slots)
+        pending = refit_candidates(self.trials, limit=self._refit_limit())
         by_id = {f"{t.trial_id}{REFIT_SUFFIX}": t for t in pending}
         while pending or self.executor.running():
             remaining = self.deadline - self.reserve - time.monotonic()
-            while pending and self.executor.free_slots() > 0:
+            while pending and self.executor.free_slots() > 0 and not (self.s.streamed_dir and self.executor.running()):
                 trial = pending.pop(0)
-                # A refit cut short by the deadline is thrown away, so one that may just fit is tried.
-                if refit_estimate_s(trial, self.growth, safety=1.0) + self.plan.measure_s > remaining:
+                # A refit cut short by the deadline is thrown away, so one that may just fit is tried;
+                # one that stops at its deadline with what it learned is kept from MIN_LENGTH_SHARE of its length.
+                share = MIN_LENGTH_SHARE if get_family(trial.family).anytime else 1.0
+                if share * refit_estimate_s(trial, self.growth, safety=1.0) + self.plan.measure_s > remaining:
                     trial.refit_error = f"budget: {max(remaining, 0):.1f}s left for the refit"
                     continue
                 self._launch_refit(trial, remaining)
@@ -275,15 +284,24 @@ class _LoopState:
                     self._finish_refit(by_id[outcome.trial_id], outcome)
                 return
 
+    def _refit_limit(self) -> int:
+        """How many candidates are refitted: one on every row of a table bigger than memory (its fit
+        takes the memory a second one would need), else two per slot."""
+        return 1 if self.s.streamed_dir else 2 * self.executor.slots
+
     def _launch_refit(self, trial: TrialResult, remaining: float) -> None:
         now_wall = time.time()
+        streamed = bool(self.s.streamed_dir) and get_family(trial.family).streams
         spec = TrialSpec(
             trial_id=f"{trial.trial_id}{REFIT_SUFFIX}", index=trial.index, family=trial.family,
             params=refit_params(trial),
             data_dir=str(self.prepared.directory),
             output_dir=str(self.s.run_dir / "trials" / f"{trial.trial_id}{REFIT_SUFFIX}"),
-            deadline=now_wall + self.plan.fit_window_s(remaining), n_threads=self.s.threads_per_trial,
-            seed=self.s.seed, refit=True, max_epochs=self.s.epochs, deterministic=self.s.deterministic,
+            deadline=now_wall + self.plan.fit_window_s(remaining),
+            n_threads=self.s.threads_per_trial * (self.executor.slots if streamed else 1),
+            seed=self.s.seed, refit=True, stream_dir=self.s.streamed_dir if streamed else None,
+            memory_bytes=self.s.streamed_memory if streamed else None,
+            max_epochs=self.s.epochs, deterministic=self.s.deterministic,
             dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second, estimated_fit_s=refit_estimate_s(trial, 1.0),
             family_source=family_source(trial.family),
@@ -292,6 +310,8 @@ class _LoopState:
 
     def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> None:
         if apply_refit(trial, outcome.trial, self.s.run_dir / "trials"):
+            if outcome.trial.extra.get("fit_rows"):
+                trial.extra["refit_rows"] = outcome.trial.extra["fit_rows"]
             share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id, replace=True)
         self.store.put_trial(self.s.run_id, trial)
 
@@ -299,7 +319,7 @@ class _LoopState:
         """Keep back from the search what refitting today's candidates would take (BudgetPlan.refit_reserve_s)."""
         if not self.s.refit:
             return
-        candidates = refit_candidates(self.trials, limit=2 * self.executor.slots)
+        candidates = refit_candidates(self.trials, limit=self._refit_limit())
         if candidates:  # none yet: the reserve stays as it was
             seconds = [refit_estimate_s(t, self.growth) + self.plan.measure_s for t in candidates]
             self.refit_reserve = self.plan.refit_reserve_s(seconds, self.executor.slots)

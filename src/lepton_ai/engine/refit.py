@@ -23,7 +23,7 @@ from ..models.registry import get_family
 from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
 
-__all__ = ["refit_candidates", "refit_estimate_s", "refit_params", "apply_refit", "REFIT_SUFFIX"]
+__all__ = ["refit_candidates", "refit_estimate_s", "refit_params", "apply_refit", "REFIT_SUFFIX", "MIN_LENGTH_SHARE"]
 
 REFIT_SUFFIX = "-refit"
 # A refit its deadline cut after this share of the length the trial found still replaces the trial's

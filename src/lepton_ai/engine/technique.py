@@ -8,6 +8,7 @@ the run store as it starts and ends, so a killed run resumes where it stopped (`
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -23,10 +24,11 @@ from ..blobs import SharedCache, shared_cache
 from ..config import DEFAULT_PRICE_PER_CORE_HOUR, DEFAULT_PRICE_PER_GPU_HOUR, Settings
 from ..data.coerce import to_input
 from ..data.dataset import Dataset
-from ..data.load import DataSource, build_dataset
+from ..data.load import SEARCH_SHARE, DataSource, build_dataset
 from ..data.split import split_dataset
-from ..errors import ConfigError, NotFittedError
+from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
+from ..memory import available_memory, format_bytes, parse_memory
 from ..models.registry import families_for_modality, get_family, resolve_families
 from ..search.budget import BudgetPlan
 from ..search.config import SearchConfig, parse_search_options
@@ -52,6 +54,9 @@ MIN_ROWS_TO_SPLIT = 10
 _DEFAULTS = SearchConfig()
 # Worker processes may use this share of the node's memory between them.
 MEMORY_SHARE = 0.8
+# On a table bigger than memory, preparing every row for the final fit may take this share of the
+# search's budget; a pass still reading then stops with the rows it has.
+STREAM_SHARE = 0.4
 
 
 class SinglePointTechnique:
@@ -59,9 +64,14 @@ class SinglePointTechnique:
 
     The engine owns where and how trials run. ``cores`` defaults to the cores this process may use;
     ``workers`` (default: one per core) trials run at once, each with ``cores // workers`` threads
-    and ``memory_gb / workers`` of memory. ``price_per_core_hour`` and ``price_per_gpu_hour`` turn
-    seconds into dollars (defaults: cloud on-demand list prices, see ``lepton_ai.config``). ``home``
-    holds the run store and the feature cache (default ``$LEPTON_HOME`` or ``~/.lepton``).
+    and ``memory / workers`` of memory. ``memory`` (bytes or a size such as ``"4GB"``; ``memory_gb``
+    says it in GiB) bounds the whole search: its default is what the machine has free when a search
+    begins; a Parquet table bigger than that allows is sampled for the search, only families that
+    learn from rows in batches are searched on it, and their final fit reads every row
+    (:mod:`lepton_ai.data.stream`, :mod:`lepton_ai.features.streamed`). ``price_per_core_hour`` and
+    ``price_per_gpu_hour`` turn seconds into dollars (defaults: cloud on-demand list prices, see
+    ``lepton_ai.config``). ``home`` holds the run store and the feature cache (default
+    ``$LEPTON_HOME`` or ``~/.lepton``).
     ``cluster`` says where trials run: ``None`` for worker processes on this node, ``"inline"`` for
     this process (no isolation; debugging), or the address of a Dask scheduler (``"tcp://host:8786"``,
     see :mod:`lepton_ai.engine.dask_executor`).
@@ -79,6 +89,7 @@ class SinglePointTechnique:
         cores: int | None = None,
         *,
         workers: int | None = None,
+        memory: int | str | None = None,
         memory_gb: float | None = None,
         price_per_core_hour: float = DEFAULT_PRICE_PER_CORE_HOUR,
         price_per_gpu_hour: float = DEFAULT_PRICE_PER_GPU_HOUR,
@@ -106,7 +117,12 @@ class SinglePointTechnique:
         self.resources = resources
         self.cores = min(cores, resources.cores) if cores else resources.cores
         self.workers = min(workers or self.cores, self.cores)
-        total_memory = memory_gb * 2**30 if memory_gb else resources.memory_bytes * MEMORY_SHARE
+        if memory is not None and memory_gb is not None:
+            raise ConfigError("give memory= or memory_gb=, not both (memory='4GB' says the same as memory_gb=4).")
+        # The bound of the whole search (data read, workers, final fit); None: what is free when it starts.
+        self.memory_limit = parse_memory(memory) if memory is not None else (
+            int(memory_gb * 2**30) if memory_gb else None)
+        total_memory = self.memory_limit or resources.memory_bytes * MEMORY_SHARE
         self.memory_share_bytes = int(total_memory / self.workers) if total_memory else None
         self.price_per_core_hour = float(price_per_core_hour)
         self.price_per_gpu_hour = float(price_per_gpu_hour)
@@ -192,8 +208,15 @@ class SinglePointTechnique:
         self._warm(names)  # the worker server imports while the data is read and prepared
         train_ds, dev_ds = self._datasets(train, dev, config.seed, label, task)
         names = families_for_modality(names, train_ds.schema.modality, named=config.families is not None)
+        if train_ds.streamed is not None:
+            if self.cluster not in (None, "inline"):
+                raise NotBuiltError(f"{train_ds.source}: a table bigger than memory is streamed by worker processes of "
+                                    "this node only, not on a Dask cluster (its workers would need the table's files); "
+                                    "run without cluster=, or give a memory= that holds the table.")
+            names = _streaming_families(names, train_ds)
         prepared = self.cache.get_or_prepare(train_ds, dev_ds)
         validation = _validation(prepared, names, dev is not None or train_ds is dev_ds, plan.search_s)
+        streamed = self._stream(prepared, train_ds, dev_ds, names, started + STREAM_SHARE * plan.search_s)
         run_id = self.run_id_ = new_run_id()
         # What resume needs to go on: the search as run (its families as filtered, the engine's part
         # of the budget) and the node it ran on.
@@ -202,7 +225,7 @@ class SinglePointTechnique:
                   "patience": config.patience, "refit": config.refit, "deterministic": config.deterministic,
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
                   "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task,
-                  "validation": validation.to_json()}
+                  "validation": validation.to_json(), "streamed": streamed}
         self.store.create_run(run_id, record, prepared.info.get("key"))
         return self._execute(run_id, record, plan, prepared, started, (), (), callbacks)
 
@@ -239,6 +262,8 @@ class SinglePointTechnique:
                  finished: Sequence[TrialResult], rerun: Sequence[tuple[int, PlannedTrial]],
                  callbacks: Sequence[Callback]) -> SearchResult:
         validation = Validation.from_json(config.get("validation"))
+        if config.get("streamed"):
+            plan = plan.for_streamed_table()
         n_rank = _rank_rows(prepared, validation)
         scheduler = Scheduler(config["families"], validation.fit_rows(n_rank) if validation.cross_validated
                               else prepared.n_rows, prepared.n_features, seed=config["seed"], epochs=config["epochs"],
@@ -260,6 +285,9 @@ class SinglePointTechnique:
             needs=tuple(set.intersection(*(set(get_family(n).preload) for n in config["families"]))),
             deterministic=bool(config.get("deterministic", False)),
             folds=validation.folds, n_rank_rows=n_rank, shared=self.shared,
+            streamed_dir=(config.get("streamed") or {}).get("dir"),
+            streamed_rows=int((config.get("streamed") or {}).get("rows", 0)),
+            streamed_memory=(config.get("streamed") or {}).get("memory"),
         )
         runner = CallbackRunner(callbacks)
         # What is left of the budget: all of it for a new run, less what was spent for a resumed one.
@@ -282,7 +310,7 @@ class SinglePointTechnique:
         ok = {t.trial_id: t.family for t in trials if t.ok}
         return self._result(run_id, config, plan, prepared, trials, ok, wall,
                             {"mode": "deterministic" if settings.deterministic else "deadline",
-                             "validation": validation.to_json(), "n_rank": n_rank})
+                             "validation": validation.to_json(), "n_rank": n_rank, "streamed": config.get("streamed")})
 
     def finished_result(self, run_id: str) -> SearchResult | None:
         """The run ``run_id`` as far as it got, without training anything more: its finished trials and
@@ -359,9 +387,35 @@ class SinglePointTechnique:
         assert self._server is not None, "_warm takes the worker server before a search runs"
         return LocalExecutor(self.workers, self.memory_share_bytes, work_dir=run_dir / "workers", server=self._server)
 
+    def _stream(self, prepared: PreparedData, train: Dataset, dev: Dataset, families: Sequence[str],
+                deadline: float) -> dict[str, Any] | None:
+        """For a sample of a table bigger than memory: every row of the table (less the rows held out
+        of the search) prepared for the final fit, as many as its share of the memory holds; the
+        pass stops at ``deadline`` (monotonic) with the rows it has. ``None`` for data in memory."""
+        if train.streamed is None or dev.streamed is None:
+            return None
+        from ..features.streamed import write_streamed
+
+        family = get_family(families[0])
+        limit = self.memory_limit or available_memory()
+        n_classes = len(prepared.schema.classes) if prepared.schema.task == "classification" else 0
+        per_row = family.streamed_row_bytes(int(prepared.views[family.view][0].X.shape[1]), n_classes)
+        max_rows = max(1, int((1 - SEARCH_SHARE) * limit / per_row))
+        key = f"{prepared.info.get('key')}-{family.view}-{max_rows}"
+        directory = self.home / "cache" / "streams" / key
+        if not (directory / "meta.json").is_file():
+            written = write_streamed(prepared.preparer, train, dev, family.view, directory, max_rows,
+                                     deadline=lambda: time.monotonic() >= deadline)
+            table = train.streamed.stream
+            warnings.warn(f"{table.source}: the final fit of {', '.join(families)} reads {written.n_rows:,} of the "
+                          f"table's {table.n_rows:,} rows ({written.n_held_out:,} held out of the search, the rest "
+                          f"left out to stay within {format_bytes(limit)} or the budget).", UserWarning, stacklevel=4)
+        meta = json.loads((directory / "meta.json").read_text())
+        return {"dir": str(directory), "rows": int(meta["n_rows"]), "memory": int((1 - SEARCH_SHARE) * limit)}
+
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,
                   task: str | None) -> tuple[Dataset, Dataset]:
-        train_ds = build_dataset(train, label, task=task)
+        train_ds = build_dataset(train, label, task=task, memory=self.memory_limit, seed=seed)
         if dev is None:
             if len(train_ds) < MIN_ROWS_TO_SPLIT:
                 warnings.warn(f"{train_ds.source}: only {len(train_ds)} training rows and no dev set, too few to hold "
@@ -375,6 +429,23 @@ class SinglePointTechnique:
         if dev_ds.y is None:
             raise ConfigError(f"{dev_ds.source}: the dev set has no label column {train_ds.schema.label!r}.")
         return train_ds, dev_ds
+
+
+def _streaming_families(names: Sequence[str], train: Dataset) -> list[str]:
+    """The families that can learn from every row of a table bigger than memory; the others are left
+    out with the reason in a warning (none left: a ConfigError)."""
+    kept = [n for n in names if get_family(n).streams]
+    left = [n for n in names if n not in kept]
+    table = train.streamed.stream
+    reason = (f"they learn from every row in memory, and {table.source}'s {table.n_rows:,} rows "
+              f"(about {format_bytes(table.memory_bytes)}) do not fit")
+    if not kept:
+        raise ConfigError(f"{', '.join(names)}: {reason}. Give families that learn in batches (gbdt), or a larger "
+                          "memory= (CLI: --memory).")
+    if left:
+        warnings.warn(f"{', '.join(left)} left out: {reason}; {', '.join(kept)} read the rows in batches.",
+                      UserWarning, stacklevel=4)
+    return kept
 
 
 def _rank_rows(prepared: PreparedData, validation: Validation) -> int:

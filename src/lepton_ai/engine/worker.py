@@ -51,6 +51,8 @@ class TrialSpec:
     epoch_log: str | None = None  # neural families append one JSON line per epoch here (models.neural.epochs)
     deterministic: bool = False   # no fit deadline: the fit stops at its lengths (SearchConfig.deterministic)
     folds: int = 0                # rank on k-fold out-of-fold predictions over train + dev (engine.folds)
+    stream_dir: str | None = None  # a refit on every row of a table bigger than memory (features.streamed)
+    memory_bytes: int | None = None  # the most memory of its own it may hold; None: the executor's share
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -119,6 +121,8 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
             output = model.output(dev.X)
     trial.fit_s = fit_s = time.perf_counter() - start
+    if spec.stream_dir:
+        trial.extra["fit_rows"] = len(train.X)
     if not spec.refit:
         _check_finite(output, spec.family)
         trial.dev_metric = primary_metric(train.task, y_rank, output)
@@ -191,6 +195,10 @@ def _load(spec: TrialSpec) -> tuple[Any, Any]:
     if prepared is None:
         raise FileNotFoundError(f"prepared features missing at {data_dir}")
     train, dev = prepared.views[get_family(spec.family).view]
+    if spec.refit and spec.stream_dir:
+        from ..features.streamed import load_streamed
+
+        return load_streamed(spec.stream_dir, train), _in_memory(dev)
     if spec.refit:
         from .folds import joined
 

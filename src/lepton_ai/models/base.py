@@ -119,7 +119,8 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
         ``neural``, ``searchable`` (False for families made from fitted models), ``preload``
         (modules its worker imports first), ``length_param`` (the parameter that sets how long it
         trains: ``"n_estimators"``, ``"epochs"``; ``None`` for a fixed-length fit),
-        ``variant_kinds`` (the compressed variants ``compress`` may make of its models).
+        ``variant_kinds`` (the compressed variants ``compress`` may make of its models),
+        ``streams`` (``fit`` reads training rows a slice at a time from a file bigger than memory).
 
     Optional (methods): ``fit_report``, ``refit_params``, ``export_module`` (neural families:
     the torch module compression starts from), ``test_params``, ``unavailable_reason``,
@@ -155,6 +156,15 @@ class ModelFamily(BaseEstimator, ABC):  # type: ignore[misc]
     # boosted, epochs with a schedule fitted to the deadline): the engine then starts such a trial
     # with less time than its estimate, where one that cannot be cut must have all of it.
     anytime: ClassVar[bool] = False
+    # Whether ``fit`` can learn from training rows it reads a slice at a time (``train.X`` an object
+    # with ``len``, slicing and ``batch_size``, such as features.streamed.RowFile) instead of an array:
+    # on a table bigger than memory only such families are searched, and their final fit reads every row.
+    streams: ClassVar[bool] = False
+
+    @classmethod
+    def streamed_row_bytes(cls, n_features: int, n_classes: int) -> float:
+        """Memory a fit on rows read in batches (``streams``) takes per training row."""
+        raise NotImplementedError(f"{cls.name} does not learn from rows read in batches (streams=False)")
 
     # ---- learning -------------------------------------------------------------------------
     @abstractmethod

@@ -3,6 +3,7 @@ carve one into the slices a search spends (:class:`BudgetPlan`)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,6 +66,7 @@ _MIN_TOTAL_TO_COMPRESS_S = 10.0     # under this, a budget's seconds are worth m
 _COMPRESS_SHARE, _COMPRESS_MIN_S, _COMPRESS_MAX_S = 0.06, 1.0, 6.0
 _SELECTION_SHARE, _SELECTION_MAX_S = 0.02, 1.0
 _REFIT_SHARE = 0.2
+_STREAMED_REFIT_SHARE = 0.5         # a table bigger than memory: the refit reading every row is the final model
 _MEASURE_S = 0.6                    # after a fit stops: scoring, timing and saving the model
 _KILL_GRACE_S = 5.0
 _HARD_TIMEOUT_FACTOR, _MIN_TRIAL_LIMIT_S = 20.0, 15.0
@@ -110,6 +112,11 @@ class BudgetPlan:
         return cls(total_s=float(total_s), compress_s=compress_s,
                    selection_s=min(_SELECTION_MAX_S, _SELECTION_SHARE * search_s),
                    refit_max_s=_REFIT_SHARE * search_s)
+
+    def for_streamed_table(self) -> BudgetPlan:
+        """This plan for a search on a sample of a table bigger than memory: the refit that reads every
+        row is the model a user gets, and may keep up to half the search back."""
+        return dataclasses.replace(self, refit_max_s=_STREAMED_REFIT_SHARE * self.search_s)
 
     @property
     def search_s(self) -> float:

@@ -30,6 +30,7 @@ class GBDTFamily(ModelFamily):
     cost_per_class = True  # a multi-class booster grows one tree per class each round
     anytime = True  # the deadline stops the boosting; the trees so far are the model
     variant_kinds = ("gbdt-fast",)  # LightGBM's single-row fast path (models.derived.gbdt_fast)
+    streams = True  # rows read a slice at a time go through LightGBM's Sequence
 
     def __init__(
         self,
@@ -59,8 +60,10 @@ class GBDTFamily(ModelFamily):
         budget = budget or Budget()
         self._set_task(train)
         params = self._lgb_params(train, budget)
-        train_set = lgb.Dataset(train.X, label=train.y, categorical_feature=train.categorical or "auto",
-                                free_raw_data=False, params={"verbose": -1})
+        # Rows read a slice at a time (a table bigger than memory) are binned by LightGBM as it reads them.
+        data = train.X if isinstance(train.X, np.ndarray) else _as_sequence(train.X)
+        train_set = lgb.Dataset(data, label=train.y, categorical_feature=train.categorical or "auto",
+                                free_raw_data=not isinstance(data, np.ndarray), params={"verbose": -1})
         cut: list[bool] = []
         callbacks: list[Any] = [_deadline_callback(budget, cut)]
         valid_sets = []
@@ -75,6 +78,14 @@ class GBDTFamily(ModelFamily):
         self.n_trees_ = int(best)
         self.cut_at_deadline_ = bool(cut)
         return self
+
+    @classmethod
+    def streamed_row_bytes(cls, n_features: int, n_classes: int) -> float:
+        """LightGBM's binned row (a byte per feature at 255 bins), its label, and per model output a
+        gradient, a hessian (float32) and a score (float64), with half again for what it allocates
+        beside them."""
+        outputs = n_classes if n_classes > 2 else 1
+        return 1.5 * (max(n_features, 1) + 12 + 16 * outputs)
 
     def fit_report(self) -> FitReport:
         """The trees early stopping kept, and whether the deadline stopped the boosting."""
@@ -194,3 +205,20 @@ def _deadline_callback(budget: Budget, cut: list[bool]) -> Any:
 
     callback.order = 5  # type: ignore[attr-defined]
     return callback
+
+
+
+def _as_sequence(rows: Any) -> Any:
+    """LightGBM's ``Sequence`` over any object with ``len``, slicing and ``batch_size``."""
+    import lightgbm as lgb
+
+    class Rows(lgb.Sequence):  # type: ignore[misc]
+        batch_size = int(getattr(rows, "batch_size", 4096))
+
+        def __getitem__(self, index: Any) -> np.ndarray:
+            return np.asarray(rows[index], dtype=np.float64)  # LightGBM samples bin bounds from doubles
+
+        def __len__(self) -> int:
+            return len(rows)
+
+    return Rows()
