@@ -210,8 +210,8 @@ def main() -> None:
         from lepton_ai.memory import parse_memory
 
         limit = parse_memory(args.memory)
-        print(f"lepton: wall {wall:.0f}s, peak PSS of the process tree {peak / 2**20:.0f} MiB; limit {limit / 2**20:.0f} "
-              f"MiB + libraries {base_pss / 2**20:.0f} MiB = {(limit + base_pss) / 2**20:.0f} MiB -> "
+        print(f"lepton: wall {wall:.0f}s, peak PSS of the process tree {peak / 2**20:.0f} MiB; "
+              f"limit {limit / 2**20:.0f} MiB + libraries {base_pss / 2**20:.0f} MiB = {(limit + base_pss) / 2**20:.0f} MiB -> "
               f"{'within' if peak <= limit + base_pss else 'OVER'}; final fit read "
               f"{read.group(1) if read else '?'} rows; test r2 {score:.4f}")
         reference, seconds, n = in_memory_r2(root, test)

@@ -19,7 +19,8 @@ def test_a_size_that_is_not_one_is_a_config_error_naming_the_option(bad):
 
 
 def test_available_memory_is_what_the_machine_reports_free():
-    meminfo = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in open("/proc/meminfo")}
+    with open("/proc/meminfo") as lines:
+        meminfo = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in lines}
     free = available_memory()
     assert 0 < free <= meminfo["MemTotal"]
     assert free <= meminfo["MemAvailable"] * 1.2  # it moves between the two reads

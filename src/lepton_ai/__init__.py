@@ -30,10 +30,13 @@ _LAZY = {
     "Dataset": ".data",
     "save_model": ".model",
     "load_model": ".model",
+    "make_metric": ".models.metrics",
+    "Metric": ".models.metrics",
 }
 
 __all__ = [
     "LeptonModel", "LeptonAI", "SinglePointTechnique", "load_data", "save_model", "load_model", "Dataset",
+    "make_metric", "Metric",
     "LeptonError", "InputError", "DataError", "ConfigError", "ArtifactError", "NotFittedError", "TrialError",
     "NotBuiltError", "__version__",
 ]
@@ -42,6 +45,7 @@ if TYPE_CHECKING:
     from .data import Dataset, load_data
     from .engine import SinglePointTechnique
     from .model import LeptonModel, load_model, save_model
+    from .models.metrics import Metric, make_metric
     from .sklearn import LeptonAI
 
 

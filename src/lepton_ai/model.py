@@ -21,9 +21,18 @@ from .engine.result import SearchResult, decode_output
 from .engine.technique import SinglePointTechnique
 from .errors import ConfigError, DataError, NotFittedError, TrialError
 from .features.labels import encode_labels
-from .models.metrics import classification_report, primary_metric, regression_report
+from .models.metrics import (
+    METRICS,
+    Metric,
+    classification_report,
+    default_metric,
+    primary_metric,
+    primary_metric_name,
+    regression_report,
+    resolve_metric,
+)
 from .search.config import SearchConfig, merge_search_options
-from .search.frontier import check_objective, metric_noise, select_trial
+from .search.frontier import check_objective, select_trial
 from .search.leaderboard import leaderboard_frame
 from .search.trial import TrialResult
 from .store import StoredModel, load_result, save_result
@@ -53,6 +62,12 @@ class LeptonModel:
     local folder). ``memory`` (bytes or ``"4GB"``; default: what the machine has free) bounds the
     whole search: a Parquet table bigger than it allows is sampled for the search and streamed to the
     final fit of the families that learn in batches (the others are left out, with a warning).
+    ``metric`` is what ranks, ensembles and selects the candidates and what ``test`` returns: a name
+    (classification: ``accuracy`` (default), ``balanced_accuracy``, ``f1`` (the second class of two is
+    the positive one; macro on more), ``f1_macro``, ``f1_weighted``, ``precision``, ``recall``, ``mcc``,
+    ``roc_auc``, ``log_loss``; regression: ``r2`` (default), ``rmse``, ``mse``, ``mae``, ``mape``,
+    ``median_ae``) or a ``make_metric(function, greater_is_better=...)`` of your own. Scores are
+    higher-is-better: losses are negated (``dev rmse -3.2``), as scikit-learn's scorers do.
     ``deterministic=True`` trains every candidate to
     its epoch and tree counts instead of wall-clock deadlines, so the same data, seed and threads
     give byte-identical models (the manifest's ``run.extra.mode`` says which mode made a model).
@@ -86,6 +101,7 @@ class LeptonModel:
         store: str | Path | None = None,
         cache: str | None = None,
         memory: int | str | None = None,
+        metric: str | Metric | None = None,
         deterministic: bool | None = None,
         verbose: int = 1,
         callbacks: Sequence[Callback] = (),
@@ -105,6 +121,7 @@ class LeptonModel:
         self.store = store
         self.cache = cache
         self.memory = memory
+        self.metric = metric
         self.verbose = verbose
         self.callbacks = list(callbacks)
         self.result_: SearchResult | None = None
@@ -132,7 +149,8 @@ class LeptonModel:
         # Frontier models get their compressed variants (measured, on the frontier too) in the slice
         # of the budget the search left for them.
         compress_after_search(self.result_, engine.cache, deadline=started + plan.total_s, callbacks=callbacks,
-                              log=(lambda line: print(f"lepton: {line}", file=sys.stderr)) if self.verbose else None)
+                              log=(lambda line: print(f"lepton: {line}", file=sys.stderr)) if self.verbose else None,
+                              metric=self._metric())
         return self._choose()
 
     def _engine(self) -> SinglePointTechnique:
@@ -151,7 +169,7 @@ class LeptonModel:
         (:func:`~lepton_ai.search.config.merge_search_options`), keeping the compression slice of
         the budget back when a family to search has compressed variants."""
         mine = {"budget": self.budget, "families": self.families, "seed": self.seed, "max_trials": self.max_trials,
-                "epochs": epochs, "deterministic": self.deterministic}
+                "epochs": epochs, "deterministic": self.deterministic, "metric": self.metric}
         config = merge_search_options({"LeptonModel": mine, "SinglePointTechnique": engine.search_options})
         return config.with_options(compress=has_variants(config.families))
 
@@ -171,7 +189,8 @@ class LeptonModel:
         self.chosen_ = None
         callbacks = self._with_progress(engine)
         try:
-            self.result_ = engine.resume(run_id, callbacks=callbacks)
+            metric = METRICS.get(self.metric) if isinstance(self.metric, str) else self.metric
+            self.result_ = engine.resume(run_id, callbacks=callbacks, metric=metric)
         finally:
             _stop_progress(callbacks)
         return self._choose()
@@ -215,10 +234,15 @@ class LeptonModel:
         return decode_output(self._output(self._input(data), unseen), self._fitted().schema)
 
     def test(self, data: DataSource) -> float:
-        """The task's primary metric on labelled ``data``: accuracy, or R² for regression."""
+        """The metric the model was chosen by (``metric``; default accuracy, or R² for regression) on
+        labelled ``data``, higher is better: a loss such as ``rmse`` is negated, as it ranked the trials."""
         dataset, y = self._labelled(data)
         output = self._fitted().output(dataset, self._chosen_id())
-        return primary_metric(self.schema.task, y, output)
+        metric = self._metric()
+        if metric.name == primary_metric_name(self.schema.task):
+            return primary_metric(self.schema.task, y, output)
+        seen = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
+        return metric.score(self.schema.task, y[seen], output[seen])
 
     def evaluate(self, data: DataSource) -> dict[str, Any]:
         """All metrics on labelled ``data``: see ``models.metrics`` for the keys.
@@ -238,6 +262,12 @@ class LeptonModel:
         else:
             report = regression_report(y, output)
         report["unseen_categories"] = unseen
+        metric = self._metric()
+        if metric.name not in report:
+            kept = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
+            score = metric.score(self.schema.task, y[kept], output[kept])
+            report[metric.name] = score if metric.greater_is_better else -score
+        report["metric"] = metric.name
         report["model"] = self.chosen.family
         report["trial"] = self.chosen.trial_id
         return report
@@ -342,8 +372,16 @@ class LeptonModel:
 
     def _noise(self) -> float:
         result = self._fitted()
-        best = max((t.dev_metric or 0.0 for t in result.trials if t.ok), default=0.0)
-        return metric_noise(result.schema.task, best, int(result.extra.get("n_rank") or result.extra.get("n_dev") or 0))
+        best = max((t.dev_metric for t in result.trials if t.ok and t.dev_metric is not None), default=0.0)
+        return self._metric().noise(best, int(result.extra.get("n_rank") or result.extra.get("n_dev") or 0))
+
+    def _metric(self) -> Metric:
+        """The metric the model was chosen by: ``metric`` (a name or ``make_metric``), else the one its
+        search recorded, else the task's default."""
+        task = self._fitted().schema.task
+        if self.metric is not None:
+            return resolve_metric(self.metric, task)
+        return METRICS.get(str(self._fitted().extra.get("metric")), default_metric(task))
 
     def _chosen_id(self) -> str:
         assert self.chosen_ is not None

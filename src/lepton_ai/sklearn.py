@@ -37,13 +37,15 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
 
     Parameters mirror :class:`~lepton_ai.LeptonModel`: ``budget`` (``"30s"``, ``"$0.01"``),
     ``objective``, ``families`` (e.g. ``"linear,gbdt"``), ``task`` (``"auto"``, ``"classification"``,
-    ``"regression"``), ``seed``, ``max_trials`` and ``verbose``.
+    ``"regression"``), ``seed``, ``max_trials``, ``verbose`` and ``metric`` (what ranks the candidates;
+    ``score`` stays scikit-learn's accuracy or R²).
     """
 
     def __init__(self, budget: str | float = "30s", objective: str = "balanced",
                  families: str | Sequence[str] | None = None, task: str = "auto", seed: int = 0,
-                 max_trials: int | None = None, verbose: int = 0) -> None:
+                 max_trials: int | None = None, verbose: int = 0, metric: Any = None) -> None:
         self.budget = budget
+        self.metric = metric
         self.objective = objective
         self.families = families
         self.task = task
@@ -71,7 +73,7 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"{type(self).__name__} needs at least 2 samples; got 1 sample (n_samples=1).")
         model = LeptonModel(objective=self.objective, budget=self.budget, families=self.families,
                             task=None if self.task == "auto" else self.task, seed=self.seed, max_trials=self.max_trials,
-                            verbose=self.verbose)
+                            verbose=self.verbose, metric=self.metric)
         model.train((frame, y_array))
         self.model_ = model
         self.n_features_in_ = frame.shape[1]

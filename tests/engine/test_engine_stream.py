@@ -39,7 +39,7 @@ def test_the_final_model_reads_every_row_the_search_did_not_hold_out(big, tmp_pa
         model.train(train)
     said = " ".join(str(w.message) for w in caught)
     assert "linear left out: they learn from every row in memory" in said
-    assert f"the final fit of gbdt reads" in said and f"of the table's {_ROWS:,} rows" in said
+    assert "the final fit of gbdt reads" in said and f"of the table's {_ROWS:,} rows" in said
     chosen = model.chosen
     assert chosen.family in ("gbdt", "gbdt-fast")
     full = chosen if chosen.family == "gbdt" else next(t for t in model.result_.trials

@@ -5,11 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lepton_ai.errors import ConfigError
 from lepton_ai.models.metrics import (
+    METRICS,
     classification_report,
+    make_metric,
     primary_metric,
     primary_metric_name,
     regression_report,
+    resolve_metric,
 )
 
 _KEYS = {"task", "n_rows", "accuracy", "balanced_accuracy", "precision_macro", "recall_macro", "f1_macro",
@@ -74,3 +78,63 @@ def test_primary_metric() -> None:
     assert primary_metric("classification", np.array([0, 1, 2, 2]), _one_hot_like([0, 1, 1, 2], 3)) == 0.75
     assert primary_metric("regression", np.array([1.0, 2.0, 3.0, 4.0]), np.array([1.0, 2.0, 3.0, 5.0])) \
         == pytest.approx(0.8)
+
+
+# ---- the metric a search ranks by ---------------------------------------------------------------
+
+_PROBA = np.array([[0.9, 0.1], [0.2, 0.8], [0.4, 0.6], [0.7, 0.3]])
+_Y = np.array([0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("accuracy", 0.5), ("balanced_accuracy", 0.5), ("f1", 0.5), ("precision", 0.5), ("recall", 0.5),
+    ("roc_auc", 0.75), ("mcc", 0.0),
+])
+def test_classification_metrics_score_as_scikit_learn_does(name, expected):
+    assert resolve_metric(name, "classification").score("classification", _Y, _PROBA) == pytest.approx(expected)
+
+
+def test_losses_are_negated_so_higher_is_better_everywhere():
+    y, good, bad = np.array([1.0, 2.0, 3.0]), np.array([1.1, 2.0, 2.9]), np.array([2.0, 3.0, 1.0])
+    rmse = resolve_metric("rmse", "regression")
+    assert rmse.score("regression", y, good) > rmse.score("regression", y, bad)
+    assert rmse.score("regression", y, good) == pytest.approx(-np.sqrt(0.02 / 3))
+    assert resolve_metric("log_loss", "classification").score("classification", _Y, _PROBA) < 0
+    assert rmse.perfect == 0.0 and METRICS["f1"].perfect == 1.0
+
+
+def test_an_unknown_name_lists_the_metrics_of_the_task():
+    with pytest.raises(ConfigError, match=r"unknown metric 'f2'; for classification use one of: accuracy, "
+                                          r"balanced_accuracy, f1.*roc_auc, log_loss"):
+        resolve_metric("f2", "classification")
+
+
+def test_a_metric_of_the_other_task_is_refused_naming_both():
+    with pytest.raises(ConfigError, match=r"metric 'rmse' is for regression, and this task is classification"):
+        resolve_metric("rmse", "classification")
+
+
+def test_a_bare_function_must_say_its_direction():
+    with pytest.raises(ConfigError, match=r"make_metric\(function, greater_is_better=...\)"):
+        resolve_metric(lambda y, p: 0.0, "classification")
+
+
+def test_a_metric_of_your_own_that_raises_or_returns_nan_is_named():
+    broken = make_metric(lambda y, p: 1 / 0, greater_is_better=True, name="broken")
+    with pytest.raises(ConfigError, match="metric 'broken' raised ZeroDivisionError"):
+        broken.score("classification", _Y, _PROBA)
+    nan = make_metric(lambda y, p: float("nan"), greater_is_better=False, needs="values", name="nan")
+    with pytest.raises(ConfigError, match="metric 'nan' returned nan"):
+        nan.score("regression", np.array([1.0]), np.array([1.0]))
+
+
+def test_a_metric_of_your_own_gets_what_it_asks_for():
+    seen = {}
+
+    def top_class_share(y_true, proba):
+        seen["shape"] = proba.shape
+        return float(np.mean(proba.argmax(axis=1) == y_true))
+
+    metric = make_metric(top_class_share, greater_is_better=True, needs="proba")
+    assert metric.score("classification", _Y, _PROBA) == 0.5 and seen["shape"] == (4, 2)
+    assert metric.name == "top_class_share" and metric.task == "classification"

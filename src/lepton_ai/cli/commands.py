@@ -62,7 +62,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
               out: Path, test: str | None, report: Path | None, seed: int, max_trials: int | None,
               sep: str | None, quiet: bool, cluster: str | None = None, store: str | None = None,
               epochs: int | None = None, cores: int | None = None, workers: int | None = None,
-              encoding: str = "utf-8", memory: str | None = None, cache: str | None = None) -> None:
+              encoding: str = "utf-8", memory: str | None = None, cache: str | None = None,
+              metric: str | None = None) -> None:
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -73,7 +74,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
         "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
         "store": store, "epochs": epochs, "cores": cores, "workers": workers, "encoding": encoding, "quiet": quiet,
-        "memory": memory, "cache": cache})
+        "memory": memory, "cache": cache, "metric": metric})
 
     started = command_start()
     console = _console()
@@ -92,7 +93,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     if note is not None:
         typer.echo(f"lepton: {note}", err=True)
     search_for: str | float = budget if search.seconds is None else search.seconds
-    model = LeptonModel(objective=objective, budget=search_for, engine=engine,
+    model = LeptonModel(objective=objective, budget=search_for, engine=engine, metric=metric,
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1, callbacks=[_ImportWhenNeeded()])
     try:

@@ -107,6 +107,10 @@ def train(
     memory: Annotated[str | None, typer.Option(
         help="Memory the whole search may use, e.g. 4GB (default: what is free). A Parquet table that needs "
              "more is sampled for the search and streamed to the final fit.")] = None,
+    metric: Annotated[str | None, typer.Option(
+        help="What ranks and selects the candidates: accuracy, balanced_accuracy, f1, f1_macro, f1_weighted, "
+             "precision, recall, mcc, roc_auc, log_loss; r2, rmse, mse, mae, mape, median_ae (default: accuracy "
+             "or r2).")] = None,
     cache: Annotated[str | None, typer.Option(
         help="Cache of prepared features and models several machines share: a Redis URL (default: "
              "$LEPTON_CACHE, else this machine's folder).")] = None,
@@ -120,7 +124,7 @@ def train(
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
               out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, cluster=cluster,
               store=store, epochs=epochs, cores=cores, workers=workers, encoding=encoding, quiet=quiet,
-              memory=memory, cache=cache)
+              memory=memory, cache=cache, metric=metric)
 
 
 @app.command()

@@ -26,7 +26,7 @@ from ..features.cache import FeatureCache, RawRows
 from ..features.prepared import Prepared
 from ..models.base import ModelFamily
 from ..models.derived.variant import VariantFamily
-from ..models.metrics import primary_metric
+from ..models.metrics import METRICS, Metric, primary_metric_name
 from ..models.registry import get_family, resolve_families
 from ..search.frontier import pareto_front
 from ..search.trial import TrialResult
@@ -49,16 +49,18 @@ def default_sources(result: SearchResult) -> list[str]:
 def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, rows: RawRows,
                     sources: Sequence[str] | None = None, kinds: Sequence[str] | None = None,
                     deadline: float | None = None, callbacks: Sequence[Callback] = (),
-                    log: Callable[[str], None] | None = None) -> list[TrialResult]:
+                    log: Callable[[str], None] | None = None, metric: Metric | None = None) -> list[TrialResult]:
     """Make, measure and add the variants of ``sources`` (default :func:`default_sources`).
 
     ``dev``: the prepared dev split by view (``"dense"``, ``"codes"``), labelled. ``rows``: raw dev
     rows with the preparer, which the end-to-end timings predict from. ``kinds``: which
     variants (default: all that apply). ``deadline`` (``time.monotonic()``): sources whose variants
     would not finish by then are skipped, with a line to ``log``. A variant that fails is logged and
-    left out. Returns the variant trials added.
+    left out. Returns the variant trials added. ``metric``: what the search ranked by (default: the
+    one ``result`` recorded, when it is a built-in one).
     """
     say = log or (lambda message: None)
+    metric = metric or METRICS.get(str(result.extra.get("metric") or primary_metric_name(result.schema.task)))
     runner = CallbackRunner(callbacks)  # each variant is one more trial the callbacks see; the search is over
     added: list[TrialResult] = []
     for source_id in default_sources(result) if sources is None else sources:
@@ -73,14 +75,14 @@ def compress_result(result: SearchResult, dev: Mapping[str, Prepared], *, rows: 
             continue
         part = dev[str(source.view)]
         with _threads(result.n_threads):
-            for trial in _compress_one(result, source_id, source, todo, part, rows, say):
+            for trial in _compress_one(result, source_id, source, todo, part, rows, say, metric):
                 added.append(trial)
                 runner.on_trial_end(trial)
     return added
 
 
 def _compress_one(result: SearchResult, source_id: str, source: ModelFamily, kinds: list[str], dev: Prepared,
-                  rows: RawRows, say: Callable[[str], None]) -> Iterator[TrialResult]:
+                  rows: RawRows, say: Callable[[str], None], metric: Metric | None) -> Iterator[TrialResult]:
     start = time.perf_counter()
     # A variant that cannot be made or run (an export the exporters cannot trace, a runtime error in
     # ONNX Runtime) is left out with a line saying why; the source and the search stay as they are.
@@ -90,23 +92,29 @@ def _compress_one(result: SearchResult, source_id: str, source: ModelFamily, kin
         say(f"compress: {source_id} ({source.name}): {type(exc).__name__}: {exc}")
         return
     made_s = (time.perf_counter() - start) / max(len(variants), 1)
-    baseline = _dev_metric(source, dev)
+    baseline = _dev_metric(source, dev, metric)
     for kind, variant in variants.items():
         try:
-            yield _measured(result, source_id, kind, variant, (dev, rows), made_s, baseline)
+            yield _measured(result, source_id, kind, variant, (dev, rows), made_s, baseline, metric)
         except Exception as exc:
             say(f"compress: {source_id}-{kind}: {type(exc).__name__}: {exc}; left out")
 
 
-def _dev_metric(model: ModelFamily, dev: Prepared) -> float:
+def _dev_metric(model: ModelFamily, dev: Prepared, metric: Metric | None) -> float | None:
+    """``model``'s score on the dev split by ``metric`` (None: a metric of the user's this process does
+    not have, e.g. compressing a loaded model: no score)."""
+    if metric is None:
+        return None
     X = np.array(dev.X, dtype=np.float32)  # a writable copy: torch refuses read-only (memory-mapped) arrays
     assert dev.y is not None
-    return primary_metric(model.task_, dev.y, model.output(X))
+    return metric.score(model.task_, dev.y, model.output(X))
 
 
 def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantFamily,
-              dev_split: tuple[Prepared, RawRows], made_s: float, baseline: float) -> TrialResult:
+              dev_split: tuple[Prepared, RawRows], made_s: float, baseline: float | None,
+              metric: Metric | None) -> TrialResult:
     """Measure ``variant`` on the dev split (prepared, and its raw rows) and add it to ``result``.
+    Without a ``metric`` to score it by, its dev metric is the source's.
 
     Its dev metric is the source trial's plus what compression changed on the dev rows
     (variant minus source model, ``baseline``): the source model may have been refit on train + dev
@@ -117,8 +125,10 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
     variant.set_threads(result.n_threads)
     source = result.trial(source_id)
     X = np.array(dev.X, dtype=np.float32)
-    measured_metric = _dev_metric(variant, dev)
-    dev_metric = (source.dev_metric if source.dev_metric is not None else baseline) + measured_metric - baseline
+    measured_metric = _dev_metric(variant, dev, metric)
+    dev_metric = source.dev_metric if source.dev_metric is not None else measured_metric
+    if measured_metric is not None and baseline is not None and dev_metric is not None:
+        dev_metric += measured_metric - baseline
     trial_id = f"{source_id}-{kind}"
     directory = result.model_dir(trial_id)
     with tempfile.TemporaryDirectory(prefix="lepton-variant-") as scratch:
@@ -136,7 +146,8 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
         variant_of=source_id, record_p50_ms=measured.record_p50_ms, model_p50_ms=measured.model_p50_ms,
         model_p99_ms=measured.model_p99_ms,
         extra={"variant": kind, "source_family": source.family, "compress_s": compress_s,
-               "dev_metric_change": measured_metric - baseline},
+               "dev_metric_change": None if measured_metric is None or baseline is None
+               else measured_metric - baseline},
     )
     result.add_candidate(trial, variant)
     return trial
@@ -172,8 +183,8 @@ def has_variants(families: str | Sequence[str] | None) -> bool:
 
 
 def compress_after_search(result: SearchResult, cache: FeatureCache, *, deadline: float,
-                          callbacks: Sequence[Callback] = (), log: Callable[[str], None] | None = None) -> \
-        list[TrialResult]:
+                          callbacks: Sequence[Callback] = (), log: Callable[[str], None] | None = None,
+                          metric: Metric | None = None) -> list[TrialResult]:
     """``train``'s automatic step: compress the frontier of ``result`` with the dev split the search
     prepared (read back from the feature ``cache``), within ``deadline`` (``time.monotonic()``)."""
     say = log or (lambda message: None)
@@ -184,4 +195,5 @@ def compress_after_search(result: SearchResult, cache: FeatureCache, *, deadline
         say("compress: the search's prepared dev split is no longer in the feature cache; compression skipped.")
         return []
     dev = {view: parts[1] for view, parts in prepared.views.items()}
-    return compress_result(result, dev, rows=prepared.raw_rows, deadline=deadline, callbacks=callbacks, log=say)
+    return compress_result(result, dev, rows=prepared.raw_rows, deadline=deadline, callbacks=callbacks, log=say,
+                           metric=metric)

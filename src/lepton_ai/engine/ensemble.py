@@ -6,7 +6,7 @@ weighted ensemble does): start from the best model, then repeatedly add whicheve
 improves the dev loss of the average (log-loss for classification, squared error for regression).
 The ensemble joins the trials as one more candidate on the frontier. Its dev metric is measured on
 the same dev rows that chose the weights, so it is a little optimistic; it is kept only when its
-metric is within the dev set's noise of the best single candidate's (``metric_noise``) and its dev
+metric is within the dev set's noise of the best single candidate's (``Metric.noise``) and its dev
 loss is lower than every member's by ``MIN_LOSS_GAIN``. Its timings are derived, not measured:
 latency and size are the sums of its members' (they run one after another), rows/s the harmonic
 combination, training cost the sum.
@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.metrics import dev_loss, primary_metric, primary_metric_name
-from ..search.frontier import metric_noise
+from ..errors import ConfigError
+from ..models.metrics import Metric, default_metric, dev_loss
 from ..search.trial import TrialResult, trial_id_for
 
 __all__ = ["build_ensemble", "DEV_OUTPUTS", "MAX_MEMBERS_CONSIDERED"]
@@ -34,9 +34,10 @@ _ROUNDS = 25
 
 
 def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.ndarray, task: str,
-                   index: int) -> TrialResult | None:
+                   index: int, metric: Metric | None = None) -> TrialResult | None:
     """The ensemble of ``trials`` as a new trial of launch index ``index``, or ``None`` when it does not
-    beat the best one."""
+    beat the best one by ``metric`` (default: the task's)."""
+    metric = metric or default_metric(task)
     pool = [t for t in trials if t.ok and t.rung_fraction >= 1.0 and t.family != "ensemble"
             and (outputs_dir / f"{t.trial_id}.npy").is_file()]
     pool = _diverse(pool)
@@ -52,16 +53,19 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     members = [pool[i] for i in sorted(counts)]
     weights = [counts[i] / sum(counts.values()) for i in sorted(counts)]
     combined = sum(w * outputs[i] for w, i in zip(weights, sorted(counts), strict=True))
-    metric = primary_metric(task, y_dev, np.asarray(combined))
+    try:
+        score = metric.score(task, y_dev, np.asarray(combined))
+    except ConfigError:  # a metric of the user's that cannot score the blend: no ensemble, the members stay
+        return None
     loss = dev_loss(task, y_dev, np.asarray(combined))
     best_single_loss = min(losses)
-    best = max(t.dev_metric or 0.0 for t in pool)
-    if metric < best - metric_noise(task, best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
+    best = max(t.dev_metric for t in pool if t.dev_metric is not None)
+    if score < best - metric.noise(best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
         return None
     return TrialResult(
         trial_id=trial_id_for(index), index=index, family="ensemble",
         params={"members": [t.trial_id for t in members], "weights": [round(w, 6) for w in weights]},
-        metric_name=primary_metric_name(task), dev_metric=metric,
+        metric_name=metric.name, dev_metric=score,
         fit_s=sum(t.fit_s or 0.0 for t in members),
         train_cost_usd=sum(t.train_cost_usd or 0.0 for t in members),
         latency_p50_ms=sum(t.latency_p50_ms or 0.0 for t in members),

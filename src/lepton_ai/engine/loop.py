@@ -15,12 +15,13 @@ from typing import Any
 import numpy as np
 
 from ..blobs import SharedCache
+from ..errors import ConfigError
 from ..features.cache import PreparedData
 from ..models.derived.ensemble import EnsembleFamily
+from ..models.metrics import Metric, default_metric
 from ..models.neural.epochs import EpochLogReader
 from ..models.registry import family_source, get_family
 from ..search.budget import BudgetPlan
-from ..search.frontier import metric_noise
 from ..search.trial import TrialResult, trial_id_for
 from ..search.validation import fold_fit_rows
 from .callbacks import CallbackRunner
@@ -65,6 +66,7 @@ class LoopSettings:
     streamed_dir: str | None = None
     streamed_rows: int = 0
     streamed_memory: int | None = None  # the memory the refit on every row may hold
+    metric: Metric | None = None  # what ranks the trials (models.metrics); None: accuracy or R²
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -128,6 +130,7 @@ class _LoopState:
         if settings.streamed_dir:
             self.growth = settings.streamed_rows / n_train if n_train else 1.0
         self.refit_reserve = 0.0  # seconds kept back from the search for the refits
+        self.metric = settings.metric or default_metric(prepared.schema.task)
         self.exclusive = ""  # a trial running alone with every core: nothing else starts while it runs
 
     # ---- the loop ------------------------------------------------------------------------
@@ -229,6 +232,8 @@ class _LoopState:
         trial = outcome.trial
         if planned is not None:
             trial = dataclasses.replace(trial, **_planned_fields(planned))
+        if trial.ok and self.metric.name != trial.metric_name:
+            self._rescore(trial)
         self.trials.append(trial)
         if trial.ok:
             share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id)
@@ -245,17 +250,33 @@ class _LoopState:
             for other in self.executor.stop_all("stopped: a callback ended the search"):
                 self.finish(other)
 
+    def _rescore(self, trial: TrialResult) -> None:
+        """Score a trial by the search's metric from the dev outputs its worker saved (the worker
+        scores by the task's default; a metric of the user's may not even import in a worker); one
+        the metric cannot score fails with the metric's error."""
+        path = self.s.run_dir / DEV_OUTPUTS / f"{trial.trial_id}.npy"
+        try:
+            trial.dev_metric = self.metric.score(self.prepared.schema.task, self._rank_labels(),
+                                                 np.load(path, allow_pickle=False))
+            trial.metric_name = self.metric.name
+        except (ConfigError, OSError, ValueError) as exc:
+            trial.status, trial.error = "failed", str(exc)
+
+    def _rank_labels(self) -> np.ndarray:
+        """The labels of the rows trials are ranked on: out-of-fold over train + dev, or the dev split."""
+        train, dev = self.prepared.views["dense"]
+        return np.concatenate([train.y, dev.y]) if self.s.folds else np.asarray(dev.y)
+
     # ---- ensemble and refit ----------------------------------------------------------------
     def ensemble(self) -> None:
         """Add the greedy ensemble of the best candidates as one more trial, when it beats them."""
-        train, dev = self.prepared.views["dense"]
         # The rows the trials' saved outputs predict: out-of-fold over train + dev, or the dev split.
-        y = np.concatenate([train.y, dev.y]) if self.s.folds else np.asarray(dev.y)
-        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, y, dev.task, self.next_index)
+        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, self._rank_labels(),
+                               self.prepared.schema.task, self.next_index, self.metric)
         if trial is None:
             return
         model = EnsembleFamily(**trial.params)
-        model._set_task(dev)
+        model._set_task(self.prepared.views["dense"][1])
         model.save(self.s.run_dir / "trials" / trial.trial_id)
         share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id)
         self.next_index += 1
@@ -263,31 +284,34 @@ class _LoopState:
         self.store.put_trial(self.s.run_id, trial)
 
     def refit(self) -> None:
-        """Train the candidates a user may choose again on train + dev, while the budget allows."""
-        pending = refit_candidates(self.trials, limit=self._refit_limit())
+        """Train the candidates a user may choose again on train + dev, while the budget allows.
+
+        On a table bigger than memory the refit reads every row: one runs at a time (it takes the
+        memory a second would need), candidates best first, until one is applied; one whose estimate
+        does not fit what is left gives way to the next.
+        """
+        pending = refit_candidates(self.trials, limit=2 * self.executor.slots)
         by_id = {f"{t.trial_id}{REFIT_SUFFIX}": t for t in pending}
+        streamed = bool(self.s.streamed_dir)
         while pending or self.executor.running():
             remaining = self.deadline - self.reserve - time.monotonic()
-            while pending and self.executor.free_slots() > 0 and not (self.s.streamed_dir and self.executor.running()):
+            while pending and self.executor.free_slots() > 0 and not (streamed and self.executor.running()):
                 trial = pending.pop(0)
                 # A refit cut short by the deadline is thrown away, so one that may just fit is tried;
                 # one that stops at its deadline with what it learned is kept from MIN_LENGTH_SHARE of its length.
                 share = MIN_LENGTH_SHARE if get_family(trial.family).anytime else 1.0
                 if share * refit_estimate_s(trial, self.growth, safety=1.0) + self.plan.measure_s > remaining:
                     trial.refit_error = f"budget: {max(remaining, 0):.1f}s left for the refit"
+                    self.store.put_trial(self.s.run_id, trial)
                     continue
                 self._launch_refit(trial, remaining)
             for outcome in self.executor.poll(_POLL_S):
-                self._finish_refit(by_id[outcome.trial_id], outcome)
+                if self._finish_refit(by_id[outcome.trial_id], outcome) and streamed:
+                    pending.clear()  # the model that read every row is there: the others would only repeat it
             if time.monotonic() >= self.deadline - self.plan.stop_margin_s:
                 for outcome in self.executor.stop_all("stopped at the end of the budget"):
                     self._finish_refit(by_id[outcome.trial_id], outcome)
                 return
-
-    def _refit_limit(self) -> int:
-        """How many candidates are refitted: one on every row of a table bigger than memory (its fit
-        takes the memory a second one would need), else two per slot."""
-        return 1 if self.s.streamed_dir else 2 * self.executor.slots
 
     def _launch_refit(self, trial: TrialResult, remaining: float) -> None:
         now_wall = time.time()
@@ -308,18 +332,21 @@ class _LoopState:
         )
         self.executor.start(spec, now_wall + remaining + self.plan.stop_margin_s)
 
-    def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> None:
-        if apply_refit(trial, outcome.trial, self.s.run_dir / "trials"):
+    def _finish_refit(self, trial: TrialResult, outcome: Outcome) -> bool:
+        """Apply a finished refit to its trial; whether it was applied."""
+        applied = apply_refit(trial, outcome.trial, self.s.run_dir / "trials")
+        if applied:
             if outcome.trial.extra.get("fit_rows"):
                 trial.extra["refit_rows"] = outcome.trial.extra["fit_rows"]
             share_trial(self.s.shared, self.s.run_dir, self.s.run_id, trial.trial_id, replace=True)
         self.store.put_trial(self.s.run_id, trial)
+        return applied
 
     def _update_refit_reserve(self) -> None:
         """Keep back from the search what refitting today's candidates would take (BudgetPlan.refit_reserve_s)."""
         if not self.s.refit:
             return
-        candidates = refit_candidates(self.trials, limit=self._refit_limit())
+        candidates = refit_candidates(self.trials, limit=1 if self.s.streamed_dir else 2 * self.executor.slots)
         if candidates:  # none yet: the reserve stays as it was
             seconds = [refit_estimate_s(t, self.growth) + self.plan.measure_s for t in candidates]
             self.refit_reserve = self.plan.refit_reserve_s(seconds, self.executor.slots)
@@ -404,7 +431,7 @@ class _LoopState:
             return
         assert trial.dev_metric is not None
         rows = self.s.n_rank_rows or int(self.prepared.info.get("n_dev", 0))
-        noise = metric_noise(self.prepared.schema.task, trial.dev_metric, rows)
+        noise = self.metric.noise(trial.dev_metric, rows)
         if self.best is None or trial.dev_metric > self.best + noise:
             self.stale = 0
         else:

@@ -29,6 +29,7 @@ from ..data.split import split_dataset
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
 from ..memory import available_memory, format_bytes, parse_memory
+from ..models.metrics import Metric, resolve_metric
 from ..models.registry import families_for_modality, get_family, resolve_families
 from ..search.budget import BudgetPlan
 from ..search.config import SearchConfig, parse_search_options
@@ -217,6 +218,7 @@ class SinglePointTechnique:
         prepared = self.cache.get_or_prepare(train_ds, dev_ds)
         validation = _validation(prepared, names, dev is not None or train_ds is dev_ds, plan.search_s)
         streamed = self._stream(prepared, train_ds, dev_ds, names, started + STREAM_SHARE * plan.search_s)
+        metric = resolve_metric(config.metric, train_ds.schema.task)
         run_id = self.run_id_ = new_run_id()
         # What resume needs to go on: the search as run (its families as filtered, the engine's part
         # of the budget) and the node it ran on.
@@ -225,16 +227,19 @@ class SinglePointTechnique:
                   "patience": config.patience, "refit": config.refit, "deterministic": config.deterministic,
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
                   "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task,
-                  "validation": validation.to_json(), "streamed": streamed}
+                  "validation": validation.to_json(), "streamed": streamed, "metric": metric.name,
+                  "metric_custom": metric.custom}
         self.store.create_run(run_id, record, prepared.info.get("key"))
-        return self._execute(run_id, record, plan, prepared, started, (), (), callbacks)
+        return self._execute(run_id, record, plan, prepared, started, (), (), callbacks, metric)
 
-    def resume(self, run_id: str, *, callbacks: Sequence[Callback] = ()) -> SearchResult:
+    def resume(self, run_id: str, *, callbacks: Sequence[Callback] = (), metric: Metric | None = None) -> SearchResult:
         """Continue the run ``run_id`` from the run store: finished trials are kept, cut-off ones rerun,
-        and the search goes on with what is left of its budget."""
+        and the search goes on with what is left of its budget. A run ranked by a ``make_metric`` of
+        the user's needs that ``metric`` again."""
         store = self.store
         run = store.run(run_id)
         config = run["config"]
+        metric = _resumed_metric(run_id, config, metric)
         prepared = self.cache.load(run["data_key"] or "")
         if prepared is None:
             raise ConfigError(f"run {run_id}: its prepared features are no longer in {self.cache.root}; "
@@ -256,11 +261,11 @@ class SinglePointTechnique:
         self._warm(config["families"])
         started = time.monotonic() - float(run["spent_s"])
         plan = BudgetPlan.for_budget(float(config["budget_s"]))  # the engine's part; compression is the caller's
-        return self._execute(run_id, config, plan, prepared, started, finished, rerun, callbacks)
+        return self._execute(run_id, config, plan, prepared, started, finished, rerun, callbacks, metric)
 
     def _execute(self, run_id: str, config: dict, plan: BudgetPlan, prepared: PreparedData, started: float,
                  finished: Sequence[TrialResult], rerun: Sequence[tuple[int, PlannedTrial]],
-                 callbacks: Sequence[Callback]) -> SearchResult:
+                 callbacks: Sequence[Callback], metric: Metric) -> SearchResult:
         validation = Validation.from_json(config.get("validation"))
         if config.get("streamed"):
             plan = plan.for_streamed_table()
@@ -287,7 +292,7 @@ class SinglePointTechnique:
             folds=validation.folds, n_rank_rows=n_rank, shared=self.shared,
             streamed_dir=(config.get("streamed") or {}).get("dir"),
             streamed_rows=int((config.get("streamed") or {}).get("rows", 0)),
-            streamed_memory=(config.get("streamed") or {}).get("memory"),
+            streamed_memory=(config.get("streamed") or {}).get("memory"), metric=metric,
         )
         runner = CallbackRunner(callbacks)
         # What is left of the budget: all of it for a new run, less what was spent for a resumed one.
@@ -310,7 +315,8 @@ class SinglePointTechnique:
         ok = {t.trial_id: t.family for t in trials if t.ok}
         return self._result(run_id, config, plan, prepared, trials, ok, wall,
                             {"mode": "deterministic" if settings.deterministic else "deadline",
-                             "validation": validation.to_json(), "n_rank": n_rank, "streamed": config.get("streamed")})
+                             "validation": validation.to_json(), "n_rank": n_rank, "streamed": config.get("streamed"),
+                             "metric": metric.name})
 
     def finished_result(self, run_id: str) -> SearchResult | None:
         """The run ``run_id`` as far as it got, without training anything more: its finished trials and
@@ -429,6 +435,21 @@ class SinglePointTechnique:
         if dev_ds.y is None:
             raise ConfigError(f"{dev_ds.source}: the dev set has no label column {train_ds.schema.label!r}.")
         return train_ds, dev_ds
+
+
+def _resumed_metric(run_id: str, config: dict[str, Any], given: Metric | None) -> Metric:
+    """The metric a run is resumed with: the one it was ranked by (a user's own must be given again)."""
+    name = config.get("metric")
+    task = config.get("task") or "classification"
+    if given is not None:
+        if name is not None and given.name != name:
+            raise ConfigError(f"run {run_id} was ranked by metric {name!r}; resume it with that metric, not "
+                              f"{given.name!r}.")
+        return resolve_metric(given, task)
+    if config.get("metric_custom"):
+        raise ConfigError(f"run {run_id} was ranked by {name!r}, a metric of your own: resume it with "
+                          "metric=make_metric(...) again (LeptonModel(metric=...).resume).")
+    return resolve_metric(name, task)
 
 
 def _streaming_families(names: Sequence[str], train: Dataset) -> list[str]:

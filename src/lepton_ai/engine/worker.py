@@ -168,11 +168,10 @@ def _check_learned(trial: TrialResult, task: str, y: np.ndarray, family: str, le
 
 
 def _save_dev_output(spec: TrialSpec, output: np.ndarray) -> None:
-    """Keep the dev outputs of a full-fidelity trial for ensemble selection (engine.ensemble)."""
+    """Keep a trial's dev outputs: the search scores them by its metric, and ensembles the
+    full-fidelity ones (engine.ensemble)."""
     from .ensemble import DEV_OUTPUTS
 
-    if spec.fidelity < 1.0:
-        return
     directory = Path(spec.output_dir).parent.parent / DEV_OUTPUTS
     directory.mkdir(parents=True, exist_ok=True)
     np.save(directory / f"{spec.trial_id}.npy", np.asarray(output, dtype=np.float64), allow_pickle=False)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 from sklearn import metrics as skm
 
-__all__ = ["primary_metric", "primary_metric_name", "dev_loss", "classification_report", "regression_report"]
+from ..errors import ConfigError
+
+__all__ = ["primary_metric", "primary_metric_name", "dev_loss", "classification_report", "regression_report",
+           "Metric", "METRICS", "make_metric", "resolve_metric", "default_metric"]
 
 
 def primary_metric_name(task: str) -> str:
@@ -72,3 +78,154 @@ def regression_report(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, Any]:
         "rmse": float(np.sqrt(skm.mean_squared_error(y_true, y_pred))),
         "mae": float(skm.mean_absolute_error(y_true, y_pred)),
     }
+
+
+# ---- the metric a search ranks by ----------------------------------------------------------------
+Needs = Literal["labels", "proba", "values"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """What ranks, ensembles and selects candidates: ``function(y_true, y)`` on dev rows, where ``y``
+    is what ``needs`` says (predicted class indices, class probabilities ``(n, k)``, or values).
+
+    Scores are higher-is-better: a metric with ``greater_is_better=False`` (a loss, an error) is
+    negated, as scikit-learn's scorers and AutoGluon do, so ``dev rmse -3.2`` beats ``-4.0``.
+    ``best`` is the score of a perfect model (1 for accuracy, 0 for a negated loss): the ``balanced``
+    objective weighs the distance to it against cost. ``task`` is the task it applies to (``None``:
+    either). Make one of your own with :func:`make_metric`.
+    """
+
+    name: str
+    function: Callable[[np.ndarray, np.ndarray], float]
+    needs: Needs = "labels"
+    greater_is_better: bool = True
+    task: str | None = None
+    best: float | None = None
+    custom: bool = False
+
+    def score(self, task: str, y_true: np.ndarray, output: np.ndarray) -> float:
+        """The higher-is-better score of ``output`` (a model's raw outputs: probabilities or values)."""
+        output = np.asarray(output, dtype=np.float64)
+        given = output.argmax(axis=1) if task == "classification" and self.needs == "labels" else output
+        if task == "regression" and given.ndim == 2 and given.shape[1] == 1:
+            given = given[:, 0]
+        try:
+            value = float(self.function(np.asarray(y_true), given))
+        except Exception as exc:  # a user's metric that fails is named with its cause, never ranked silently
+            raise ConfigError(f"metric {self.name!r} raised {type(exc).__name__}: {exc}") from exc
+        if not math.isfinite(value):
+            raise ConfigError(f"metric {self.name!r} returned {value} on {len(y_true)} dev rows; a metric must "
+                              "return a finite number")
+        return value if self.greater_is_better else -value
+
+    @property
+    def perfect(self) -> float:
+        """The score of a perfect model (``best``; by default 1 for scores and 0 for negated losses)."""
+        if self.best is not None:
+            return self.best if self.greater_is_better else -self.best
+        return 1.0 if self.greater_is_better else 0.0
+
+    def noise(self, score: float, n_rows: int) -> float:
+        """How much a dev score moves by chance: one binomial standard error for a score in [0, 1]
+        and at least one row's worth; a thousandth of the score's size otherwise."""
+        if n_rows <= 0:
+            return 0.001
+        if self.perfect == 1.0 and 0.0 <= score <= 1.0 and self.name != "r2":
+            return max(1.0 / n_rows, math.sqrt(score * (1 - score) / n_rows))
+        return max(0.001 * abs(score), 1e-12) if self.name != "r2" else 0.001
+
+
+def make_metric(function: Callable[[np.ndarray, np.ndarray], float], *, greater_is_better: bool,
+                needs: Needs = "labels", name: str | None = None, best: float | None = None) -> Metric:
+    """A metric of your own: ``function(y_true, y)`` with ``y`` predicted labels (class indices),
+    class probabilities ``(n, k)`` (``needs="proba"``) or values (regression, ``needs="values"``);
+    ``greater_is_better`` says its direction (required: a loss ranked as a score would pick the worst
+    model). ``y_true`` holds class indices (0..k-1 in the order of ``classes_``) or values."""
+    if not callable(function):
+        raise ConfigError(f"make_metric needs a callable (y_true, y) -> float. Got {function!r}.")
+    if needs not in ("labels", "proba", "values"):
+        raise ConfigError(f"needs must be 'labels', 'proba' or 'values'. Got {needs!r}.")
+    return Metric(name=str(name or getattr(function, "__name__", "custom")), function=function, needs=needs,
+                  greater_is_better=bool(greater_is_better), best=best, custom=True,
+                  task="regression" if needs == "values" else "classification")
+
+
+def _binary_or(binary: Callable[..., float], multi: Callable[..., float]) -> Callable[[np.ndarray, np.ndarray], float]:
+    def score(y_true: np.ndarray, y: np.ndarray) -> float:
+        k = y.shape[1] if y.ndim == 2 else int(max(np.max(y_true), np.max(y)) + 1)
+        return binary(y_true, y) if k <= 2 else multi(y_true, y)
+
+    return score
+
+
+def _auc(y_true: np.ndarray, proba: np.ndarray) -> float:
+    if proba.shape[1] == 2:
+        return float(skm.roc_auc_score(y_true, proba[:, 1]))
+    return float(skm.roc_auc_score(y_true, proba, multi_class="ovr", labels=list(range(proba.shape[1]))))
+
+
+def _log_loss(y_true: np.ndarray, proba: np.ndarray) -> float:
+    return float(skm.log_loss(y_true, np.clip(proba, 1e-15, 1.0), labels=list(range(proba.shape[1]))))
+
+
+def _average(function: Callable[..., float], average: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    return lambda y_true, y: float(function(y_true, y, average=average, zero_division=0))
+
+
+# The positive class of a binary task is the second of its two classes (sorted: 1 of {0, 1}, "yes" of
+# {"no", "yes"}); on more classes f1, precision and recall are macro averages.
+METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("accuracy", lambda t, y: float(skm.accuracy_score(t, y)), task="classification"),
+    Metric("balanced_accuracy", lambda t, y: float(skm.balanced_accuracy_score(t, y)), task="classification"),
+    Metric("f1", _binary_or(_average(skm.f1_score, "binary"), _average(skm.f1_score, "macro")),
+           task="classification"),
+    Metric("f1_macro", _average(skm.f1_score, "macro"), task="classification"),
+    Metric("f1_weighted", _average(skm.f1_score, "weighted"), task="classification"),
+    Metric("precision", _binary_or(_average(skm.precision_score, "binary"), _average(skm.precision_score, "macro")),
+           task="classification"),
+    Metric("recall", _binary_or(_average(skm.recall_score, "binary"), _average(skm.recall_score, "macro")),
+           task="classification"),
+    Metric("mcc", lambda t, y: float(skm.matthews_corrcoef(t, y)), task="classification"),
+    Metric("roc_auc", _auc, needs="proba", task="classification"),
+    Metric("log_loss", _log_loss, needs="proba", greater_is_better=False, task="classification"),
+    Metric("r2", lambda t, y: float(skm.r2_score(t, y)), needs="values", task="regression"),
+    Metric("rmse", lambda t, y: float(np.sqrt(skm.mean_squared_error(t, y))), needs="values",
+           greater_is_better=False, task="regression"),
+    Metric("mse", lambda t, y: float(skm.mean_squared_error(t, y)), needs="values", greater_is_better=False,
+           task="regression"),
+    Metric("mae", lambda t, y: float(skm.mean_absolute_error(t, y)), needs="values", greater_is_better=False,
+           task="regression"),
+    Metric("mape", lambda t, y: float(skm.mean_absolute_percentage_error(t, y)), needs="values",
+           greater_is_better=False, task="regression"),
+    Metric("median_ae", lambda t, y: float(skm.median_absolute_error(t, y)), needs="values",
+           greater_is_better=False, task="regression"),
+)}
+
+
+def default_metric(task: str) -> Metric:
+    """Accuracy for classification, R² for regression."""
+    return METRICS[primary_metric_name(task)]
+
+
+def resolve_metric(metric: str | Metric | None, task: str) -> Metric:
+    """The Metric for ``metric`` (a name, a Metric, or ``None`` for the task's default) on ``task``;
+    a ConfigError listing the valid names for the task otherwise."""
+    if metric is None:
+        return default_metric(task)
+    valid = ", ".join(name for name, m in METRICS.items() if m.task == task)
+    if isinstance(metric, Metric):
+        found = metric
+    elif isinstance(metric, str):
+        if metric not in METRICS:
+            raise ConfigError(f"unknown metric {metric!r}; for {task} use one of: {valid}, or a make_metric(...) of "
+                              "your own.")
+        found = METRICS[metric]
+    elif callable(metric):
+        raise ConfigError("a metric function needs its direction: pass make_metric(function, greater_is_better=...)"
+                          ", not the bare function.")
+    else:
+        raise ConfigError(f"metric must be a name ({valid}) or a make_metric(...). Got {metric!r}.")
+    if found.task is not None and found.task != task:
+        raise ConfigError(f"metric {found.name!r} is for {found.task}, and this task is {task}; use one of: {valid}.")
+    return found

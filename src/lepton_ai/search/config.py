@@ -33,6 +33,8 @@ class SearchConfig:
     more on train + dev at the end. ``epochs`` caps the epochs of neural families. ``compress``:
     the caller compresses the frontier after the search within the same budget
     (``LeptonModel.train`` does), so the search leaves that slice of it (:class:`BudgetPlan`).
+    ``metric``: what ranks, ensembles and selects the candidates (``models.metrics``: ``"f1"``,
+    ``"roc_auc"``, ``"rmse"``, ... or a ``make_metric``); ``None`` is accuracy or R².
     ``deterministic``: fits stop at their epoch and tree counts (and early stopping), never at a
     wall-clock deadline, and no timing picks a precision, so the same data, seed and threads give
     byte-identical models; a trial that runs past the end of the budget is then killed (failed)
@@ -50,6 +52,7 @@ class SearchConfig:
     epochs: int | None = None
     compress: bool = False
     deterministic: bool = False
+    metric: Any = None  # a name in models.metrics.METRICS or a make_metric(...); None: accuracy or R²
 
     def __post_init__(self) -> None:
         values = {f.name: getattr(self, f.name) for f in fields(self)}
@@ -130,7 +133,7 @@ def _flag(name: str, value: Any) -> bool:
     return bool(value)
 
 
-_MAY_BE_NONE = frozenset({"families", "max_trials", "epochs"})
+_MAY_BE_NONE = frozenset({"families", "max_trials", "epochs", "metric"})
 _PARSERS = {
     "budget": _budget,
     "families": _families,
@@ -141,4 +144,19 @@ _PARSERS = {
     "epochs": lambda name, value: _integer(name, value, 1),
     "compress": _flag,
     "deterministic": _flag,
+    "metric": lambda name, value: _metric(value),
 }
+
+
+def _metric(value: Any) -> Any:
+    """A metric name known for some task, or a Metric (which task it fits is checked against the data)."""
+    from ..models.metrics import METRICS, Metric
+
+    if isinstance(value, Metric):
+        return value
+    if isinstance(value, str) and value in METRICS:
+        return value
+    if callable(value):
+        raise ConfigError("a metric function needs its direction: pass make_metric(function, greater_is_better=...), "
+                          "not the bare function.")
+    raise ConfigError(f"unknown metric {value!r}; use one of: {', '.join(METRICS)}, or a make_metric(...) of your own.")

@@ -115,23 +115,25 @@ def select_trial(
     return _balanced(front, noise)
 
 
-def metric_noise(task: str, best_metric: float, n_dev: int) -> float:
-    """How much a dev metric moves by chance: for accuracy, one standard error of ``best_metric``
-    on ``n_dev`` rows and at least one row's worth (``1/n_dev``); for R², 0.001."""
-    if task != "classification" or n_dev <= 0:
-        return 0.001
-    p = min(max(best_metric, 0.0), 1.0)
-    return max(1.0 / n_dev, math.sqrt(p * (1 - p) / n_dev))
+def metric_noise(task: str, best_metric: float, n_dev: int, metric_name: str | None = None) -> float:
+    """How much a dev metric moves by chance (``Metric.noise``): for accuracy and other scores in
+    [0, 1], one standard error of ``best_metric`` on ``n_dev`` rows and at least one row's worth
+    (``1/n_dev``); for R², 0.001. ``metric_name``: the metric that scored it (default: the task's)."""
+    from ..models.metrics import METRICS, default_metric
+
+    metric = METRICS.get(metric_name or "", default_metric(task))
+    return metric.noise(best_metric, n_dev)
 
 
 def _balanced(front: list[TrialResult], noise: float = 0.0) -> TrialResult:
     """The point of lowest ``log(error) + BALANCED_COST_WEIGHT * log(cost)`` (see the module docstring)."""
     best = max(_metric(t) for t in front)
     floor = max(noise, _MIN_ERROR)
+    perfect = _perfect(front[0].metric_name, best)
 
     def error(t: TrialResult) -> float:
         metric = best if best - _metric(t) <= noise + 1e-12 else _metric(t)
-        return max(1.0 - metric, floor)
+        return max(perfect - metric, floor)
 
     costs = _snap_costs([max(_infer_cost(t), 1e-12) for t in front])
     scores = [math.log(error(t)) + BALANCED_COST_WEIGHT * math.log(c) for t, c in zip(front, costs, strict=True)]
@@ -229,6 +231,17 @@ def _infeasible_message(ok: list[TrialResult], max_latency_ms: float | None, max
         for t in closest
     )
     return f"no candidate meets {limits}. Closest: {shown}."
+
+
+def _perfect(metric_name: str, best: float) -> float:
+    """The score of a perfect model by the metric that scored these trials (1 for accuracy or R², 0
+    for a negated loss); for a metric of the user's, 1 when the scores look like fractions, else 0
+    for negated losses and the best score itself otherwise."""
+    from ..models.metrics import METRICS
+
+    if metric_name in METRICS:
+        return METRICS[metric_name].perfect
+    return 1.0 if 0.0 <= best <= 1.0 else (0.0 if best < 0 else best)
 
 
 def _metric(t: TrialResult) -> float:
