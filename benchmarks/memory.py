@@ -211,7 +211,8 @@ def main() -> None:
 
         limit = parse_memory(args.memory)
         print(f"lepton: wall {wall:.0f}s, peak PSS of the process tree {peak / 2**20:.0f} MiB; "
-              f"limit {limit / 2**20:.0f} MiB + libraries {base_pss / 2**20:.0f} MiB = {(limit + base_pss) / 2**20:.0f} MiB -> "
+              f"limit {limit / 2**20:.0f} MiB + libraries {base_pss / 2**20:.0f} MiB = "
+              f"{(limit + base_pss) / 2**20:.0f} MiB -> "
               f"{'within' if peak <= limit + base_pss else 'OVER'}; final fit read "
               f"{read.group(1) if read else '?'} rows; test r2 {score:.4f}")
         reference, seconds, n = in_memory_r2(root, test)
