@@ -30,7 +30,8 @@ test-slow: $(STAMP)
 	$(PY) -m pytest -q -m slow
 
 # Every benchmark in benchmarks/ (about 1.5 hours; each target below runs one of them).
-bench: bench-bar bench-tabular bench-neural bench-text bench-compress bench-latency bench-serve bench-cluster
+bench: bench-bar bench-tabular bench-neural bench-text bench-compress bench-latency bench-serve bench-cluster \
+	bench-store bench-metric bench-memory
 
 # `lepton train --budget 10s` as a user runs it, on every public set and on sets made there, vs the best
 # any system reached (BASELINES.md) and FLAML / AutoGluon at 10 s; wall from process start to exit.
@@ -65,6 +66,20 @@ bench-serve: $(STAMP)
 # Trials/s of a search on a 2-worker loopback Dask cluster vs 1 worker (target >= 1.7x), metric vs a local run.
 bench-cluster: $(STAMP)
 	$(PY) benchmarks/cluster.py
+
+# Two nodes writing one PostgreSQL run store at once, and a killed node's run resumed on another: lost and
+# duplicated trials counted from the store (PostgreSQL and Redis from Debian's packages, on loopback).
+bench-store: $(STAMP)
+	$(PY) benchmarks/store.py
+
+# F1 of the positive class on imbalanced tables made there: metric="f1" vs the default at the same budget.
+bench-metric: $(STAMP)
+	$(PY) benchmarks/metric.py
+
+# `lepton train --memory 1GB` on a generated 5 GB Parquet folder: peak PSS of the process tree vs the limit
+# plus the libraries, and test R2 vs LightGBM on every row in memory (about 20 minutes, 6 GB of disk).
+bench-memory: $(STAMP)
+	$(PY) benchmarks/memory.py --size 5 --memory 1GB --budget 300
 
 # The same with FLAML and AutoGluon, installed into their own venv (about 2 GB).
 $(BENCH_STAMP): pyproject.toml

@@ -144,20 +144,22 @@ def in_memory_r2(root: Path, test: pd.DataFrame) -> tuple[float, float, int]:
     from sklearn.metrics import r2_score
 
     started = time.monotonic()
-    table = pq.read_table(root)
     names = [c for c in test.columns if c != "y"]
     categories = {name: sorted(set(test[name])) for name in ("shop", "city")}
 
-    def as_array(columns: dict) -> np.ndarray:
-        out = np.empty((len(columns["x0"]), len(names)), dtype=np.float32)
-        for j, name in enumerate(names):
-            values = columns[name]
-            out[:, j] = pd.Categorical(values, categories=categories[name]).codes if name in categories else values
-        return out
+    def column(values: np.ndarray, name: str) -> np.ndarray:
+        return pd.Categorical(values, categories=categories[name]).codes if name in categories else values
 
-    X = as_array({name: table[name].to_numpy() for name in names})
-    y = table["y"].to_numpy()
-    del table
+    # One column at a time into one float32 array: the whole table as Arrow and pandas at once
+    # needs about 23 GB.
+    y = pq.read_table(root, columns=["y"])["y"].to_numpy()
+    X = np.empty((len(y), len(names)), dtype=np.float32)
+    for j, name in enumerate(names):
+        X[:, j] = column(pq.read_table(root, columns=[name])[name].to_numpy(), name)
+
+    def as_array(columns: dict) -> np.ndarray:
+        return np.column_stack([column(columns[name], name) for name in names]).astype(np.float32)
+
     dev = np.random.default_rng(0).random(len(y)) < 0.05
     cat = [names.index(n) for n in categories]
     train = lgb.Dataset(X[~dev], label=y[~dev], categorical_feature=cat, free_raw_data=True)
@@ -215,6 +217,15 @@ def main() -> None:
               f"{(limit + base_pss) / 2**20:.0f} MiB -> "
               f"{'within' if peak <= limit + base_pss else 'OVER'}; final fit read "
               f"{read.group(1) if read else '?'} rows; test r2 {score:.4f}")
+        from lepton_ai import SinglePointTechnique
+
+        store = SinglePointTechnique(home=work / "home").store
+        run_id = re.search(r"\(run (\S+)\)", text).group(1)
+        for _, trial in store.trials(run_id):
+            if trial.refit_error or trial.extra.get("refit_rows"):
+                print(f"  refit of {trial.trial_id} (fit {trial.fit_s:.1f}s on the sample): "
+                      f"{trial.refit_error or 'read ' + format(trial.extra['refit_rows'], ',') + ' rows'}"
+                      f"{f' in {trial.refit_fit_s:.0f}s' if trial.refit_fit_s else ''}")
         reference, seconds, n = in_memory_r2(root, test)
         print(f"in memory: LightGBM on {n:,} rows, test r2 {reference:.4f} ({seconds:.0f}s)")
         print(f"lepton / in memory r2: {score / reference:.3f} (target >= 0.8)")

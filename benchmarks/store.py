@@ -10,8 +10,8 @@ and ``LEPTON_CACHE``:
 
 From the store alone it counts, for every run: trials lost (recorded as started and never ended),
 trials duplicated (one trial id twice, or one candidate at one rung run twice), runs not finished;
-for the killed run, which of its trials the second node ran (the ``worker`` column) and whether the
-models the first node finished were reused (not trained again).
+for the killed run, whether the trials it cut off were run by the second node and whether the models
+the first node finished were reused (not trained again).
 
     python benchmarks/store.py [--nodes 2] [--budget 20] [--kill-after 3]
 """
@@ -64,8 +64,7 @@ def audit(store_url: str, run_id: str) -> dict[str, object]:
     return {"status": run["status"], "trials": len(rows),
             "statuses": dict(collections.Counter(status for status, _ in rows)),
             "lost": sum(status not in ("ok", "failed", "skipped") for status, _ in rows),
-            "duplicated": sum(n - 1 for n in ids.values()) + sum(n - 1 for n in candidates.values()),
-            "workers": dict(collections.Counter((t.worker or "?").split(":")[0] for _, t in rows))}
+            "duplicated": sum(n - 1 for n in ids.values()) + sum(n - 1 for n in candidates.values())}
 
 
 def run_id_of(text: str) -> str:

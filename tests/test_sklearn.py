@@ -17,7 +17,7 @@ from sklearn.utils.estimator_checks import check_estimator
 
 from lepton_ai import LeptonAI
 
-PARAMS = {"budget", "objective", "families", "task", "seed", "max_trials", "verbose"}
+PARAMS = {"budget", "objective", "families", "task", "seed", "max_trials", "verbose", "metric"}
 
 
 @pytest.fixture(scope="module")

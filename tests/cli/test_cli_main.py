@@ -297,3 +297,17 @@ def test_train_with_a_memory_limit_streams_a_table_too_big_for_it(tmp_path):
 def test_a_memory_limit_that_is_not_a_size_exits_2_naming_the_option(tmp_path):
     result = invoke("train", "iris", "--memory", "lots", "--out", str(tmp_path / "m"))
     assert result.exit_code == 2 and "memory must be a size such as '4GB'" in result.stderr
+
+
+def test_train_ranks_by_the_metric_given_and_refuses_one_of_the_other_task(tmp_path):
+    from conftest import make_table
+
+    make_table(200, seed=6).to_csv(tmp_path / "train.csv", index=False)
+    result = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "8s", "--max-trials", "3",
+                    "--families", "linear", "--metric", "f1_macro", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"f1_macro [\d.]+, test f1_macro [\d.]+", result.stdout)
+    assert load_model(tmp_path / "model").chosen.metric_name == "f1_macro"
+    wrong = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "5s", "--metric", "rmse",
+                   "--out", str(tmp_path / "m2"))
+    assert wrong.exit_code == 2 and "metric 'rmse' is for regression" in wrong.stderr
