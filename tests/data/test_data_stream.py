@@ -92,3 +92,14 @@ def test_a_file_that_breaks_half_way_through_the_pass_is_named(folder):
     broken.write_bytes(bytes(raw))
     with pytest.raises(DataError, match=rf"{broken.name} cannot be read as Parquet"):
         list(stream.batches())
+
+
+def test_a_broken_file_met_by_the_sampling_child_is_named_here(folder):
+    write_parquet_parts(folder, 4_000, n_files=2, partitions=False)
+    stream = open_stream(folder)
+    broken = sorted(folder.glob("*.parquet"))[1]
+    raw = bytearray(broken.read_bytes())
+    raw[8:2000] = b"\xff" * (2000 - 8)
+    broken.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=rf"{broken.name} cannot be read as Parquet"):
+        sample_rows(stream, 0.5, seed=0)  # the pass runs in a child process; its DataError comes back as it was

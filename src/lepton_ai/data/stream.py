@@ -15,6 +15,9 @@ again from the positions alone.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +31,12 @@ from .folders import folder_kind, glob_files, is_glob, parquet_folder_files
 from .parquet import PARQUET_SUFFIXES, open_parquet_dataset, typed_partitions
 from .readers import normalize_columns
 
-__all__ = ["TableStream", "StreamedRows", "open_stream", "row_draws", "sample_rows", "BATCH_ROWS"]
+__all__ = ["TableStream", "StreamedRows", "open_stream", "row_draws", "sample_rows", "run_apart", "BATCH_ROWS"]
 
 BATCH_ROWS = 65_536
 _PROBE_ROWS = 4_096  # rows read to learn what one row takes in memory
+_POSITION = "__lepton_position__"  # the column a child's sample carries its table positions in
+_DATA_ERROR = 2  # a child's exit code for a DataError (its message is its last line of stderr)
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,44 @@ def row_draws(first: int, n: int, seed: int) -> np.ndarray:
 
 
 def sample_rows(stream: TableStream, fraction: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
-    """The rows whose draw is below ``fraction``, read batch by batch, and their table positions."""
+    """The rows whose draw is below ``fraction``, read batch by batch, and their table positions.
+
+    The pass runs in a child process (:func:`run_apart`): what reading the table took is given
+    back when it exits, and this process holds only the sample, which comes back as a Parquet file.
+    """
+    import pyarrow.parquet as pq
+
+    with tempfile.TemporaryDirectory(prefix="lepton-sample-") as scratch:
+        out = Path(scratch) / "sample.parquet"
+        run_apart("lepton_ai.data.stream", ["sample", json.dumps(dataclasses.asdict(stream)), repr(fraction),
+                                            str(seed), str(out)], stream.source)
+        frame = pq.read_table(out).to_pandas()
+    positions = frame.pop(_POSITION).to_numpy(dtype=np.int64)
+    return frame, positions
+
+
+def run_apart(module: str, args: list[str], source: str) -> None:
+    """Run ``python -m module args`` for a pass over a table bigger than memory and wait for it.
+
+    A process that read a table keeps much of what it allocated (the C allocator's arenas, Arrow's
+    buffers, pandas' blocks): a pass in a child of its own gives all of it back when the child
+    exits. A child that fails with a DataError exits 2 with its message, which is raised here as
+    it was; any other failure is a DataError naming the pass, with the child's last output.
+    """
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True)
+    if done.returncode == 0:
+        return
+    lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
+    if done.returncode == _DATA_ERROR and lines:
+        raise DataError(lines[-1])
+    tail = "\n".join(lines[-8:]) or f"exit code {done.returncode}"
+    raise DataError(f"{source}: the pass over the table failed ({module} {args[0]}): {tail}")
+
+
+def _sample_here(stream: TableStream, fraction: float, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     parts, positions = [], []
     for first, frame in stream.batches():
         keep = np.flatnonzero(row_draws(first, len(frame), seed) < fraction)
@@ -177,6 +219,27 @@ def sample_rows(stream: TableStream, fraction: float, seed: int) -> tuple[pd.Dat
                                                                                      pd.CategoricalDtype):
             frame[name] = frame[name].astype("category")
     return frame, np.concatenate(positions).astype(np.int64)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m lepton_ai.data.stream sample STREAM_JSON FRACTION SEED OUT``: a child's pass."""
+    import sys
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        if argv[:1] != ["sample"] or len(argv) != 5:
+            raise SystemExit(f"usage: python -m lepton_ai.data.stream sample STREAM_JSON FRACTION SEED OUT; got {argv}")
+        fields = json.loads(argv[1])
+        stream = TableStream(**{**fields, "files": tuple(fields["files"])})
+        frame, positions = _sample_here(stream, float(argv[2]), int(argv[3]))
+        table = pa.Table.from_pandas(frame.assign(**{_POSITION: positions}), preserve_index=False)
+        pq.write_table(table, argv[4])
+    except DataError as exc:
+        print(str(exc), file=sys.stderr)
+        return _DATA_ERROR
+    return 0
 
 
 def _parquet_files(source: Any) -> tuple[list[Path], Path]:
@@ -199,3 +262,9 @@ def _relative(path: str, base_dir: str) -> str:
         return str(Path(path).relative_to(base_dir))
     except ValueError:
         return path
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

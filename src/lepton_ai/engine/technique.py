@@ -411,7 +411,7 @@ class SinglePointTechnique:
         directory = self.home / "cache" / "streams" / key
         if not (directory / "meta.json").is_file():
             written = write_streamed(prepared.preparer, train, dev, family.view, directory, max_rows,
-                                     deadline=lambda: time.monotonic() >= deadline)
+                                     deadline=time.time() + (deadline - time.monotonic()))
             table = train.streamed.stream
             warnings.warn(f"{table.source}: the final fit of {', '.join(families)} reads {written.n_rows:,} of the "
                           f"table's {table.n_rows:,} rows ({written.n_held_out:,} held out of the search, the rest "

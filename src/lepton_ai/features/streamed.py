@@ -17,11 +17,12 @@ least the sample's.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +31,7 @@ import numpy as np
 
 from ..data.coerce import to_input
 from ..data.dataset import Dataset
-from ..data.stream import StreamedRows, row_draws
+from ..data.stream import StreamedRows, row_draws, run_apart
 from .cache import prepare
 from .prepared import Prepared, View
 from .tabular import TabularPreparer
@@ -94,14 +95,36 @@ class StreamedFeatures:
 
 
 def write_streamed(preparer: TabularPreparer, train: Dataset, dev: Dataset, view: View, directory: Path,
-                   max_rows: int, deadline: Callable[[], bool] | None = None) -> StreamedFeatures:
+                   max_rows: int, deadline: float | None = None, *, apart: bool = True) -> StreamedFeatures:
     """Prepare every row of the table ``train`` was sampled from (less the sampled rows that are
     neither ``train`` nor ``dev``), at most ``max_rows`` of them, into ``directory`` (written whole or
-    not at all). ``deadline``, called between batches, stops the pass early when it returns True:
-    the rows so far are kept."""
+    not at all). ``deadline`` (``time.time()``), checked between batches, stops the pass early: the
+    rows so far are kept.
+
+    The pass runs in a child process (``data.stream.run_apart``; ``apart=False``: here), so what
+    reading the table took is given back when it exits.
+    """
     streamed: StreamedRows = train.streamed
     assert streamed is not None and dev.streamed is not None, "write_streamed needs rows sampled from a table"
     searched = np.union1d(streamed.positions, dev.streamed.positions)
+    if not apart:
+        return _write_here(preparer, streamed, searched, view, directory, max_rows, deadline)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".lepton-pass-", dir=directory.parent) as scratch:
+        np.save(Path(scratch) / "searched.npy", searched, allow_pickle=False)
+        job = {"schema": preparer.schema.to_json(), "preparer": preparer.to_json(),
+               "stream": dataclasses.asdict(streamed.stream), "fraction": streamed.fraction, "seed": streamed.seed,
+               "searched": str(Path(scratch) / "searched.npy"), "view": view, "directory": str(directory),
+               "max_rows": int(max_rows), "deadline": deadline}
+        (Path(scratch) / "job.json").write_text(json.dumps(job, default=str))
+        run_apart("lepton_ai.features.streamed", ["write", str(Path(scratch) / "job.json")], streamed.stream.source)
+    meta = json.loads((directory / _META).read_text())
+    return StreamedFeatures(directory, int(meta["n_rows"]), int(meta["n_table_rows"]), int(meta["n_held_out"]))
+
+
+def _write_here(preparer: TabularPreparer, streamed: StreamedRows, searched: np.ndarray, view: View,
+                directory: Path, max_rows: int, deadline: float | None) -> StreamedFeatures:
+    schema = preparer.schema
     table = streamed.stream
     keep_share = min(1.0, max_rows / max(1, table.n_rows))
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -120,7 +143,7 @@ def write_streamed(preparer: TabularPreparer, train: Dataset, dev: Dataset, view
                 keep = np.flatnonzero(~outside & (draws < keep_share))
                 if not len(keep):
                     continue
-                part = to_input(frame.iloc[keep].reset_index(drop=True), train.schema)
+                part = to_input(frame.iloc[keep].reset_index(drop=True), schema)
                 prepared = prepare(preparer, part, view)  # rows with a missing or unknown label are dropped
                 X = np.ascontiguousarray(prepared.X, dtype=np.float32)
                 n_features = X.shape[1]
@@ -129,7 +152,7 @@ def write_streamed(preparer: TabularPreparer, train: Dataset, dev: Dataset, view
                 # A copy: the labels may be a view of the batch's whole block of columns, which would stay.
                 labels.append(np.array(prepared.y, copy=True))
                 n_rows += len(X)
-                if n_rows >= max_rows or (deadline is not None and deadline()):
+                if n_rows >= max_rows or (deadline is not None and time.time() >= deadline):
                     break
             out.flush()
             os.fsync(out.fileno())
@@ -156,3 +179,34 @@ def load_streamed(directory: str | Path, like: Prepared) -> Prepared:
     rows = RowFile(directory / _X, meta["n_rows"], meta["n_features"])
     return Prepared(X=rows, y=y, task=like.task, n_classes=like.n_classes,  # type: ignore[arg-type]
                     categorical=list(like.categorical), shape=like.shape)
+
+
+def _main(argv: list[str]) -> int:
+    """``python -m lepton_ai.features.streamed write JOB_JSON``: a child's pass (see write_streamed)."""
+    import sys
+
+    from ..data.dataset import Schema
+    from ..data.stream import TableStream
+    from ..errors import DataError
+
+    if argv[:1] != ["write"] or len(argv) != 2:
+        raise SystemExit(f"usage: python -m lepton_ai.features.streamed write JOB_JSON; got {argv}")
+    job = json.loads(Path(argv[1]).read_text())
+    preparer = TabularPreparer.from_json(Schema.from_json(job["schema"]), job["preparer"])
+    fields = job["stream"]
+    stream = TableStream(**{**fields, "files": tuple(fields["files"])})
+    searched = np.load(job["searched"], allow_pickle=False)
+    streamed = StreamedRows(stream, float(job["fraction"]), int(job["seed"]), searched)
+    try:
+        _write_here(preparer, streamed, searched, job["view"], Path(job["directory"]), int(job["max_rows"]),
+                    job["deadline"])
+    except DataError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))
