@@ -269,3 +269,39 @@ def test_an_empty_list_of_records_is_refused(trained):
     model, _ = trained
     with pytest.raises(DataError, match="list of records is empty"):
         model.predict([])
+
+
+# ---- feature importance --------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def signal_and_noise():
+    rng = np.random.default_rng(3)
+    n = 800
+    frame = pd.DataFrame({"signal": rng.normal(size=n), "weak": rng.normal(size=n), "noise": rng.normal(size=n),
+                          "colour": rng.choice(["red", "blue"], size=n)})
+    frame["y"] = np.where(3 * frame["signal"] + 0.5 * frame["weak"] + rng.normal(scale=0.3, size=n) > 0, "a", "b")
+    model = LeptonModel(budget="6s", families="linear", max_trials=1, verbose=0).train(frame, label="y")
+    return model, frame
+
+
+def test_feature_importance_ranks_the_columns_the_model_uses(signal_and_noise):
+    model, frame = signal_and_noise
+    importance = model.feature_importance(frame, repeats=4)
+    assert list(importance.columns) == ["column", "importance", "std"]
+    assert set(importance["column"]) == {"signal", "weak", "noise", "colour"}
+    assert importance["column"].iloc[0] == "signal" and importance["importance"].iloc[0] > 0.2
+    by_column = importance.set_index("column")["importance"]
+    assert by_column["weak"] > by_column["noise"] and abs(by_column["noise"]) < 0.02
+    assert importance.attrs["metric"] == "accuracy" and importance.attrs["baseline"] == pytest.approx(
+        model.test(frame))
+    # Records give the same figures as the frame they come from.
+    records = frame.head(300).to_dict("records")
+    pd.testing.assert_frame_equal(model.feature_importance(records, repeats=2),
+                                  model.feature_importance(frame.head(300), repeats=2))
+
+
+def test_feature_importance_refuses_what_it_cannot_measure(signal_and_noise):
+    model, frame = signal_and_noise
+    with pytest.raises(ConfigError, match="repeats must be an int >= 1"):
+        model.feature_importance(frame, repeats=0)
+    with pytest.raises(DataError, match="no labels to score against"):
+        model.feature_importance(frame.drop(columns="y"))

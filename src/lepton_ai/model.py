@@ -14,12 +14,12 @@ import pandas as pd
 
 from .compress.apply import compress_after_search, has_variants
 from .data.coerce import to_input
-from .data.dataset import Dataset, Schema
+from .data.dataset import Dataset, Records, Schema
 from .data.load import DataSource
 from .engine.callbacks import Callback
 from .engine.result import SearchResult, decode_output
 from .engine.technique import SinglePointTechnique
-from .errors import ConfigError, DataError, NotFittedError, TrialError
+from .errors import ConfigError, DataError, NotBuiltError, NotFittedError, TrialError
 from .features.labels import encode_labels
 from .models.metrics import (
     METRICS,
@@ -231,7 +231,13 @@ class LeptonModel:
     def predict(self, data: DataSource, *, unseen: dict[str, int] | None = None) -> np.ndarray:
         """Labels (classification) or values (regression), one per input row; ``unseen``: see
         :meth:`predict_proba`."""
-        return decode_output(self._output(self._input(data), unseen), self._fitted().schema)
+        return self.labels(self._output(self._input(data), unseen))
+
+    def labels(self, output: np.ndarray) -> np.ndarray:
+        """What ``predict`` returns for the chosen model's outputs (``predict_proba``'s probabilities, or
+        values): the most probable class, or on a binary task ranked by a metric you gave, the positive
+        class wherever its probability reaches the threshold tuned for that metric (``chosen.threshold``)."""
+        return decode_output(np.asarray(output), self._fitted().schema, self.chosen.threshold)
 
     def test(self, data: DataSource) -> float:
         """The metric the model was chosen by (``metric``; default accuracy, or R² for regression) on
@@ -239,10 +245,10 @@ class LeptonModel:
         dataset, y = self._labelled(data)
         output = self._fitted().output(dataset, self._chosen_id())
         metric = self._metric()
-        if metric.name == primary_metric_name(self.schema.task):
+        if metric.name == primary_metric_name(self.schema.task) and self.chosen.threshold is None:
             return primary_metric(self.schema.task, y, output)
         seen = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
-        return metric.score(self.schema.task, y[seen], output[seen])
+        return metric.score(self.schema.task, y[seen], output[seen], self.chosen.threshold)
 
     def evaluate(self, data: DataSource) -> dict[str, Any]:
         """All metrics on labelled ``data``: see ``models.metrics`` for the keys.
@@ -257,7 +263,7 @@ class LeptonModel:
         output = self._fitted().output(dataset, self._chosen_id(), unseen=unseen)
         if self.schema.task == "classification":
             seen = y >= 0
-            report = classification_report(y[seen], output[seen], list(self.schema.classes))
+            report = classification_report(y[seen], output[seen], list(self.schema.classes), self.chosen.threshold)
             report["n_rows_unseen_label"] = int((~seen).sum())
         else:
             report = regression_report(y, output)
@@ -265,12 +271,57 @@ class LeptonModel:
         metric = self._metric()
         if metric.name not in report:
             kept = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
-            score = metric.score(self.schema.task, y[kept], output[kept])
+            score = metric.score(self.schema.task, y[kept], output[kept], self.chosen.threshold)
             report[metric.name] = score if metric.greater_is_better else -score
         report["metric"] = metric.name
+        if self.chosen.threshold is not None:
+            report["threshold"] = self.chosen.threshold
         report["model"] = self.chosen.family
         report["trial"] = self.chosen.trial_id
         return report
+
+    def feature_importance(self, data: DataSource, *, repeats: int = 5, seed: int = 0,
+                           max_rows: int = 5_000) -> pd.DataFrame:
+        """How much each raw input column matters to the chosen model, on labelled ``data``.
+
+        Permutation importance (scikit-learn's ``permutation_importance``): the drop in the metric
+        the model was chosen by (see ``test``) when one column's values are shuffled among the
+        rows, ``repeats`` times; the whole path runs as ``predict`` does (preparation included), so
+        a column the preparation expands (one-hot, words) counts as one. One row per feature column,
+        largest mean drop first: ``column``, ``importance`` (mean), ``std``; ``attrs["metric"]`` and
+        ``attrs["baseline"]`` say what dropped from what. At most ``max_rows`` rows (a seeded sample).
+        """
+        from sklearn.inspection import permutation_importance
+
+        if not isinstance(repeats, int) or repeats < 1:
+            raise ConfigError(f"repeats must be an int >= 1. Got {repeats!r}.")
+        result, schema = self._fitted(), self.schema
+        if schema.modality not in ("tabular", "text"):
+            raise NotBuiltError("feature_importance is built for tables; images and sequences have no columns to "
+                                "shuffle.")
+        dataset, y = self._labelled(data)
+        given: Any = dataset.X
+        if isinstance(given, Records):
+            given = pd.DataFrame.from_records(given.rows)
+        elif not isinstance(given, pd.DataFrame):  # an Arrow table or batch
+            given = given.to_pandas()
+        frame = given[schema.feature_names].reset_index(drop=True)
+        if len(frame) > max_rows:
+            keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
+            frame, y = frame.iloc[keep].reset_index(drop=True), y[keep]
+        metric, chosen = self._metric(), self._chosen_id()
+
+        def score(_: Any, X: pd.DataFrame, y_true: np.ndarray) -> float:
+            output = result.output(Dataset(X=X, y=None, schema=schema, source="importance"), chosen, unseen={})
+            return metric.score(schema.task, y_true, output, threshold)
+
+        threshold = self.chosen.threshold
+        found = permutation_importance(_Fitted(), frame, y, scoring=score, n_repeats=repeats, random_state=seed)
+        table = pd.DataFrame({"column": schema.feature_names, "importance": found.importances_mean,
+                              "std": found.importances_std})
+        table = table.sort_values("importance", ascending=False, kind="stable").reset_index(drop=True)
+        table.attrs.update(metric=metric.name, baseline=score(None, frame, y), rows=len(frame), repeats=repeats)
+        return table
 
     # ---- looking at the search -------------------------------------------------------------
     def leaderboard(self) -> pd.DataFrame:
@@ -302,7 +353,8 @@ class LeptonModel:
         Its inputs are the table's feature columns, one ``(n, 1)`` tensor each: ``double`` for numbers
         and booleans (0/1; NaN where missing), ``string`` for categories (``""`` where missing). Its
         output is ``probabilities`` (float32, columns in the order of ``classes_``) or ``values``;
-        the metadata keys ``lepton.*`` list the inputs and classes. Built for the linear, gbdt and
+        the metadata keys ``lepton.*`` list the inputs and classes (and ``lepton.threshold``, a tuned
+        decision threshold: the second class where its probability reaches it). Built for the linear, gbdt and
         neural families on tables, their ensembles and ONNX/fast-tree variants: ``trial`` picks
         another trial than the chosen one. Written through a temporary file and a rename.
         """
@@ -311,7 +363,9 @@ class LeptonModel:
         from .files import atomic_write_bytes
 
         result = self._fitted()
-        data = raw_onnx(result.preparer, result.models, trial or self._chosen_id(), producer_version=__version__)
+        trial_id = trial or self._chosen_id()
+        data = raw_onnx(result.preparer, result.models, trial_id, producer_version=__version__,
+                        threshold=result.trial(trial_id).threshold)
         target = Path(path)
         atomic_write_bytes(target, data)
         return target
@@ -454,6 +508,14 @@ def load_model(path: str | Path) -> LeptonModel:
     model.result_ = stored.result
     model.chosen_ = stored.chosen
     return model
+
+
+class _Fitted:
+    """What scikit-learn's ``permutation_importance`` takes as the model: an object with ``fit``. The
+    scorer given with it predicts with the chosen model, so nothing here is ever fitted."""
+
+    def fit(self, *args: Any, **kwargs: Any) -> _Fitted:
+        raise NotImplementedError("the chosen model is fitted already")
 
 
 def _choosable(result: SearchResult, trials: list[TrialResult]) -> list[TrialResult]:

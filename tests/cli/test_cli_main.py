@@ -285,7 +285,7 @@ def test_train_with_a_memory_limit_streams_a_table_too_big_for_it(tmp_path):
 
     write_parquet_parts(tmp_path / "events", 30_000, n_files=3)
     with pytest.warns(UserWarning, match="not read whole"):
-        result = invoke("train", str(tmp_path / "events"), "--memory", "5MB", "--budget", "12s", "--families", "gbdt",
+        result = invoke("train", str(tmp_path / "events"), "--memory", "5MB", "--budget", "20s", "--families", "gbdt",
                         "--objective", "accuracy", "--out", str(tmp_path / "model"), "--quiet")
     assert result.exit_code == 0, result.output
     rows = int(re.search(r"its final fit read ([\d,]+) rows in batches", result.stdout).group(1).replace(",", ""))

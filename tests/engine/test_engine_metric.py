@@ -95,3 +95,24 @@ def test_a_metric_for_the_other_task_is_refused_before_any_trial(churn, tmp_path
             churn, label="churned")
     with pytest.raises(ConfigError, match="unknown metric 'f2'"):
         LeptonModel(metric="f2")._search_config(SinglePointTechnique(home=tmp_path), None)
+
+
+def test_a_threshold_tuned_for_the_metric_is_what_predict_serve_and_evaluate_use(churn, tmp_path):
+    from lepton_ai import load_model, save_model
+
+    model = LeptonModel(objective="accuracy", metric="f1", budget="10s", families="linear,gbdt", max_trials=4,
+                        verbose=0, engine=SinglePointTechnique(home=tmp_path / "home")).train(churn, label="churned")
+    tuned = [t for t in model.result_.trials if t.ok and t.threshold is not None]
+    assert tuned and all(0 < t.threshold < 1 for t in tuned)
+    threshold = model.chosen.threshold
+    proba = model.predict_proba(churn)
+    expected = np.where(proba[:, 1] >= threshold, "yes", "no") if threshold is not None else \
+        np.asarray(model.classes_)[proba.argmax(axis=1)]
+    np.testing.assert_array_equal(model.predict(churn), expected)
+    np.testing.assert_array_equal(model.labels(proba), expected)
+    if threshold is not None:
+        assert model.evaluate(churn)["threshold"] == threshold
+    saved = save_model(tmp_path / "model", model)
+    again = load_model(saved)
+    assert again.chosen.threshold == threshold
+    np.testing.assert_array_equal(again.predict(churn), expected)

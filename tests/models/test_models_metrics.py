@@ -138,3 +138,21 @@ def test_a_metric_of_your_own_gets_what_it_asks_for():
     metric = make_metric(top_class_share, greater_is_better=True, needs="proba")
     assert metric.score("classification", _Y, _PROBA) == 0.5 and seen["shape"] == (4, 2)
     assert metric.name == "top_class_share" and metric.task == "classification"
+
+
+def test_a_threshold_is_tuned_when_it_beats_the_most_probable_class():
+    from lepton_ai.models.metrics import predicted_labels, tune_threshold
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(2_000) < 0.1).astype(np.int64)
+    p1 = np.clip(0.05 + 0.3 * y + rng.normal(scale=0.1, size=len(y)), 0.001, 0.999)  # positives rarely reach 0.5
+    proba = np.column_stack([1 - p1, p1])
+    f1 = resolve_metric("f1", "classification")
+    threshold = tune_threshold(f1, y, proba)
+    assert threshold is not None and threshold < 0.5
+    assert f1.score("classification", y, proba, threshold) > f1.score("classification", y, proba) + 0.2
+    np.testing.assert_array_equal(predicted_labels(proba, threshold), (p1 >= threshold).astype(int))
+    # Probabilities that already separate the classes at 0.5 keep the most probable class.
+    clean = np.column_stack([1 - y * 0.9 - 0.05, y * 0.9 + 0.05])
+    assert tune_threshold(f1, y, clean) is None
+    assert tune_threshold(resolve_metric("roc_auc", "classification"), y, proba) is None  # ranks, no labels

@@ -149,3 +149,12 @@ def test_trial_ids_the_engine_makes_are_accepted(trial_id: str) -> None:
 def test_anything_else_is_not_a_trial_id(trial_id) -> None:
     with pytest.raises(ArtifactError, match="is not a trial id"):
         check_trial_id(trial_id, "here")
+
+
+@pytest.mark.parametrize("value", [1.5, 0.0, -0.2, "0.4", True])
+def test_a_decision_threshold_that_is_not_a_probability_is_refused(folder, value) -> None:
+    manifest = _manifest(folder)
+    manifest["trials"][0]["threshold"] = value
+    _rewrite(folder, manifest)
+    with pytest.raises(ArtifactError, match=r"threshold .* is not a probability strictly between 0 and 1"):
+        load_model(folder)

@@ -120,6 +120,9 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         if model.result_ is not None else chosen  # a compressed variant: the fit of the model it was made from
     if source.extra.get("refit_rows"):
         refit = f"; its final fit read {source.extra['refit_rows']:,} rows in batches"
+    if chosen.threshold is not None:
+        refit += (f"; predicts {model.classes_[1]!s} from probability {chosen.threshold:.3f} "
+                  f"(tuned for {chosen.metric_name})")
     console.print(f"chosen: {chosen.trial_id} {chosen.family} (objective {objective}); "
                   f"{ranked} {chosen.metric_name} {chosen.dev_metric:.4f}, test {chosen.metric_name} {score:.4f}, "
                   f"p50 {chosen.latency_p50_ms:.3f} ms{refit}")
@@ -221,6 +224,19 @@ def run_runs(*, action: str, run_id: str | None, out: Path, objective: str, quie
     chosen = model.chosen
     console.print(f"chosen: {chosen.trial_id} {chosen.family}: dev {chosen.metric_name} {chosen.dev_metric:.4f}; "
                   f"saved: {saved}")
+
+
+def run_explain(*, model_dir: Path, data: str, repeats: int, max_rows: int, sep: str | None) -> None:
+    model = load_model(model_dir)
+    importance = model.feature_importance(_read_for(model, data, sep), repeats=repeats, max_rows=max_rows)
+    attrs = importance.attrs
+    table = Table(title=f"{model_dir} on {data}: drop in {attrs['metric']} (from {attrs['baseline']:.4f}) when a "
+                        f"column is shuffled, {attrs['repeats']} times over {attrs['rows']} rows")
+    for name, justify in (("column", "left"), ("importance", "right"), ("std", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for row in importance.itertuples(index=False):
+        table.add_row(Text(str(row.column)), f"{row.importance:.4f}", f"{row.std:.4f}")
+    _console().print(table)
 
 
 def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | None) -> None:

@@ -143,6 +143,21 @@ def evaluate(
 
 @app.command()
 @_errors
+def explain(
+    model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
+    data: Annotated[str, typer.Argument(help="Labelled data to measure the columns on.")],
+    repeats: Annotated[int, typer.Option(help="Shuffles of each column.")] = 5,
+    max_rows: Annotated[int, typer.Option(help="Rows used at most (a seeded sample).")] = 5_000,
+    sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+) -> None:
+    """How much each input column of DATA matters to MODEL: the drop in its metric when the column is shuffled."""
+    from .commands import run_explain
+
+    run_explain(model_dir=model, data=data, repeats=repeats, max_rows=max_rows, sep=sep)
+
+
+@app.command()
+@_errors
 def predict(
     model: Annotated[Path, typer.Argument(help="A model directory written by lepton train.")],
     data: Annotated[str, typer.Argument(help="Rows to predict (the label column is ignored if present).")],

@@ -137,7 +137,7 @@ def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantF
     price = result.price_per_core_hour / 3600.0 * max(result.n_threads, 1)
     trial = TrialResult(
         trial_id=trial_id, index=source.index, family=variant.name, params={"source": source_id, "kind": kind},
-        metric_name=source.metric_name, dev_metric=dev_metric,
+        metric_name=source.metric_name, dev_metric=dev_metric, threshold=source.threshold,
         fit_s=(source.fit_s or 0.0) + compress_s,
         train_cost_usd=(source.train_cost_usd or 0.0) + compress_s * price,
         latency_p50_ms=measured.latency_p50_ms, latency_p99_ms=measured.latency_p99_ms,

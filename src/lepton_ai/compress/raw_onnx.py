@@ -32,9 +32,10 @@ _FLOAT, _DOUBLE = 1, 11  # onnx.TensorProto.FLOAT, .DOUBLE
 
 
 def raw_onnx(preparer: TabularPreparer, models: Mapping[str, ModelFamily], trial_id: str, *,
-             producer_version: str = "") -> bytes:
+             producer_version: str = "", threshold: float | None = None) -> bytes:
     """The serialised graph of the model of ``trial_id`` (``models`` holds it and, for an ensemble,
-    its members), from the raw columns ``preparer`` reads."""
+    its members), from the raw columns ``preparer`` reads; ``threshold`` (its tuned decision
+    threshold) goes into the metadata as ``lepton.threshold``."""
     import onnx
     from onnx import TensorProto, helper
 
@@ -69,6 +70,8 @@ def raw_onnx(preparer: TabularPreparer, models: Mapping[str, ModelFamily], trial
                                       "type": "string" if kinds.get(column) == "categorical" else "double"}
                                      for column in inputs]),
     }
+    if threshold is not None:  # predict the second class where its probability reaches this
+        metadata["lepton.threshold"] = repr(float(threshold))
     helper.set_model_props(model, metadata)
     onnx.checker.check_model(model, full_check=True)
     return model.SerializeToString()

@@ -7,6 +7,9 @@ whole: the search gets a seeded sample of its rows (``sample_rows``), and a fami
 learn from rows in batches (LightGBM through its ``Sequence``) reads every row later
 (``TableStream.batches``).
 
+Each pass over the table runs in a child process (:func:`run_apart`): a process that read a table
+keeps much of what reading allocated, and the search's process should hold the sample only.
+
 Rows are drawn by a hash of their position in the table (``row_draws``), not by a random stream:
 the same rows are drawn in every pass and on every node, a smaller share is always inside a larger
 one, and which rows the sample held (and so which of them were held out for a test) is known

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ConfigError
-from ..models.metrics import Metric, default_metric, dev_loss
+from ..models.metrics import Metric, default_metric, dev_loss, tune_threshold
 from ..search.trial import TrialResult, trial_id_for
 
 __all__ = ["build_ensemble", "DEV_OUTPUTS", "MAX_MEMBERS_CONSIDERED"]
@@ -36,7 +36,8 @@ _ROUNDS = 25
 def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.ndarray, task: str,
                    index: int, metric: Metric | None = None) -> TrialResult | None:
     """The ensemble of ``trials`` as a new trial of launch index ``index``, or ``None`` when it does not
-    beat the best one by ``metric`` (default: the task's)."""
+    beat the best one by ``metric`` (default: the task's; a metric given also tunes its threshold)."""
+    tuned = metric is not None
     metric = metric or default_metric(task)
     pool = [t for t in trials if t.ok and t.rung_fraction >= 1.0 and t.family != "ensemble"
             and (outputs_dir / f"{t.trial_id}.npy").is_file()]
@@ -62,8 +63,9 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     best = max(t.dev_metric for t in pool if t.dev_metric is not None)
     if score < best - metric.noise(best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
         return None
+    threshold = tune_threshold(metric, y_dev, np.asarray(combined)) if task == "classification" and tuned else None
     return TrialResult(
-        trial_id=trial_id_for(index), index=index, family="ensemble",
+        trial_id=trial_id_for(index), index=index, family="ensemble", threshold=threshold,
         params={"members": [t.trial_id for t in members], "weights": [round(w, 6) for w in weights]},
         metric_name=metric.name, dev_metric=score,
         fit_s=sum(t.fit_s or 0.0 for t in members),

@@ -18,7 +18,7 @@ from ..blobs import SharedCache
 from ..errors import ConfigError
 from ..features.cache import PreparedData
 from ..models.derived.ensemble import EnsembleFamily
-from ..models.metrics import Metric, default_metric
+from ..models.metrics import Metric, default_metric, tune_threshold
 from ..models.neural.epochs import EpochLogReader
 from ..models.registry import family_source, get_family
 from ..search.budget import BudgetPlan
@@ -39,6 +39,8 @@ _FORCED_WAIT_S = 60.0      # the longest a forced trial waits for its worker ser
 _MAX_SKIPS_IN_A_ROW = 20
 _MIN_FIT_S = 0.2           # the least time a trial is started with, beyond the time to measure it
 _ANYTIME_SHARE = 0.25      # the share of its estimate a trial that stops at its deadline is started with
+_STREAMED_REFIT_COST = 2.0  # a refit reading every row of a table bigger than memory, per second its trial fitted
+_STREAMED_REFIT_FLOOR = 0.25  # the least share of the search kept back for that refit
 
 
 @dataclass
@@ -66,7 +68,7 @@ class LoopSettings:
     streamed_dir: str | None = None
     streamed_rows: int = 0
     streamed_memory: int | None = None  # the memory the refit on every row may hold
-    metric: Metric | None = None  # what ranks the trials (models.metrics); None: accuracy or R²
+    metric: Metric | None = None  # the metric the user gave (models.metrics); None: the task's default
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -127,8 +129,13 @@ class _LoopState:
             self.growth = (n_train + n_dev) / (settings.folds * fold_rows)
         else:
             self.growth = (n_train + n_dev) / n_train if n_train else 1.0
+        # A refit that reads every row of a table bigger than memory feeds LightGBM's Sequence from a
+        # file in Python batches, and starts a worker that opens it: the trial's fit on arrays is a
+        # floor of its time, so twice that is kept back for it.
+        self.stream_cost = 1.0
         if settings.streamed_dir:
             self.growth = settings.streamed_rows / n_train if n_train else 1.0
+            self.stream_cost = _STREAMED_REFIT_COST
         self.refit_reserve = 0.0  # seconds kept back from the search for the refits
         self.metric = settings.metric or default_metric(prepared.schema.task)
         self.exclusive = ""  # a trial running alone with every core: nothing else starts while it runs
@@ -232,7 +239,7 @@ class _LoopState:
         trial = outcome.trial
         if planned is not None:
             trial = dataclasses.replace(trial, **_planned_fields(planned))
-        if trial.ok and self.metric.name != trial.metric_name:
+        if trial.ok and (self.metric.name != trial.metric_name or self.s.metric is not None):
             self._rescore(trial)
         self.trials.append(trial)
         if trial.ok:
@@ -252,13 +259,17 @@ class _LoopState:
 
     def _rescore(self, trial: TrialResult) -> None:
         """Score a trial by the search's metric from the dev outputs its worker saved (the worker
-        scores by the task's default; a metric of the user's may not even import in a worker); one
-        the metric cannot score fails with the metric's error."""
+        scores by the task's default; a metric of the user's may not even import in a worker), and
+        for a metric the user gave, tune its binary decision threshold on the same rows (the dev
+        metric that ranks it stays the most-probable-class one); one the metric cannot score fails
+        with the metric's error."""
         path = self.s.run_dir / DEV_OUTPUTS / f"{trial.trial_id}.npy"
         try:
-            trial.dev_metric = self.metric.score(self.prepared.schema.task, self._rank_labels(),
-                                                 np.load(path, allow_pickle=False))
+            output, y = np.load(path, allow_pickle=False), self._rank_labels()
+            trial.dev_metric = self.metric.score(self.prepared.schema.task, y, output)
             trial.metric_name = self.metric.name
+            if self.s.metric is not None and self.prepared.schema.task == "classification":
+                trial.threshold = tune_threshold(self.metric, y, output)
         except (ConfigError, OSError, ValueError) as exc:
             trial.status, trial.error = "failed", str(exc)
 
@@ -272,7 +283,7 @@ class _LoopState:
         """Add the greedy ensemble of the best candidates as one more trial, when it beats them."""
         # The rows the trials' saved outputs predict: out-of-fold over train + dev, or the dev split.
         trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, self._rank_labels(),
-                               self.prepared.schema.task, self.next_index, self.metric)
+                               self.prepared.schema.task, self.next_index, self.s.metric)
         if trial is None:
             return
         model = EnsembleFamily(**trial.params)
@@ -300,7 +311,8 @@ class _LoopState:
                 # A refit cut short by the deadline is thrown away, so one that may just fit is tried;
                 # one that stops at its deadline with what it learned is kept from MIN_LENGTH_SHARE of its length.
                 share = MIN_LENGTH_SHARE if get_family(trial.family).anytime else 1.0
-                if share * refit_estimate_s(trial, self.growth, safety=1.0) + self.plan.measure_s > remaining:
+                if share * self.stream_cost * refit_estimate_s(trial, self.growth, safety=1.0) + self.plan.measure_s \
+                        > remaining:
                     trial.refit_error = f"budget: {max(remaining, 0):.1f}s left for the refit"
                     self.store.put_trial(self.s.run_id, trial)
                     continue
@@ -348,8 +360,10 @@ class _LoopState:
             return
         candidates = refit_candidates(self.trials, limit=1 if self.s.streamed_dir else 2 * self.executor.slots)
         if candidates:  # none yet: the reserve stays as it was
-            seconds = [refit_estimate_s(t, self.growth) + self.plan.measure_s for t in candidates]
+            seconds = [self.stream_cost * refit_estimate_s(t, self.growth) + self.plan.measure_s for t in candidates]
             self.refit_reserve = self.plan.refit_reserve_s(seconds, self.executor.slots)
+            if self.s.streamed_dir:  # the model a user gets: a worker's start and a measuring at least
+                self.refit_reserve = max(self.refit_reserve, _STREAMED_REFIT_FLOOR * self.plan.search_s)
 
     # ---- helpers -------------------------------------------------------------------------
     def _next(self) -> tuple[int, PlannedTrial | None]:

@@ -16,6 +16,7 @@ from ..features.labels import decode_labels
 from ..features.tabular import TabularPreparer
 from ..models.base import ModelFamily
 from ..models.derived.ensemble import EnsembleFamily
+from ..models.metrics import predicted_labels
 from ..models.registry import load_family
 from ..search.budget import BudgetPlan
 from ..search.trial import TrialResult
@@ -120,7 +121,8 @@ class SearchResult:
         """Labels (classification) or values (regression) of the model of ``trial_id`` on raw ``data``
         (anything ``to_input`` reads: a DataFrame, records, arrays, a file...); ``unseen``: see
         :meth:`output`."""
-        return decode_output(self.output(to_input(data, self.schema), trial_id, unseen=unseen), self.schema)
+        return decode_output(self.output(to_input(data, self.schema), trial_id, unseen=unseen), self.schema,
+                             self.trial(trial_id).threshold)
 
 
 def model_output(model: ModelFamily, preparer: TabularPreparer, data: Dataset, *,
@@ -131,10 +133,13 @@ def model_output(model: ModelFamily, preparer: TabularPreparer, data: Dataset, *
     return model.output(X)
 
 
-def decode_output(output: np.ndarray, schema: Schema) -> np.ndarray:
-    """What ``predict`` returns for model outputs: the class labels of the highest probabilities,
-    or the values of a regression."""
-    return decode_labels(output.argmax(axis=1), schema) if schema.task == "classification" else output
+def decode_output(output: np.ndarray, schema: Schema, threshold: float | None = None) -> np.ndarray:
+    """What ``predict`` returns for model outputs: the class labels of the highest probabilities (of
+    two classes, with a ``threshold``: the second where its probability reaches it), or the values
+    of a regression."""
+    if schema.task != "classification":
+        return output
+    return decode_labels(predicted_labels(output, threshold), schema)
 
 
 def predict_with(model: ModelFamily, preparer: TabularPreparer, data: Any) -> np.ndarray:

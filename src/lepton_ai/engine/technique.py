@@ -228,7 +228,7 @@ class SinglePointTechnique:
                   "price_per_core_hour": self.price_per_core_hour, "price_per_gpu_hour": self.price_per_gpu_hour,
                   "source": train_ds.source, "label": train_ds.schema.label, "task": train_ds.schema.task,
                   "validation": validation.to_json(), "streamed": streamed, "metric": metric.name,
-                  "metric_custom": metric.custom}
+                  "metric_custom": metric.custom, "metric_given": config.metric is not None}
         self.store.create_run(run_id, record, prepared.info.get("key"))
         return self._execute(run_id, record, plan, prepared, started, (), (), callbacks, metric)
 
@@ -292,7 +292,8 @@ class SinglePointTechnique:
             folds=validation.folds, n_rank_rows=n_rank, shared=self.shared,
             streamed_dir=(config.get("streamed") or {}).get("dir"),
             streamed_rows=int((config.get("streamed") or {}).get("rows", 0)),
-            streamed_memory=(config.get("streamed") or {}).get("memory"), metric=metric,
+            streamed_memory=(config.get("streamed") or {}).get("memory"),
+            metric=metric if config.get("metric_given") else None,
         )
         runner = CallbackRunner(callbacks)
         # What is left of the budget: all of it for a new run, less what was spent for a resumed one.

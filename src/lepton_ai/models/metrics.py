@@ -13,7 +13,8 @@ from sklearn import metrics as skm
 from ..errors import ConfigError
 
 __all__ = ["primary_metric", "primary_metric_name", "dev_loss", "classification_report", "regression_report",
-           "Metric", "METRICS", "make_metric", "resolve_metric", "default_metric"]
+           "Metric", "METRICS", "make_metric", "resolve_metric", "default_metric", "tune_threshold",
+           "predicted_labels"]
 
 
 def primary_metric_name(task: str) -> str:
@@ -36,13 +37,15 @@ def dev_loss(task: str, y_true: np.ndarray, output: np.ndarray) -> float:
     return float(np.mean((np.asarray(output, dtype=np.float64) - y_true) ** 2))
 
 
-def classification_report(y_true: np.ndarray, proba: np.ndarray, classes: list[Any]) -> dict[str, Any]:
+def classification_report(y_true: np.ndarray, proba: np.ndarray, classes: list[Any],
+                          threshold: float | None = None) -> dict[str, Any]:
     """Every classification metric: accuracy, balanced accuracy, macro P/R/F1, log-loss, ROC-AUC, confusion.
 
-    ``y_true`` holds class indices into ``classes``; ``proba`` is ``(n, len(classes))``.
+    ``y_true`` holds class indices into ``classes``; ``proba`` is ``(n, len(classes))``; the labels
+    scored are the model's predictions (``threshold``: see :func:`predicted_labels`).
     """
     labels = list(range(len(classes)))
-    pred = proba.argmax(axis=1)
+    pred = predicted_labels(proba, threshold)
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y_true, pred, labels=labels, zero_division=0
     )
@@ -104,10 +107,11 @@ class Metric:
     best: float | None = None
     custom: bool = False
 
-    def score(self, task: str, y_true: np.ndarray, output: np.ndarray) -> float:
-        """The higher-is-better score of ``output`` (a model's raw outputs: probabilities or values)."""
+    def score(self, task: str, y_true: np.ndarray, output: np.ndarray, threshold: float | None = None) -> float:
+        """The higher-is-better score of ``output`` (a model's raw outputs: probabilities or values);
+        ``threshold``: predicted labels are ``proba[:, 1] >= threshold`` (binary) instead of the argmax."""
         output = np.asarray(output, dtype=np.float64)
-        given = output.argmax(axis=1) if task == "classification" and self.needs == "labels" else output
+        given = predicted_labels(output, threshold) if task == "classification" and self.needs == "labels" else output
         if task == "regression" and given.ndim == 2 and given.shape[1] == 1:
             given = given[:, 0]
         try:
@@ -134,6 +138,32 @@ class Metric:
         if self.perfect == 1.0 and 0.0 <= score <= 1.0 and self.name != "r2":
             return max(1.0 / n_rows, math.sqrt(score * (1 - score) / n_rows))
         return max(0.001 * abs(score), 1e-12) if self.name != "r2" else 0.001
+
+
+def predicted_labels(proba: np.ndarray, threshold: float | None = None) -> np.ndarray:
+    """Class indices from probabilities: the most probable class, or for two classes with a
+    ``threshold``, the second wherever its probability reaches it."""
+    if threshold is not None and proba.shape[1] == 2:
+        return (proba[:, 1] >= threshold).astype(np.int64)
+    return proba.argmax(axis=1)
+
+
+def tune_threshold(metric: Metric, y_true: np.ndarray, proba: np.ndarray) -> float | None:
+    """The decision threshold on the positive class's probability that scores best by ``metric`` on
+    these rows (a binary task, a metric of predicted labels), among the probabilities' percentiles;
+    ``None`` when none beats the most probable class by more than the metric's noise on these rows."""
+    proba = np.asarray(proba, dtype=np.float64)
+    if metric.needs != "labels" or proba.ndim != 2 or proba.shape[1] != 2 or len(y_true) < 20:
+        return None
+    argmax = metric.score("classification", y_true, proba)
+    best, chosen = argmax, None
+    for threshold in np.unique(np.quantile(proba[:, 1], np.linspace(0.01, 0.99, 99))):
+        if not 0.0 < threshold < 1.0:
+            continue
+        score = metric.score("classification", y_true, proba, float(threshold))
+        if score > best:
+            best, chosen = score, float(threshold)
+    return chosen if chosen is not None and best > argmax + metric.noise(argmax, len(y_true)) else None
 
 
 def make_metric(function: Callable[[np.ndarray, np.ndarray], float], *, greater_is_better: bool,

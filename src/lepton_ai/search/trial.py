@@ -90,6 +90,10 @@ class TrialResult:
     model_p99_ms: float | None = None
     folds: int = 0                          # ranked on k-fold out-of-fold predictions (search.validation)
     fold_lengths: list[int] | None = None   # the length each fold's early stopping found
+    # Binary: the probability of the positive class from which the model predicts it, tuned on the
+    # rows it was ranked on for the search's metric (models.metrics.tune_threshold); None: the most
+    # probable class.
+    threshold: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -111,7 +115,13 @@ class TrialResult:
         them inside ``extra`` and had no ``index``: :func:`_upgrade` moves them out.
         """
         known = cls.__dataclass_fields__
-        return cls(**{k: v for k, v in _upgrade(data).items() if k in known})
+        record = cls(**{k: v for k, v in _upgrade(data).items() if k in known})
+        threshold = record.threshold
+        if threshold is not None and not (isinstance(threshold, (int, float)) and not isinstance(threshold, bool)
+                                          and 0.0 < float(threshold) < 1.0):
+            raise ArtifactError(f"trial record {record.trial_id!r}: threshold {threshold!r} is not a probability "
+                                "strictly between 0 and 1.")
+        return record
 
 
 # Keys older records kept in ``extra`` that are now fields of the same name.

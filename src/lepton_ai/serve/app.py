@@ -45,7 +45,6 @@ from pydantic import BaseModel
 
 from ..data.dataset import Dataset, Records, Schema
 from ..errors import InputError
-from ..features.labels import decode_labels
 from .batcher import MicroBatcher, QueueFullError
 from .docs import add_offline_docs
 from .lifecycle import DeferredModel, ServeState, load_in_background
@@ -266,7 +265,7 @@ def _predict_rows(model: Any, schema: Schema, rows: list[Any], metrics: ServeMet
     unseen: dict[str, int] = {}
     if schema.task == "classification":
         proba = model.predict_proba(data, unseen=unseen)
-        labels = decode_labels(proba.argmax(axis=1), schema)
+        labels = model.labels(proba)  # the chosen model's decision threshold, as predict applies it
         out: list[Any] = list(zip(labels.tolist(), proba.tolist(), strict=True))
     else:
         out = np.asarray(model.predict(data, unseen=unseen), dtype=np.float64).tolist()
