@@ -66,7 +66,8 @@ def test_the_report_renders_in_chromium(tmp_path):
     found = re.search(r'<pre id="lepton-probe">(.*?)</pre>', dumped.stdout, re.S)
     assert found, f"the probe did not run; chromium said: {dumped.stderr[-2000:]}"
     seen = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
-    assert len(seen["images"]) == 3
+    assert len(seen["images"]) == 4  # frontier, learning curves, confusion matrix, which columns matter
+    assert seen["images"][-1]["alt"] == "permutation importance of the input columns"
     assert all(image["complete"] and image["width"] > 0 for image in seen["images"]), seen["images"]
     assert seen["leaderboard_rows"] == len(model.result_.trials)
     assert seen["errors"] == []

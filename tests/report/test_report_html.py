@@ -38,7 +38,7 @@ def test_classification_report_is_self_contained_with_every_section(classified, 
     path = model.report(tmp_path / "report.html", data=test)
     html = path.read_text(encoding="utf-8")
     images = _images(html)
-    assert len(images) == 3  # frontier, learning curves, confusion matrix
+    assert len(images) == 4  # frontier, learning curves, confusion matrix, which columns matter
     assert all(image.size[0] > 100 and image.size[1] > 100 for image in images)
     assert "<script" not in html and "<link" not in html and "http://" not in html and "https://" not in html
     assert html.count('<tr class="trial') == len(model.result_.trials)
@@ -47,6 +47,9 @@ def test_classification_report_is_self_contained_with_every_section(classified, 
     chosen = model.chosen.trial_id
     assert re.search(r'<tr class="trial ok chosen[^"]*">\s*<td class="mark">&gt;', html)
     assert f"{chosen} {model.chosen.family}" in html
+    assert 'id="importance"' in html and f"The drop in {model.chosen.metric_name}" in html
+    rows = re.findall(r'<table id="importance-table">.*?</table>', html, re.S)[0].count("<tr>") - 1
+    assert rows == len(model.schema.feature_names)  # one row per input column
 
 
 def test_hostile_names_and_labels_render_as_text(classified, tmp_path):
@@ -65,7 +68,7 @@ def test_regression_gets_residual_plots_not_a_confusion_matrix(regressed, tmp_pa
     model, test = regressed
     html = model.report(tmp_path / "r.html", data=test).read_text(encoding="utf-8")
     assert "predicted against actual" in html and "confusion" not in html and 'id="per-class"' not in html
-    assert len(_images(html)) == 2  # frontier and residuals; no neural trial, so no learning curves
+    assert len(_images(html)) == 3  # frontier, residuals, columns; no neural trial, so no learning curves
     assert "No neural trial recorded epochs" in html and "price &lt;usd&gt;" in html
     assert "target" in html and "rmse" in html
 

@@ -11,7 +11,7 @@ from ..errors import NotFittedError
 from ..search.leaderboard import leaderboard_frame
 from .leaderboard import COLUMNS, format_metrics, format_size, leaderboard_cells
 from .machine import machine_info
-from .plots import confusion_plot, frontier_plot, learning_curves_plot, residual_plot
+from .plots import confusion_plot, frontier_plot, importance_plot, learning_curves_plot, residual_plot
 from .reproduce import api_call
 from .summary import summarize_dataset
 
@@ -92,7 +92,8 @@ def _evaluation(model: Any, data: Any) -> dict[str, Any]:
     dataset = to_input(data, model.schema)
     report = model.evaluate(dataset)
     out: dict[str, Any] = {"source": dataset.source, "summary": summarize_dataset(dataset),
-                           "metrics": format_metrics(report), "per_class": None, "plot": None}
+                           "metrics": format_metrics(report), "per_class": None, "plot": None,
+                           "importance": _importance(model, dataset)}
     if "confusion_matrix" in report:
         cm = report["confusion_matrix"]
         out["plot"] = confusion_plot(cm["labels"], cm["matrix"])
@@ -103,3 +104,20 @@ def _evaluation(model: Any, data: Any) -> dict[str, Any]:
     keep = np.isfinite(y)
     out["plot"] = residual_plot(y[keep], model.predict(dataset.subset(np.flatnonzero(keep))))
     return out
+
+
+def _importance(model: Any, dataset: Any) -> dict[str, Any] | None:
+    """Which input columns matter to the chosen model on the evaluation data (``feature_importance``:
+    3 shuffles of each column over at most 2,000 rows); ``None`` for images and sequences."""
+    if model.schema.modality not in ("tabular", "text"):
+        return None
+    table = model.feature_importance(dataset, repeats=_IMPORTANCE_REPEATS, max_rows=_IMPORTANCE_ROWS)
+    return {"plot": importance_plot(list(table["column"]), list(table["importance"]), list(table["std"]),
+                                    table.attrs["metric"]),
+            "metric": table.attrs["metric"], "baseline": table.attrs["baseline"], "rows": table.attrs["rows"],
+            "repeats": table.attrs["repeats"],
+            "columns": [{"column": r.column, "importance": r.importance, "std": r.std}
+                        for r in table.itertuples(index=False)]}
+
+
+_IMPORTANCE_REPEATS, _IMPORTANCE_ROWS = 3, 2_000

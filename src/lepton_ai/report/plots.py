@@ -138,6 +138,24 @@ def confusion_plot(labels: Sequence[Any], matrix: Sequence[Sequence[int]]) -> st
 
 
 @_drawing
+def importance_plot(columns: Sequence[str], importance: Sequence[float], spread: Sequence[float],
+                    metric: str) -> str:
+    """Permutation importance of the input columns, largest on top, with one standard deviation."""
+    shown = min(len(columns), _MAX_IMPORTANCE_BARS)
+    fig = _figure(7.5, 1.0 + 0.28 * shown)
+    ax = fig.add_subplot()
+    rows = np.arange(shown)[::-1]
+    ax.barh(rows, list(importance)[:shown], xerr=list(spread)[:shown], color="#1f6fd1", alpha=0.85,
+            error_kw={"elinewidth": 1, "ecolor": "#444444"})
+    ax.set_yticks(rows, [short_label(c) for c in list(columns)[:shown]], fontsize=8)
+    ax.axvline(0.0, color="#888888", linewidth=0.8)
+    ax.set_xlabel(f"drop in {metric} when the column is shuffled")
+    ax.set_title("which columns matter", fontsize=10)
+    ax.grid(True, axis="x", alpha=0.25)
+    return _encode(fig)
+
+
+@_drawing
 def residual_plot(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     """Predicted against actual values (the diagonal is perfect) and residuals against predictions."""
     y_true, y_pred = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
@@ -161,6 +179,9 @@ def residual_plot(y_true: np.ndarray, y_pred: np.ndarray) -> str:
     for ax in (left, right):
         ax.grid(True, alpha=0.25)
     return _encode(fig)
+
+
+_MAX_IMPORTANCE_BARS = 25
 
 
 def _figure(width: float, height: float) -> Any:
