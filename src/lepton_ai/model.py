@@ -237,18 +237,19 @@ class LeptonModel:
         """What ``predict`` returns for the chosen model's outputs (``predict_proba``'s probabilities, or
         values): the most probable class, or on a binary task ranked by a metric you gave, the positive
         class wherever its probability reaches the threshold tuned for that metric (``chosen.threshold``)."""
-        return decode_output(np.asarray(output), self._fitted().schema, self.chosen.threshold)
+        schema = self._fitted().schema
+        # Only a binary model has a threshold: other calls skip looking the chosen trial up (a hot path).
+        threshold = self.chosen.threshold if schema.task == "classification" and len(schema.classes) == 2 else None
+        return decode_output(np.asarray(output), schema, threshold)
 
     def test(self, data: DataSource) -> float:
         """The metric the model was chosen by (``metric``; default accuracy, or R² for regression) on
         labelled ``data``, higher is better: a loss such as ``rmse`` is negated, as it ranked the trials."""
         dataset, y = self._labelled(data)
         output = self._fitted().output(dataset, self._chosen_id())
-        metric = self._metric()
-        if metric.name == primary_metric_name(self.schema.task) and self.chosen.threshold is None:
+        if self._metric().name == primary_metric_name(self.schema.task) and self.chosen.threshold is None:
             return primary_metric(self.schema.task, y, output)
-        seen = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
-        return metric.score(self.schema.task, y[seen], output[seen], self.chosen.threshold)
+        return self._score(y, output)
 
     def evaluate(self, data: DataSource) -> dict[str, Any]:
         """All metrics on labelled ``data``: see ``models.metrics`` for the keys.
@@ -270,8 +271,7 @@ class LeptonModel:
         report["unseen_categories"] = unseen
         metric = self._metric()
         if metric.name not in report:
-            kept = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
-            score = metric.score(self.schema.task, y[kept], output[kept], self.chosen.threshold)
+            score = self._score(y, output)
             report[metric.name] = score if metric.greater_is_better else -score
         report["metric"] = metric.name
         if self.chosen.threshold is not None:
@@ -312,10 +312,9 @@ class LeptonModel:
         metric, chosen = self._metric(), self._chosen_id()
 
         def score(_: Any, X: pd.DataFrame, y_true: np.ndarray) -> float:
-            output = result.output(Dataset(X=X, y=None, schema=schema, source="importance"), chosen, unseen={})
-            return metric.score(schema.task, y_true, output, threshold)
+            return self._score(y_true, result.output(Dataset(X=X, y=None, schema=schema, source="importance"), chosen,
+                                                     unseen={}))
 
-        threshold = self.chosen.threshold
         found = permutation_importance(_Fitted(), frame, y, scoring=score, n_repeats=repeats, random_state=seed)
         table = pd.DataFrame({"column": schema.feature_names, "importance": found.importances_mean,
                               "std": found.importances_std})
@@ -428,6 +427,12 @@ class LeptonModel:
         result = self._fitted()
         best = max((t.dev_metric for t in result.trials if t.ok and t.dev_metric is not None), default=0.0)
         return self._metric().noise(best, int(result.extra.get("n_rank") or result.extra.get("n_dev") or 0))
+
+    def _score(self, y: np.ndarray, output: np.ndarray) -> float:
+        """The chosen model's score by its metric and threshold on rows whose label it can know (a
+        class never seen in training, -1, is left out; so is a missing value)."""
+        seen = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
+        return self._metric().score(self.schema.task, y[seen], output[seen], self.chosen.threshold)
 
     def _metric(self) -> Metric:
         """The metric the model was chosen by: ``metric`` (a name or ``make_metric``), else the one its

@@ -123,10 +123,7 @@ def sample_if_too_big(source: DataSource, memory: int | str | None, seed: int
     """For a Parquet table whose search would need more than ``SEARCH_SHARE`` of ``memory``: a sample
     of its rows that fits, read in batches, and where they are in it; ``None`` for any other source
     (read whole as before)."""
-    if not isinstance(source, (str, Path)) or (isinstance(source, str) and source in BUNDLED
-                                               and not Path(source).exists()):
-        return None
-    stream = open_stream(source)
+    stream = open_stream(source)  # None for anything but Parquet on disk (a bundled name included)
     if stream is None:
         return None
     limit = available_memory() if memory is None else parse_memory(memory)

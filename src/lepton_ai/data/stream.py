@@ -55,6 +55,13 @@ class TableStream:
     # and the reader holds about twice that while it does.
     max_group_bytes: int = 0
 
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, fields: dict[str, Any]) -> TableStream:
+        return cls(**{**fields, "files": tuple(fields["files"])})
+
     @property
     def memory_bytes(self) -> float:
         """What the whole table takes as a DataFrame (estimated from its first rows)."""
@@ -179,7 +186,7 @@ def sample_rows(stream: TableStream, fraction: float, seed: int) -> tuple[pd.Dat
 
     with tempfile.TemporaryDirectory(prefix="lepton-sample-") as scratch:
         out = Path(scratch) / "sample.parquet"
-        run_apart("lepton_ai.data.stream", ["sample", json.dumps(dataclasses.asdict(stream)), repr(fraction),
+        run_apart("lepton_ai.data.stream", ["sample", json.dumps(stream.to_json()), repr(fraction),
                                             str(seed), str(out)], stream.source)
         frame = pq.read_table(out).to_pandas()
     positions = frame.pop(_POSITION).to_numpy(dtype=np.int64)
@@ -234,8 +241,7 @@ def _main(argv: list[str]) -> int:
     try:
         if argv[:1] != ["sample"] or len(argv) != 5:
             raise SystemExit(f"usage: python -m lepton_ai.data.stream sample STREAM_JSON FRACTION SEED OUT; got {argv}")
-        fields = json.loads(argv[1])
-        stream = TableStream(**{**fields, "files": tuple(fields["files"])})
+        stream = TableStream.from_json(json.loads(argv[1]))
         frame, positions = _sample_here(stream, float(argv[2]), int(argv[3]))
         table = pa.Table.from_pandas(frame.assign(**{_POSITION: positions}), preserve_index=False)
         pq.write_table(table, argv[4])

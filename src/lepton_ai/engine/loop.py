@@ -239,7 +239,7 @@ class _LoopState:
         trial = outcome.trial
         if planned is not None:
             trial = dataclasses.replace(trial, **_planned_fields(planned))
-        if trial.ok and (self.metric.name != trial.metric_name or self.s.metric is not None):
+        if trial.ok and self.s.metric is not None:  # workers score by the task's default
             self._rescore(trial)
         self.trials.append(trial)
         if trial.ok:

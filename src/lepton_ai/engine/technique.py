@@ -8,7 +8,6 @@ the run store as it starts and ends, so a killed run resumes where it stopped (`
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import time
@@ -401,7 +400,7 @@ class SinglePointTechnique:
         pass stops at ``deadline`` (monotonic) with the rows it has. ``None`` for data in memory."""
         if train.streamed is None or dev.streamed is None:
             return None
-        from ..features.streamed import write_streamed
+        from ..features.streamed import read_streamed, write_streamed
 
         family = get_family(families[0])
         limit = self.memory_limit or available_memory()
@@ -410,15 +409,15 @@ class SinglePointTechnique:
         max_rows = max(1, int((1 - SEARCH_SHARE) * limit / per_row))
         key = f"{prepared.info.get('key')}-{family.view}-{max_rows}"
         directory = self.home / "cache" / "streams" / key
-        if not (directory / "meta.json").is_file():
+        written = read_streamed(directory)
+        if written is None:
             written = write_streamed(prepared.preparer, train, dev, family.view, directory, max_rows,
                                      deadline=time.time() + (deadline - time.monotonic()))
             table = train.streamed.stream
             warnings.warn(f"{table.source}: the final fit of {', '.join(families)} reads {written.n_rows:,} of the "
                           f"table's {table.n_rows:,} rows ({written.n_held_out:,} held out of the search, the rest "
                           f"left out to stay within {format_bytes(limit)} or the budget).", UserWarning, stacklevel=4)
-        meta = json.loads((directory / "meta.json").read_text())
-        return {"dir": str(directory), "rows": int(meta["n_rows"]), "memory": int((1 - SEARCH_SHARE) * limit)}
+        return {"dir": str(directory), "rows": written.n_rows, "memory": int((1 - SEARCH_SHARE) * limit)}
 
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,
                   task: str | None) -> tuple[Dataset, Dataset]:

@@ -17,7 +17,6 @@ least the sample's.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -31,12 +30,12 @@ import numpy as np
 
 from ..data.coerce import to_input
 from ..data.dataset import Dataset
-from ..data.stream import StreamedRows, row_draws, run_apart
+from ..data.stream import StreamedRows, TableStream, row_draws, run_apart
 from .cache import prepare
 from .prepared import Prepared, View
 from .tabular import TabularPreparer
 
-__all__ = ["RowFile", "StreamedFeatures", "write_streamed", "load_streamed"]
+__all__ = ["RowFile", "StreamedFeatures", "write_streamed", "read_streamed", "load_streamed"]
 
 _X, _Y, _META = "X.f32", "y.npy", "meta.json"
 
@@ -108,24 +107,33 @@ def write_streamed(preparer: TabularPreparer, train: Dataset, dev: Dataset, view
     assert streamed is not None and dev.streamed is not None, "write_streamed needs rows sampled from a table"
     searched = np.union1d(streamed.positions, dev.streamed.positions)
     if not apart:
-        return _write_here(preparer, streamed, searched, view, directory, max_rows, deadline)
+        return _write_here(preparer, streamed.stream, streamed.fraction, streamed.seed, searched, view, directory,
+                           max_rows, deadline)
     directory.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".lepton-pass-", dir=directory.parent) as scratch:
         np.save(Path(scratch) / "searched.npy", searched, allow_pickle=False)
         job = {"schema": preparer.schema.to_json(), "preparer": preparer.to_json(),
-               "stream": dataclasses.asdict(streamed.stream), "fraction": streamed.fraction, "seed": streamed.seed,
+               "stream": streamed.stream.to_json(), "fraction": streamed.fraction, "seed": streamed.seed,
                "searched": str(Path(scratch) / "searched.npy"), "view": view, "directory": str(directory),
                "max_rows": int(max_rows), "deadline": deadline}
         (Path(scratch) / "job.json").write_text(json.dumps(job, default=str))
         run_apart("lepton_ai.features.streamed", ["write", str(Path(scratch) / "job.json")], streamed.stream.source)
+    written = read_streamed(directory)
+    assert written is not None, f"the pass wrote no {directory / _META}"
+    return written
+
+
+def read_streamed(directory: Path) -> StreamedFeatures | None:
+    """What ``write_streamed`` wrote to ``directory`` earlier, or ``None`` when it holds nothing whole."""
+    if not (directory / _META).is_file():
+        return None
     meta = json.loads((directory / _META).read_text())
     return StreamedFeatures(directory, int(meta["n_rows"]), int(meta["n_table_rows"]), int(meta["n_held_out"]))
 
 
-def _write_here(preparer: TabularPreparer, streamed: StreamedRows, searched: np.ndarray, view: View,
-                directory: Path, max_rows: int, deadline: float | None) -> StreamedFeatures:
+def _write_here(preparer: TabularPreparer, table: TableStream, fraction: float, seed: int, searched: np.ndarray,
+                view: View, directory: Path, max_rows: int, deadline: float | None) -> StreamedFeatures:
     schema = preparer.schema
-    table = streamed.stream
     keep_share = min(1.0, max_rows / max(1, table.n_rows))
     directory.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
@@ -135,9 +143,9 @@ def _write_here(preparer: TabularPreparer, streamed: StreamedRows, searched: np.
     try:
         with open(work / _X, "wb") as out:
             for first, frame in table.batches():
-                draws = row_draws(first, len(frame), streamed.seed)
+                draws = row_draws(first, len(frame), seed)
                 positions = np.arange(first, first + len(frame))
-                sampled = draws < streamed.fraction
+                sampled = draws < fraction
                 outside = sampled & ~np.isin(positions, searched, assume_unique=False)
                 held_out += int(outside.sum())
                 keep = np.flatnonzero(~outside & (draws < keep_share))
@@ -186,20 +194,17 @@ def _main(argv: list[str]) -> int:
     import sys
 
     from ..data.dataset import Schema
-    from ..data.stream import TableStream
     from ..errors import DataError
 
     if argv[:1] != ["write"] or len(argv) != 2:
         raise SystemExit(f"usage: python -m lepton_ai.features.streamed write JOB_JSON; got {argv}")
     job = json.loads(Path(argv[1]).read_text())
     preparer = TabularPreparer.from_json(Schema.from_json(job["schema"]), job["preparer"])
-    fields = job["stream"]
-    stream = TableStream(**{**fields, "files": tuple(fields["files"])})
+    stream = TableStream.from_json(job["stream"])
     searched = np.load(job["searched"], allow_pickle=False)
-    streamed = StreamedRows(stream, float(job["fraction"]), int(job["seed"]), searched)
     try:
-        _write_here(preparer, streamed, searched, job["view"], Path(job["directory"]), int(job["max_rows"]),
-                    job["deadline"])
+        _write_here(preparer, stream, float(job["fraction"]), int(job["seed"]), searched, job["view"],
+                    Path(job["directory"]), int(job["max_rows"]), job["deadline"])
     except DataError as exc:
         print(str(exc), file=sys.stderr)
         return 2
