@@ -305,3 +305,18 @@ def test_feature_importance_refuses_what_it_cannot_measure(signal_and_noise):
         model.feature_importance(frame, repeats=0)
     with pytest.raises(DataError, match="no labels to score against"):
         model.feature_importance(frame.drop(columns="y"))
+
+
+def test_predictions_carry_the_id_column_through_save_and_load(tmp_path):
+    table = make_table(240, seed=11)
+    table.insert(0, "ticket", [f"T-{i}" for i in range(len(table))])
+    model = LeptonModel(budget="8s", families="linear", max_trials=1, verbose=0,
+                        engine=SinglePointTechnique(home=tmp_path)).train(table, label="species", id="ticket")
+    assert "ticket" not in model.schema.feature_names and model.schema.id_column == "ticket"
+    loaded = load_model(save_model(tmp_path / "m", model))
+    frame = loaded.predictions(table.head(5), proba=True)
+    assert frame["ticket"].tolist() == [f"T-{i}" for i in range(5)]
+    assert frame["prediction"].tolist() == list(loaded.predict(table.head(5)))
+    assert [c for c in frame.columns if c.startswith("proba_")] == [f"proba_{c}" for c in loaded.classes_]
+    np.testing.assert_allclose(frame.filter(like="proba_").to_numpy(), loaded.predict_proba(table.head(5)))
+    assert list(loaded.predictions(table.drop(columns="ticket").head(2)).columns) == ["prediction"]

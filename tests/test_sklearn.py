@@ -165,6 +165,52 @@ def test_cross_val_score_regression(diabetes) -> None:
     assert scores.min() > 0.2  # R²: diabetes is a noisy target
 
 
+def test_sample_weight_of_ones_is_the_same_fit_as_none(wine) -> None:
+    X, y = wine
+    est = LeptonAI(budget="10s", families="linear", max_trials=2, objective="accuracy")
+    plain = clone(est).fit(X, y).predict_proba(X)
+    np.testing.assert_allclose(clone(est).fit(X, y, sample_weight=np.ones(len(y))).predict_proba(X), plain)
+
+
+def test_sample_weight_moves_the_fit_and_the_score(wine) -> None:
+    X, y = wine
+    weights = np.where(y == 0, 50.0, 1.0)
+    est = LeptonAI(budget="10s", families="linear", max_trials=2, objective="accuracy")
+    plain = clone(est).fit(X[:, :2], y).predict_proba(X[:, :2])[:, 0].mean()
+    weighted = clone(est).fit(X[:, :2], y, sample_weight=weights)
+    assert weighted.predict_proba(X[:, :2])[:, 0].mean() > plain
+    expected = float(np.average(weighted.predict(X[:, :2]) == y, weights=weights))
+    assert weighted.score(X[:, :2], y, sample_weight=weights) == pytest.approx(expected)
+
+
+def test_sample_weight_through_a_pipeline_and_metadata_routing(wine) -> None:
+    import sklearn
+
+    X, y = wine
+    weights = np.where(y == 0, 50.0, 1.0)
+    est = LeptonAI(budget="10s", families="linear", max_trials=2, objective="accuracy")
+    direct = clone(est).fit(StandardScaler().fit_transform(X), y, sample_weight=weights)
+    pipe = make_pipeline(StandardScaler(), clone(est)).fit(X, y, leptonai__sample_weight=weights)
+    np.testing.assert_allclose(pipe.predict_proba(X), direct.predict_proba(StandardScaler().fit_transform(X)))
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = make_pipeline(StandardScaler().set_fit_request(sample_weight=False),
+                               clone(est).set_fit_request(sample_weight=True))
+        routed.fit(X, y, sample_weight=weights)
+        np.testing.assert_allclose(routed.predict_proba(X), pipe.predict_proba(X))
+
+
+@pytest.mark.parametrize(("weights", "message"), [
+    (np.ones(3), r"one weight per row of X \(178\); got shape \(3,\)"),
+    (np.full(178, -1.0), "negative values: row 0"),
+    (np.full(178, np.nan), "missing values: row 0"),
+    (np.zeros(178), "every value of sample_weight is zero"),
+])
+def test_bad_sample_weights_are_refused(wine, weights, message) -> None:
+    X, y = wine
+    with pytest.raises(ValueError, match=message):
+        LeptonAI(budget="5s", families="linear", max_trials=1).fit(X, y, sample_weight=weights)
+
+
 # ---- scikit-learn's estimator checks ---------------------------------------------------------------
 
 # Checks that do not apply by design, with the reason.
@@ -173,7 +219,12 @@ _NOT_APPLICABLE = {
         "task='auto' infers regression from a continuous target instead of refusing it; "
         "task='classification' is the way to insist on classes"
     ),
+    **{check: (
+        "the search drops exact duplicate rows of unweighted data and splits rows into folds or a dev set, "
+        "so repeating a row is not the same data as weighting it (weights ones = no weights is tested below)"
+    ) for check in ("check_sample_weight_equivalence_on_dense_data",)},
 }
+_REGRESSION_NOT_APPLICABLE = {k: v for k, v in _NOT_APPLICABLE.items() if k != "check_classifiers_regression_target"}
 
 
 # scikit-learn's checks fit twice and compare predictions. The `accuracy` objective chooses from the
@@ -186,12 +237,12 @@ def test_check_estimator_classification() -> None:
 
 def test_check_estimator_regression() -> None:
     estimator = LeptonAI(budget="10s", families="linear", task="regression", max_trials=3, objective="accuracy")
-    check_estimator(estimator, expected_failed_checks={})
+    check_estimator(estimator, expected_failed_checks=_REGRESSION_NOT_APPLICABLE)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("task", ["auto", "regression"])
 def test_check_estimator_every_family(task: str) -> None:
-    expected = _NOT_APPLICABLE if task == "auto" else {}
+    expected = _NOT_APPLICABLE if task == "auto" else _REGRESSION_NOT_APPLICABLE
     estimator = LeptonAI(budget="60s", task=task, max_trials=7, objective="accuracy")  # see the note above
     check_estimator(estimator, expected_failed_checks=expected)

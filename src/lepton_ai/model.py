@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 import warnings
@@ -16,6 +17,7 @@ from .compress.apply import compress_after_search, has_variants
 from .data.coerce import to_input
 from .data.dataset import Dataset, Records, Schema
 from .data.load import DataSource
+from .data.weights import dev_weights, weights_of_rows
 from .engine.callbacks import Callback
 from .engine.result import SearchResult, decode_output
 from .engine.technique import SinglePointTechnique
@@ -129,19 +131,25 @@ class LeptonModel:
 
     # ---- training ------------------------------------------------------------------------
     def train(self, train: DataSource, dev: DataSource | None = None, *, epochs: int | None = None,
-              label: str | None = None) -> LeptonModel:
+              label: str | None = None, weight: str | Any = None,
+              id: str | None = None) -> LeptonModel:  # noqa: A002 - the name users pass, as the CLI's --id
         """Search candidates on ``train`` (``dev`` ranks them; split from train when omitted).
 
-        ``epochs`` caps the epochs of neural families. Returns ``self``.
+        ``epochs`` caps the epochs of neural families. ``weight``: sample weights, the name of a
+        column of ``train`` (and of ``dev``) or one number per row of ``train``; every family fits
+        with them and every score is weighted by them (see ``data.weights``). ``id``: the column that
+        names each row (unique, never missing): kept out of the features, and carried into
+        :meth:`predictions` and the server's responses. Returns ``self``.
         """
         engine = self._engine()
         config = self._search_config(engine, epochs)
         label = self._label(label)
-        train = self._record_training(train, dev, epochs, label, engine.memory_limit)
+        train = self._record_training(train, dev, epochs, label, engine.memory_limit, weight, id)
         callbacks = self._with_progress(engine)
         started = time.monotonic()
         try:
-            self.result_ = engine.search(train, dev, config, label=label, task=self.task, callbacks=callbacks)
+            self.result_ = engine.search(train, dev, config, label=label, task=self.task, callbacks=callbacks,
+                                         weight=weight if isinstance(weight, str) else None)
         finally:
             _stop_progress(callbacks)
         plan = self.result_.plan
@@ -233,6 +241,25 @@ class LeptonModel:
         :meth:`predict_proba`."""
         return self.labels(self._output(self._input(data), unseen))
 
+    def predictions(self, data: DataSource, *, proba: bool = False,
+                    unseen: dict[str, int] | None = None) -> pd.DataFrame:
+        """Predictions as a table to join back: the rows' id (the ``id=`` column the model was trained
+        with, when ``data`` holds it; for image files, ``path``), ``prediction``, and with ``proba``
+        one ``proba_<class>`` column per class. What ``lepton predict`` writes."""
+        dataset = self._input(data)
+        output = self._output(dataset, unseen)
+        schema = self.schema
+        frame = pd.DataFrame(index=pd.RangeIndex(len(output)))
+        if dataset.ids is not None:
+            frame[schema.id_column or "path"] = dataset.ids
+        frame["prediction"] = self.labels(output)
+        if proba:
+            if schema.task != "classification":
+                raise ConfigError("proba is for classification; this model does regression.")
+            for j, name in enumerate(schema.classes):
+                frame[f"proba_{name}"] = output[:, j]
+        return frame
+
     def labels(self, output: np.ndarray) -> np.ndarray:
         """What ``predict`` returns for the chosen model's outputs (``predict_proba``'s probabilities, or
         values): the most probable class, or on a binary task ranked by a metric you gave, the positive
@@ -242,36 +269,41 @@ class LeptonModel:
         threshold = self.chosen.threshold if schema.task == "classification" and len(schema.classes) == 2 else None
         return decode_output(np.asarray(output), schema, threshold)
 
-    def test(self, data: DataSource) -> float:
+    def test(self, data: DataSource, *, weight: str | Any = None) -> float:
         """The metric the model was chosen by (``metric``; default accuracy, or R² for regression) on
-        labelled ``data``, higher is better: a loss such as ``rmse`` is negated, as it ranked the trials."""
-        dataset, y = self._labelled(data)
+        labelled ``data``, higher is better: a loss such as ``rmse`` is negated, as it ranked the trials.
+        ``weight``: sample weights (a column of ``data`` or one per row) the score is weighted by; a
+        split ``load_data(..., weight=)`` made carries its own."""
+        dataset, y = self._labelled(data, weight)
         output = self._fitted().output(dataset, self._chosen_id())
         if self._metric().name == primary_metric_name(self.schema.task) and self.chosen.threshold is None:
-            return primary_metric(self.schema.task, y, output)
-        return self._score(y, output)
+            return primary_metric(self.schema.task, y, output, dataset.weight)
+        return self._score(y, output, dataset.weight)
 
-    def evaluate(self, data: DataSource) -> dict[str, Any]:
-        """All metrics on labelled ``data``: see ``models.metrics`` for the keys.
+    def evaluate(self, data: DataSource, *, weight: str | Any = None) -> dict[str, Any]:
+        """All metrics on labelled ``data`` (weighted by ``weight``, as in :meth:`test`; then the report
+        says ``weighted``): see ``models.metrics`` for the keys.
 
         Rows whose class never occurred in training cannot be predicted right: ``test`` counts
         them as errors, ``evaluate`` leaves them out of its metrics and reports how many there were
         (``n_rows_unseen_label``). ``unseen_categories``: per categorical column, how many values
         were categories not seen in training (predicted as missing values).
         """
-        dataset, y = self._labelled(data)
+        dataset, y = self._labelled(data, weight)
         unseen = dict.fromkeys(self._fitted().preparer.plan().categorical, 0)
         output = self._fitted().output(dataset, self._chosen_id(), unseen=unseen)
+        w = dataset.weight
         if self.schema.task == "classification":
             seen = y >= 0
-            report = classification_report(y[seen], output[seen], list(self.schema.classes), self.chosen.threshold)
+            report = classification_report(y[seen], output[seen], list(self.schema.classes), self.chosen.threshold,
+                                           None if w is None else w[seen])
             report["n_rows_unseen_label"] = int((~seen).sum())
         else:
-            report = regression_report(y, output)
+            report = regression_report(y, output, w)
         report["unseen_categories"] = unseen
         metric = self._metric()
         if metric.name not in report:
-            score = self._score(y, output)
+            score = self._score(y, output, w)
             report[metric.name] = score if metric.greater_is_better else -score
         report["metric"] = metric.name
         if self.chosen.threshold is not None:
@@ -305,15 +337,16 @@ class LeptonModel:
             given = pd.DataFrame.from_records(given.rows)
         elif not isinstance(given, pd.DataFrame):  # an Arrow table or batch
             given = given.to_pandas()
-        frame = given[schema.feature_names].reset_index(drop=True)
+        frame, weight = given[schema.feature_names].reset_index(drop=True), dataset.weight
         if len(frame) > max_rows:
             keep = np.sort(np.random.default_rng(seed).choice(len(frame), max_rows, replace=False))
             frame, y = frame.iloc[keep].reset_index(drop=True), y[keep]
+            weight = None if weight is None else weight[keep]
         metric, chosen = self._metric(), self._chosen_id()
 
         def score(_: Any, X: pd.DataFrame, y_true: np.ndarray) -> float:
             return self._score(y_true, result.output(Dataset(X=X, y=None, schema=schema, source="importance"), chosen,
-                                                     unseen={}))
+                                                     unseen={}), weight)
 
         found = permutation_importance(_Fitted(), frame, y, scoring=score, n_repeats=repeats, random_state=seed)
         table = pd.DataFrame({"column": schema.feature_names, "importance": found.importances_mean,
@@ -391,13 +424,15 @@ class LeptonModel:
 
     # ---- internals -------------------------------------------------------------------------
     def _record_training(self, train: DataSource, dev: DataSource | None, epochs: int | None,
-                         label: str | None, memory: int | None) -> Dataset:
+                         label: str | None, memory: int | None, weight: str | Any = None,
+                         id: str | None = None) -> Dataset:  # noqa: A002
         """Read ``train`` once (sampled when bigger than ``memory`` allows), and keep its summary and this
         call for ``report``."""
         from .data.load import build_dataset
         from .report.summary import summarize_dataset
 
-        dataset = build_dataset(train, label, task=self.task, memory=memory, seed=self.seed or 0)
+        dataset = build_dataset(train, label, task=self.task, memory=memory, seed=self.seed or 0, weight=weight,
+                                id=id)
         self.chosen_ = None
         self.data_summary_ = summarize_dataset(dataset)
         model_args = {"objective": self.objective, "budget": self.budget, "families": self.families,
@@ -428,11 +463,12 @@ class LeptonModel:
         best = max((t.dev_metric for t in result.trials if t.ok and t.dev_metric is not None), default=0.0)
         return self._metric().noise(best, int(result.extra.get("n_rank") or result.extra.get("n_dev") or 0))
 
-    def _score(self, y: np.ndarray, output: np.ndarray) -> float:
+    def _score(self, y: np.ndarray, output: np.ndarray, weight: np.ndarray | None = None) -> float:
         """The chosen model's score by its metric and threshold on rows whose label it can know (a
-        class never seen in training, -1, is left out; so is a missing value)."""
+        class never seen in training, -1, is left out; so is a missing value), weighted by ``weight``."""
         seen = y >= 0 if self.schema.task == "classification" else np.isfinite(y)
-        return self._metric().score(self.schema.task, y[seen], output[seen], self.chosen.threshold)
+        return self._metric().score(self.schema.task, y[seen], output[seen], self.chosen.threshold,
+                                    weight=None if weight is None else weight[seen])
 
     def _metric(self) -> Metric:
         """The metric the model was chosen by: ``metric`` (a name or ``make_metric``), else the one its
@@ -458,8 +494,12 @@ class LeptonModel:
                           f"({found}).", UserWarning, stacklevel=3)
         return output
 
-    def _labelled(self, data: DataSource) -> tuple[Dataset, np.ndarray]:
+    def _labelled(self, data: DataSource, weight: str | Any = None) -> tuple[Dataset, np.ndarray]:
         dataset = self._input(data)
+        if isinstance(weight, str):
+            dataset = dev_weights(dataset, weight)
+        elif weight is not None:
+            dataset = dataclasses.replace(dataset, weight=weights_of_rows(weight, len(dataset), dataset.source))
         schema = self.schema
         if dataset.y is None:
             raise DataError(f"{dataset.source}: no labels to score against (expected column {schema.label!r}).")

@@ -53,8 +53,14 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
         self.max_trials = max_trials
         self.verbose = verbose
 
-    def fit(self, X: Any, y: Any = None) -> LeptonAI:
-        """Search models for ``X`` (rows × features) and ``y``; returns ``self``."""
+    def fit(self, X: Any, y: Any = None, sample_weight: Any = None) -> LeptonAI:
+        """Search models for ``X`` (rows × features) and ``y``; returns ``self``.
+
+        ``sample_weight``: one weight per row (finite, >= 0, not all zero); every candidate fits
+        with them and is ranked by the weighted metric. In a ``Pipeline``, pass
+        ``pipe.fit(X, y, lepton__sample_weight=w)``, or with metadata routing on,
+        ``LeptonAI().set_fit_request(sample_weight=True)``.
+        """
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         frame = self._frame(X, fitting=True)
@@ -71,10 +77,16 @@ class LeptonAI(BaseEstimator):  # type: ignore[misc]
             raise ValueError(f"y must be 1-D with one label per row of X ({len(frame)}); got shape {y_array.shape}.")
         if len(frame) < 2:
             raise ValueError(f"{type(self).__name__} needs at least 2 samples; got 1 sample (n_samples=1).")
+        weight = None
+        if sample_weight is not None:
+            weight = np.asarray(sample_weight, dtype=np.float64)  # the caller's array is never written to
+            if weight.shape != (len(frame),):
+                raise ValueError(f"sample_weight must be 1-D with one weight per row of X ({len(frame)}); got shape "
+                                 f"{weight.shape}.")
         model = LeptonModel(objective=self.objective, budget=self.budget, families=self.families,
                             task=None if self.task == "auto" else self.task, seed=self.seed, max_trials=self.max_trials,
                             verbose=self.verbose, metric=self.metric)
-        model.train((frame, y_array))
+        model.train((frame, y_array), weight=weight)
         self.model_ = model
         self.n_features_in_ = frame.shape[1]
         if model.schema.task == "classification":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -311,3 +312,63 @@ def test_train_ranks_by_the_metric_given_and_refuses_one_of_the_other_task(tmp_p
     wrong = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--budget", "5s", "--metric", "rmse",
                    "--out", str(tmp_path / "m2"))
     assert wrong.exit_code == 2 and "metric 'rmse' is for regression" in wrong.stderr
+
+
+def test_train_and_evaluate_weigh_the_rows_by_the_weight_column(tmp_path):
+    from conftest import make_table
+
+    table = make_table(200, seed=6)
+    table.assign(w=np.where(table["species"] == table["species"].iloc[0], 5.0, 1.0)).to_csv(tmp_path / "train.csv",
+                                                                                           index=False)
+    result = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--weight", "w", "--budget", "8s",
+                    "--max-trials", "2", "--families", "linear", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 0, result.output
+    model = load_model(tmp_path / "model")
+    assert "w" not in model.schema.input_columns
+    evaluated = invoke("evaluate", str(tmp_path / "model"), str(tmp_path / "train.csv"), "--weight", "w")
+    assert evaluated.exit_code == 0 and re.search(r"weighted\s+.\s+True", evaluated.stdout), evaluated.output
+    as_label = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--weight", "species",
+                      "--budget", "5s", "--out", str(tmp_path / "m2"))
+    assert as_label.exit_code == 2 and "weight column 'species' is the label column" in as_label.stderr
+    missing = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--weight", "weights",
+                     "--budget", "5s", "--out", str(tmp_path / "m3"))
+    assert missing.exit_code == 2 and "weight column 'weights' not found" in missing.stderr
+
+
+def test_train_with_an_id_column_and_predict_writes_it_beside_each_prediction(tmp_path):
+    from conftest import make_table
+
+    table = make_table(200, seed=8)
+    table.insert(0, "ticket", [f"T-{i}" for i in range(len(table))])
+    table.to_csv(tmp_path / "train.csv", index=False)
+    result = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--id", "ticket", "--budget", "8s",
+                    "--max-trials", "2", "--families", "linear", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 0, result.output
+    table.drop(columns="species").head(7).to_csv(tmp_path / "new.csv", index=False)
+    predicted = invoke("predict", str(tmp_path / "model"), str(tmp_path / "new.csv"), "--proba")
+    assert predicted.exit_code == 0, predicted.output
+    frame = pd.read_csv(io.StringIO(predicted.stdout))
+    assert list(frame.columns[:2]) == ["ticket", "prediction"] and frame["ticket"].tolist() == [f"T-{i}" for i in
+                                                                                                range(7)]
+    as_label = invoke("train", str(tmp_path / "train.csv"), "--label", "species", "--id", "species",
+                      "--budget", "5s", "--out", str(tmp_path / "m2"))
+    assert as_label.exit_code == 2 and "id column 'species' is the label column" in as_label.stderr
+
+
+def test_image_predictions_carry_the_file_paths(tmp_path):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name, colour in (("red", (200, 20, 20)), ("blue", (20, 20, 200))):
+        (tmp_path / "images" / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.clip(np.array(colour) + rng.integers(-20, 20, size=(8, 8, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "images" / name / f"{i}.png")
+    result = invoke("train", str(tmp_path / "images"), "--budget", "10s", "--families", "linear", "--max-trials",
+                    "1", "--out", str(tmp_path / "model"), "--quiet")
+    assert result.exit_code == 0, result.output
+    predicted = invoke("predict", str(tmp_path / "model"), str(tmp_path / "images" / "red"))
+    assert predicted.exit_code == 0, predicted.output
+    frame = pd.read_csv(io.StringIO(predicted.stdout))
+    assert list(frame.columns) == ["path", "prediction"] and len(frame) == 12
+    assert frame["path"].str.endswith(".png").all() and frame["path"].str.contains("red").all()

@@ -331,10 +331,17 @@ def test_split_is_stratified():
 
 
 def test_split_parts_are_disjoint_and_complete():
-    frame = pd.DataFrame({"id": range(200), "y": np.arange(200) % 2})
-    parts = load_data(frame, label="y")
-    ids = np.concatenate([p.X["id"].to_numpy() for p in parts])
+    frame = pd.DataFrame({"id": range(200), "x": np.arange(200) * 0.5, "y": np.arange(200) % 2})
+    parts = load_data(frame, label="y", id="id")
+    ids = np.concatenate([p.ids for p in parts])
     assert sorted(ids) == list(range(200))
+    assert all((p.X["x"].to_numpy() == p.ids * 0.5).all() for p in parts)
+
+
+def test_a_table_whose_only_column_is_an_id_has_no_feature():
+    frame = pd.DataFrame({"id": range(200), "y": np.arange(200) % 2})
+    with pytest.raises(DataError, match="no usable feature column .*id-like"), pytest.warns(UserWarning, match="ids"):
+        load_data(frame, label="y")
 
 
 def test_two_part_split():

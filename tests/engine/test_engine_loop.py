@@ -125,7 +125,7 @@ class Recorder(Callback):
 
 
 def _prepared(tmp_path):
-    dev = SimpleNamespace(y=np.zeros(100), task="classification")
+    dev = SimpleNamespace(y=np.zeros(100), task="classification", weight=None)
     return PreparedData(schema=SimpleNamespace(task="classification"), preparer=None, views={"dense": (None, dev)},
                         info={"n_train": 400, "n_dev": 100}, directory=tmp_path / "prepared")
 

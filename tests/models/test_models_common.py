@@ -71,7 +71,15 @@ class _ForgetsWeightsOnLoad(LinearFamily):
         self.intercept_ = self.intercept_ + 1.0
 
 
+class _IgnoresWeights(LinearFamily):
+    def fit(self, train: Prepared, dev: Prepared | None = None, *, budget: Budget | None = None) -> LinearFamily:
+        import dataclasses
+
+        return super().fit(dataclasses.replace(train, weight=None), dev, budget=budget)
+
+
 @pytest.mark.parametrize(("broken", "message"), [
+    (_IgnoresWeights, "ignores Prepared.weight"),
     (_FitReturnsNone, "must return self"),
     (_ChecksInInit, "only store its arguments"),
     (_AcceptsAnyC, "C=-1 must raise ConfigError naming .C.; it raised InvalidParameterError"),

@@ -156,3 +156,53 @@ def test_a_threshold_is_tuned_when_it_beats_the_most_probable_class():
     clean = np.column_stack([1 - y * 0.9 - 0.05, y * 0.9 + 0.05])
     assert tune_threshold(f1, y, clean) is None
     assert tune_threshold(resolve_metric("roc_auc", "classification"), y, proba) is None  # ranks, no labels
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_every_named_metric_weighs_the_rows_as_scikit_learn_does(name):
+    rng = np.random.default_rng(4)
+    metric = METRICS[name]
+    weight = rng.uniform(0.0, 3.0, 80)
+    if metric.task == "classification":
+        y_true = rng.integers(0, 2, 80)
+        proba = np.clip(0.3 * y_true + rng.uniform(0, 0.7, 80), 0.01, 0.99)
+        output = np.column_stack([1 - proba, proba])
+        given = output if metric.needs == "proba" else output.argmax(axis=1)
+    else:
+        y_true = rng.normal(10, 2, 80)
+        output = y_true + rng.normal(0, 1, 80)
+        given = output
+    sign = 1.0 if metric.greater_is_better else -1.0
+    expected = sign * metric.function(y_true, given, sample_weight=weight)
+    assert metric.score(metric.task, y_true, output, weight=weight) == pytest.approx(expected)
+    assert metric.score(metric.task, y_true, output, weight=weight) != pytest.approx(
+        metric.score(metric.task, y_true, output)) or name == "median_ae"
+
+
+def test_a_metric_of_your_own_gets_the_weights_when_it_takes_them():
+    seen = []
+
+    def mine(y_true, y, sample_weight=None):
+        seen.append(sample_weight)
+        return float(np.average(y_true == y, weights=sample_weight))
+
+    def unweighted(y_true, y):
+        return float(np.mean(y_true == y))
+
+    y_true, output = np.array([0, 1, 1]), np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9]])
+    weighted = make_metric(mine, greater_is_better=True)
+    assert weighted.takes_weight and not make_metric(unweighted, greater_is_better=True).takes_weight
+    assert weighted.score("classification", y_true, output, weight=np.array([1.0, 0.0, 1.0])) == 1.0
+    assert seen[-1].tolist() == [1.0, 0.0, 1.0]
+    assert make_metric(unweighted, greater_is_better=True).score(
+        "classification", y_true, output, weight=np.array([1.0, 0.0, 1.0])) == pytest.approx(2 / 3)
+
+
+def test_reports_and_the_default_metric_are_weighted():
+    y_true, output = np.array([0, 1, 1, 0]), np.array([[0.9, 0.1], [0.8, 0.2], [0.1, 0.9], [0.4, 0.6]])
+    weight = np.array([1.0, 0.0, 1.0, 0.0])
+    assert primary_metric("classification", y_true, output, weight) == 1.0
+    report = classification_report(y_true, output, ["a", "b"], weight=weight)
+    assert report["accuracy"] == 1.0 and report["weighted"] and report["per_class"]["b"]["support"] == 2
+    values = regression_report(np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 9.0]), np.array([1.0, 1.0, 0.0]))
+    assert values["mae"] == 0.0 and values["weighted"]

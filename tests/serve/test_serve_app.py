@@ -359,3 +359,22 @@ def test_docs_render_offline_from_local_assets(served_model) -> None:  # noqa: F
             got = c.get(f"/docs/assets/{asset}")
             assert got.status_code == 200 and len(got.content) > 10_000
         assert c.get("/v1/models/iris").status_code == 401  # only the docs are open
+
+
+def test_the_id_column_is_accepted_and_returned_beside_the_predictions() -> None:
+    from conftest import make_table
+    from lepton_ai import LeptonModel, SinglePointTechnique
+
+    table = make_table(200, seed=2)
+    table.insert(0, "ticket", [f"T-{i}" for i in range(len(table))])
+    engine = SinglePointTechnique(budget="8s", families="linear", max_trials=1, cluster="inline")
+    model = LeptonModel(engine=engine, verbose=0).train(table, label="species", id="ticket")
+    with TestClient(create_app(model, name="iris")) as c:
+        rows = [{**ROW, "ticket": "T-9"}, dict(ROW), {**ROW, "ticket": 17}]
+        answer = c.post("/v1/models/iris:predict", json={"instances": rows})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["ids"] == ["T-9", None, 17] and len(answer.json()["predictions"]) == 3
+        plain = c.post("/v1/models/iris:predict", json={"instances": [ROW]}).json()
+        assert "ids" not in plain
+        wrong = c.post("/v1/models/iris:predict", json={"instances": [{**ROW, "customer": "x"}]})
+        assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"][-1] == "customer"

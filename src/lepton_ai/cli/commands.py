@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -63,7 +62,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
               sep: str | None, quiet: bool, cluster: str | None = None, store: str | None = None,
               epochs: int | None = None, cores: int | None = None, workers: int | None = None,
               encoding: str = "utf-8", memory: str | None = None, cache: str | None = None,
-              metric: str | None = None) -> None:
+              metric: str | None = None, weight: str | None = None, id_column: str | None = None) -> None:
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -74,7 +73,7 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         "families": families, "price_per_core_hour": price_per_core_hour, "out": out, "test": test,
         "report": report, "seed": seed, "max_trials": max_trials, "sep": sep, "cluster": cluster,
         "store": store, "epochs": epochs, "cores": cores, "workers": workers, "encoding": encoding, "quiet": quiet,
-        "memory": memory, "cache": cache, "metric": metric})
+        "memory": memory, "cache": cache, "metric": metric, "weight": weight, "id": id_column})
 
     started = command_start()
     console = _console()
@@ -84,10 +83,10 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     if test is None:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep,  # type: ignore[misc]
                                     encoding=encoding, split=(1 - TEST_FRACTION, TEST_FRACTION),
-                                    memory=engine.memory_limit)
+                                    memory=engine.memory_limit, weight=weight, id=id_column)
     else:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, encoding=encoding, split=None,
-                                    memory=engine.memory_limit), test
+                                    memory=engine.memory_limit, weight=weight, id=id_column), test
     dev = None
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:
@@ -111,7 +110,9 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
         console.print(leaderboard_table(model.leaderboard(), max_rows=20))
     if isinstance(held_out, str):  # read by the trained schema, in the same encoding as the training file
         held_out = _read_for(model, held_out, sep, encoding)
-    score = model.test(held_out)
+        score = model.test(held_out, weight=weight)
+    else:  # the held-out split carries its own weights
+        score = model.test(held_out)
     saved = save_model(out, model)
     chosen = model.chosen
     ranked = f"{chosen.folds}-fold out-of-fold" if chosen.folds else "dev"
@@ -239,7 +240,8 @@ def run_explain(*, model_dir: Path, data: str, repeats: int, max_rows: int, sep:
     _console().print(table)
 
 
-def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | None) -> None:
+def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | None,
+                 weight: str | None = None) -> None:
     from ..report.html import check_report_path, write_report
     from ..report.reproduce import command_line
 
@@ -247,7 +249,7 @@ def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | 
         check_report_path(report)
     model = load_model(model_dir)
     dataset = _read_for(model, data, sep)
-    result = model.evaluate(dataset)
+    result = model.evaluate(dataset, weight=weight)
     console = _console()
     table = Table(title=f"{model_dir} on {data}", show_header=False)
     for name, value in format_metrics(result):
@@ -269,12 +271,7 @@ def run_evaluate(*, model_dir: Path, data: str, report: Path | None, sep: str | 
 
 def run_predict(*, model_dir: Path, data: str, output: Path | None, proba: bool, sep: str | None) -> None:
     model = load_model(model_dir)
-    dataset = _read_for(model, data, sep)
-    frame = pd.DataFrame({"prediction": model.predict(dataset)})
-    if proba:
-        probabilities = model.predict_proba(dataset)
-        for j, name in enumerate(model.schema.classes):
-            frame[f"proba_{name}"] = probabilities[:, j]
+    frame = model.predictions(_read_for(model, data, sep), proba=proba)
     buffer = io.StringIO()
     frame.to_csv(buffer, index=False)
     if output is None:

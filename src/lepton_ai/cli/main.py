@@ -114,6 +114,12 @@ def train(
     cache: Annotated[str | None, typer.Option(
         help="Cache of prepared features and models several machines share: a Redis URL (default: "
              "$LEPTON_CACHE, else this machine's folder).")] = None,
+    weight: Annotated[str | None, typer.Option(
+        help="A column of sample weights (numbers >= 0): every candidate fits with them, every score is "
+             "weighted by them; kept out of the features.")] = None,
+    id_column: Annotated[str | None, typer.Option(
+        "--id", help="The column that names each row (unique, never missing): kept out of the features, "
+                     "written beside each prediction by lepton predict and returned by the server.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the result.")] = False,
 ) -> None:
     """Train candidates on DATA within the budget, print the leaderboard and save the chosen model.
@@ -124,7 +130,7 @@ def train(
               max_latency_ms=max_latency_ms, families=families, price_per_core_hour=price_per_core_hour,
               out=out, test=test, report=report, seed=seed, max_trials=max_trials, sep=sep, cluster=cluster,
               store=store, epochs=epochs, cores=cores, workers=workers, encoding=encoding, quiet=quiet,
-              memory=memory, cache=cache, metric=metric)
+              memory=memory, cache=cache, metric=metric, weight=weight, id_column=id_column)
 
 
 @app.command()
@@ -134,11 +140,13 @@ def evaluate(
     data: Annotated[str, typer.Argument(help="Labelled data to score the model on.")],
     report: Annotated[Path | None, typer.Option(help="Also write a self-contained report.html here.")] = None,
     sep: Annotated[str | None, typer.Option(help="Field delimiter of a text table.")] = None,
+    weight: Annotated[str | None, typer.Option(help="A column of DATA whose sample weights weigh every metric.")
+                      ] = None,
 ) -> None:
     """Score MODEL on DATA and print every metric."""
     from .commands import run_evaluate
 
-    run_evaluate(model_dir=model, data=data, report=report, sep=sep)
+    run_evaluate(model_dir=model, data=data, report=report, sep=sep, weight=weight)
 
 
 @app.command()

@@ -107,7 +107,7 @@ def _dev_metric(model: ModelFamily, dev: Prepared, metric: Metric | None) -> flo
         return None
     X = np.array(dev.X, dtype=np.float32)  # a writable copy: torch refuses read-only (memory-mapped) arrays
     assert dev.y is not None
-    return metric.score(model.task_, dev.y, model.output(X))
+    return metric.score(model.task_, dev.y, model.output(X), weight=dev.weight)
 
 
 def _measured(result: SearchResult, source_id: str, kind: str, variant: VariantFamily,

@@ -46,9 +46,10 @@ def clean_table(
 
 
 def clean_arrays(
-    X: np.ndarray, y: np.ndarray, source: str, *, drop_duplicates: bool = True
-) -> tuple[np.ndarray, np.ndarray, CleaningReport]:
-    """The same cleaning for array data (images, sequences, plain matrices)."""
+    X: np.ndarray, y: np.ndarray, source: str, *, drop_duplicates: bool = True, weight: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, CleaningReport, np.ndarray | None]:
+    """The same cleaning for array data (images, sequences, plain matrices); ``weight`` keeps the
+    kept rows' sample weights."""
     report = CleaningReport(n_rows_read=len(X))
     if len(X) != len(y):
         raise DataError(f"{source}: x has {len(X)} rows but y has {len(y)}; they must match.")
@@ -63,12 +64,13 @@ def clean_arrays(
         report.n_duplicates_dropped = int(duplicated.sum())
         keep &= ~duplicated
     X, y = X[keep], y[keep]
+    weight = None if weight is None else weight[keep]
     if np.issubdtype(X.dtype, np.floating):
         infinite = np.isinf(X)
         if infinite.any():
             X = np.where(infinite, np.nan, X)
             report.n_infinite_values = {"x": int(infinite.sum())}
-    return X, y, report
+    return X, y, report, weight
 
 
 def replace_infinities(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, int]]:

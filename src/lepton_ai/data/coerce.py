@@ -41,11 +41,11 @@ def to_input(data: Any, schema: Schema, *, sep: str | None = None, encoding: str
         if rows is not None:
             X, y = rows
             return Dataset(X=X, y=_labels(y if y_given is None else y_given, schema), schema=schema,
-                           source=_rows_source(X))
+                           source=_rows_source(X), ids=_record_ids(X, schema.id_column))
     if schema.modality == "image" and isinstance(data, (str, Path)) and _is_image_path(Path(data)):
-        X, y_files = _read_image_input(Path(data), schema)
+        X, y_files, paths = _read_image_input(Path(data), schema)
         return Dataset(X=X, y=_labels(y_files if y_given is None else y_given, schema), schema=schema,
-                       source=str(data))
+                       source=str(data), ids=paths)
     content, name = read_source(data, sep=sep, encoding=encoding)
     if isinstance(content, tuple):
         X, y_array = content
@@ -62,7 +62,21 @@ def to_input(data: Any, schema: Schema, *, sep: str | None = None, encoding: str
     y = frame[schema.label] if schema.label in frame.columns else None
     if y_given is not None:
         y = y_given
-    return Dataset(X=frame, y=_labels(y, schema), schema=schema, source=name)
+    ids = frame[schema.id_column].to_numpy() if schema.id_column and schema.id_column in frame.columns else None
+    return Dataset(X=frame, y=_labels(y, schema), schema=schema, source=name, ids=ids)
+
+
+def _record_ids(X: Any, column: str | None) -> np.ndarray | None:
+    """The id column's values of records or an Arrow table that hold it (``None`` where a record lacks it)."""
+    if column is None:
+        return None
+    if isinstance(X, Records):
+        if not any(column in row for row in X.rows):
+            return None
+        return np.asarray([row.get(column) for row in X.rows], dtype=object)
+    if column in X.schema.names:
+        return np.asarray(X.column(column).to_pylist(), dtype=object)
+    return None
 
 
 def _table_rows(data: Any, label: str) -> tuple[Any, Any] | None:
@@ -97,21 +111,22 @@ def _is_image_path(path: Path) -> bool:
     return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES
 
 
-def _read_image_input(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray | None]:
-    """Images at ``path`` (a file, a folder of files, or a folder of class sub-folders) at the trained size.
+def _read_image_input(path: Path, schema: Schema) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Images at ``path`` (a file, a folder of files, or a folder of class sub-folders) at the trained
+    size, their labels (the class sub-folders' names; ``None`` without) and their files' paths.
 
     A folder's files are read in sorted path order; with class sub-folders, their names are the labels.
     """
     if not path.exists():
         raise DataError(f"{path}: no such file or folder.")
     if path.is_file():
-        return read_images([path], tuple(schema.shape)), None
+        return read_images([path], tuple(schema.shape)), None, np.asarray([str(path)], dtype=object)
     class_dirs = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and list_images(p))
     files = [f for d in class_dirs for f in list_images(d)] if class_dirs else list_images(path)
     if not files:
         raise DataError(f"{path}: holds no image file ({', '.join(IMAGE_SUFFIXES)}).")
     y = np.asarray([f.relative_to(path).parts[0] for f in files], dtype=object) if class_dirs else None
-    return read_images(files, tuple(schema.shape)), y
+    return read_images(files, tuple(schema.shape)), y, np.asarray([str(f) for f in files], dtype=object)
 
 
 def _image_rows(X: np.ndarray, schema: Schema, source: str) -> np.ndarray:

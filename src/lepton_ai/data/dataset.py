@@ -30,7 +30,8 @@ class Schema:
     ``columns`` lists the feature columns kept for training in their training order; predictions
     align incoming tables to them by name. ``dropped`` maps a column left out to the reason.
     For arrays (``modality`` image/sequence), ``shape`` is the per-row shape and ``columns``
-    is empty.
+    is empty. ``id_column``: the column that names each row (``id=``), never a feature; predictions
+    carry it back.
     """
 
     task: Task
@@ -41,6 +42,7 @@ class Schema:
     shape: tuple[int, ...] = ()
     dropped: dict[str, str] = field(default_factory=dict)
     input_columns: tuple[str, ...] = ()
+    id_column: str | None = None
 
     @property
     def feature_names(self) -> list[str]:
@@ -69,6 +71,7 @@ class Schema:
             shape=tuple(data.get("shape", ())),
             dropped=dict(data.get("dropped", {})),
             input_columns=tuple(data.get("input_columns", ())),
+            id_column=data.get("id_column"),
         )
 
 
@@ -130,6 +133,10 @@ class Dataset:
     # Rows sampled from a table too big for memory: the table, and where these rows are in it
     # (a data.stream.StreamedRows); None when the rows are the whole data.
     streamed: Any = None
+    # One sample weight per row (float64, finite, >= 0; data.weights checks them); None: every row counts once.
+    weight: np.ndarray | None = None
+    # What names each row for the user: the id column's values, or the image files' paths; None: none given.
+    ids: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.X)
@@ -149,8 +156,10 @@ class Dataset:
             X = self.X.take(index)
         y = None if self.y is None else self.y[index]
         streamed = None if self.streamed is None else self.streamed.take(index)
+        weight = None if self.weight is None else self.weight[index]
+        ids = None if self.ids is None else self.ids[index]
         return Dataset(X=X, y=y, schema=self.schema, source=source or self.source, cleaning=self.cleaning,
-                       streamed=streamed)
+                       streamed=streamed, weight=weight, ids=ids)
 
     def __repr__(self) -> str:
         return (

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .dataset import Column, ColumnKind, Task
+from .ids import looks_like_id
 
 __all__ = ["infer_task", "infer_columns", "LABEL_CANDIDATES", "MAX_CLASSES_FOR_INTEGERS"]
 
@@ -62,12 +63,14 @@ def infer_task(y: pd.Series, task: str | None, source: str) -> tuple[Task, str]:
 def infer_columns(frame: pd.DataFrame, source: str) -> tuple[list[Column], dict[str, str]]:
     """Return the usable feature columns with their kinds, and the dropped ones with the reason.
 
-    Constant and all-missing columns are dropped, named in one warning. A column constant where
-    present but with gaps is kept: whether the value is there can be the signal.
+    Constant and all-missing columns are dropped, named in one warning; so are id-like columns
+    (``data.ids``), in another. A column constant where present but with gaps is kept: whether the
+    value is there can be the signal.
     """
     columns: list[Column] = []
     dropped: dict[str, str] = {}
     shown: list[str] = []
+    ids: list[str] = []
     for name in frame.columns:
         series = frame[name]
         present = series.dropna()
@@ -79,7 +82,17 @@ def infer_columns(frame: pd.DataFrame, source: str) -> tuple[list[Column], dict[
             dropped[name] = "constant"
             shown.append(f"{name!r} (constant: every value is {_short_repr(present.iloc[0])})")
             continue
-        columns.append(Column(name=name, kind=_column_kind(present)))
+        kind = _column_kind(present)
+        if looks_like_id(str(name), present, len(series), kind):
+            dropped[name] = "id-like: a distinct value in every row"
+            ids.append(repr(name))
+            continue
+        columns.append(Column(name=name, kind=kind))
+    if ids:
+        # stacklevel: infer_columns < _table_dataset < build_dataset < load_data < the caller
+        warnings.warn(f"{source}: dropped {len(ids)} column(s) that look like row ids (a distinct value in every row, "
+                      f"which no new row shares): {', '.join(ids)}. Name the id column with id= (CLI: --id) to "
+                      "carry it into the predictions.", UserWarning, stacklevel=5)
     if not columns:
         reasons = "; ".join(f"{k}: {v}" for k, v in dropped.items())
         raise DataError(f"{source}: no usable feature column ({reasons or 'the table has only the label'}).")

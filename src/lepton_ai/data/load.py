@@ -10,17 +10,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, NotBuiltError
 from ..memory import available_memory, format_bytes, parse_memory
 from .bundled import BUNDLED, load_bundled
 from .clean import check_labels, clean_arrays, clean_table, normalize_labels
 from .dataset import Dataset, Modality, Schema
 from .folders import folder_kind, is_glob, read_glob, read_parquet_folder
+from .ids import check_id_column
 from .infer import LABEL_CANDIDATES, infer_columns, infer_task
 from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
 from .sequences import from_lengths, is_ragged, pad_sequences
 from .split import DEFAULT_SPLIT, split_dataset
 from .stream import StreamedRows, open_stream, sample_rows
+from .weights import WEIGHT_COLUMN, check_weights, weights_of_rows
 
 __all__ = ["load_data", "read_source", "array_modality", "check_array_dtype", "DataSource", "sample_if_too_big",
            "WORKING_FACTOR", "SEARCH_SHARE", "MIN_SAMPLE_ROWS"]
@@ -49,6 +51,8 @@ def load_data(
     encoding: str = "utf-8",
     drop_duplicates: bool = True,
     memory: int | str | None = None,
+    weight: str | Any = None,
+    id: str | None = None,  # noqa: A002 - the name users pass, as in the CLI's --id
 ) -> Dataset | tuple[Dataset, ...]:
     """Load ``source``, clean it, infer task and schema, and split it.
 
@@ -65,10 +69,17 @@ def load_data(
     ``memory`` (bytes or a size such as ``"4GB"``; default: what the machine has free) bounds what
     a Parquet table may take: one estimated to need more during a search is not read whole but
     sampled, with a warning (see ``data.stream``).
+
+    ``weight``: sample weights, as the name of a column of the table (kept out of the features) or
+    one number per row of ``source`` as given (see ``data.weights``). Weighted rows are never
+    dropped as duplicates: two equal rows then count twice, as their weights say.
+
+    ``id``: the column that names each row (unique, never missing): kept out of the features and
+    carried into predictions (``LeptonModel.predictions``, ``lepton predict``, the server).
     """
     data = build_dataset(
         source, label, task=task, modality=modality, sep=sep, encoding=encoding, drop_duplicates=drop_duplicates,
-        memory=memory, seed=seed,
+        memory=memory, seed=seed, weight=weight, id=id,
     )
     if split is None:
         return data
@@ -86,26 +97,43 @@ def build_dataset(
     drop_duplicates: bool = True,
     memory: int | str | None = None,
     seed: int = 0,
+    weight: str | Any = None,
+    id: str | None = None,  # noqa: A002
 ) -> Dataset:
     """Load one labelled Dataset (no split); a Parquet table bigger than ``memory`` allows is sampled
-    (rows drawn with ``seed``)."""
+    (rows drawn with ``seed``). ``weight`` and ``id``: see :func:`load_data`."""
+    if id is not None and not isinstance(id, str):
+        raise ConfigError(f"id must name a column of the table. Got {id!r}.")
     if isinstance(source, Dataset):
+        if weight is not None or id is not None:
+            raise ConfigError(f"{source.source}: a Dataset carries its own weights and ids; give weight= and id= "
+                              "with the table it is read from instead.")
         return source
+    if weight is not None:
+        drop_duplicates = False  # equal weighted rows count as often as they appear
     if isinstance(source, tuple) and len(source) == 2 and isinstance(source[0], pd.DataFrame):
         if source[1] is None:
             raise DataError("(X, y): no labels were given (y is None).")
         label = label or _free_label_name(source[0])
         source = source[0].assign(**{label: np.asarray(source[1])})
     if isinstance(source, (str, Path)) and Path(source).is_dir() and folder_kind(Path(source)) == "images":
+        if weight is not None or id is not None:
+            raise NotBuiltError(f"{source}: sample weights and id columns for an image folder are not built (its "
+                                "predictions are named by the files' paths); give the images as an (X, y) array pair "
+                                "with weight= one number per image.")
         return _image_folder_dataset(Path(source), task=task, drop_duplicates=drop_duplicates)
     sampled = sample_if_too_big(source, memory, seed)
     if sampled is not None:
+        if weight is not None:
+            raise NotBuiltError(f"{source}: sample weights on a table bigger than memory (read in batches) are not "
+                                "built; give a memory= that holds the table, or leave weight= out.")
         frame, streamed = sampled
         return _table_dataset(frame, label, str(source), task=task, drop_duplicates=drop_duplicates,
-                              streamed=streamed)
+                              streamed=streamed, id=id)
     content, name = read_source(source, sep=sep, encoding=encoding)
     if isinstance(content, pd.DataFrame):
-        return _table_dataset(content, label, name, task=task, drop_duplicates=drop_duplicates)
+        content, weight = _weight_column(content, weight, name)
+        return _table_dataset(content, label, name, task=task, drop_duplicates=drop_duplicates, weight=weight, id=id)
     X, y = content
     if y is None:
         raise DataError(f"{name}: no labels were given; pass (X, y) or an .npz with arrays 'x' and 'y'.")
@@ -114,8 +142,22 @@ def build_dataset(
     if X.ndim == 2:
         frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
         frame[label or "y"] = y
-        return _table_dataset(frame, label or "y", name, task=task, drop_duplicates=drop_duplicates)
-    return _array_dataset(X, y, label or "y", name, task=task, modality=modality, drop_duplicates=drop_duplicates)
+        frame, weight = _weight_column(frame, weight, name)
+        return _table_dataset(frame, label or "y", name, task=task, drop_duplicates=drop_duplicates, weight=weight,
+                              id=id)
+    if id is not None:
+        raise ConfigError(f"{name}: id= names a column of a table; arrays of images or sequences have none.")
+    weights = None if weight is None else weights_of_rows(weight, len(X), name)
+    return _array_dataset(X, y, label or "y", name, task=task, modality=modality, drop_duplicates=drop_duplicates,
+                          weight=weights)
+
+
+def _weight_column(frame: pd.DataFrame, weight: Any, source: str) -> tuple[pd.DataFrame, str | None]:
+    """The table and the name of its weight column: ``weight`` itself when it names one, else a column
+    holding the weight array given beside the table (so cleaning keeps or drops each row's weight with it)."""
+    if weight is None or isinstance(weight, str):
+        return frame, weight
+    return frame.assign(**{WEIGHT_COLUMN: weights_of_rows(weight, len(frame), source)}), WEIGHT_COLUMN
 
 
 def sample_if_too_big(source: DataSource, memory: int | str | None, seed: int
@@ -227,19 +269,27 @@ def _read_path(path: Path, *, sep: str | None, encoding: str) -> tuple[Any, str]
 
 def _table_dataset(
     frame: pd.DataFrame, label: str | None, source: str, *, task: str | None, drop_duplicates: bool,
-    streamed: StreamedRows | None = None,
+    streamed: StreamedRows | None = None, weight: str | None = None, id: str | None = None,  # noqa: A002
 ) -> Dataset:
     label = _find_label(frame, label, source)
+    if id is not None:  # checked on every row as read: an id repeated or missing is the user's to fix
+        check_id_column(frame, id, label, weight, source)
+    if weight is not None:  # checked as read (rows named by their positions), before cleaning touches them
+        _check_weight_column(frame, weight, label, source)
+        what = "sample_weight" if weight == WEIGHT_COLUMN else f"weight column {weight!r}"
+        frame = frame.assign(**{weight: check_weights(frame[weight], source, what)})
     if streamed is not None:  # the rows keep their table positions through cleaning
         frame = frame.set_axis(pd.Index(streamed.positions), axis=0)
     frame, report = clean_table(frame, label, source, drop_duplicates=drop_duplicates, keep_index=True)
     if streamed is not None:
         streamed = dataclasses.replace(streamed, positions=frame.index.to_numpy(dtype=np.int64))
+    weights = None if weight is None else frame[weight].to_numpy(dtype=np.float64)
     frame = frame.reset_index(drop=True)
     inferred, report.task_reason = infer_task(frame[label], task, source)
     y = normalize_labels(frame[label], inferred)
     check_labels(y, inferred, label, source)
-    features = frame.drop(columns=[label])
+    ids = None if id is None else frame[id].to_numpy()
+    features = frame.drop(columns=[c for c in (label, weight, id) if c is not None])
     columns, dropped = infer_columns(features, source)
     schema = Schema(
         task=inferred,
@@ -250,16 +300,18 @@ def _table_dataset(
         modality="text" if any(c.kind == "text" for c in columns) else "tabular",
         dropped=dropped,
         input_columns=tuple(features.columns),
+        id_column=id,
     )
-    return Dataset(X=features, y=y, schema=schema, source=source, cleaning=report, streamed=streamed)
+    return Dataset(X=features, y=y, schema=schema, source=source, cleaning=report, streamed=streamed, weight=weights,
+                   ids=ids)
 
 
 def _array_dataset(
     X: np.ndarray, y: np.ndarray, label: str, source: str, *,
-    task: str | None, modality: Modality | None, drop_duplicates: bool,
+    task: str | None, modality: Modality | None, drop_duplicates: bool, weight: np.ndarray | None = None,
 ) -> Dataset:
     check_array_dtype(X, source)
-    X, y_raw, report = clean_arrays(X, y, source, drop_duplicates=drop_duplicates)
+    X, y_raw, report, weight = clean_arrays(X, y, source, drop_duplicates=drop_duplicates, weight=weight)
     inferred, report.task_reason = infer_task(pd.Series(y_raw, name=label), task, source)
     y_clean = normalize_labels(y_raw, inferred)
     check_labels(y_clean, inferred, label, source)
@@ -271,7 +323,7 @@ def _array_dataset(
         modality=modality or array_modality(X),
         shape=tuple(int(d) for d in X.shape[1:]),
     )
-    return Dataset(X=X, y=y_clean, schema=schema, source=source, cleaning=report)
+    return Dataset(X=X, y=y_clean, schema=schema, source=source, cleaning=report, weight=weight)
 
 
 def _image_folder_dataset(folder: Path, *, task: str | None, drop_duplicates: bool) -> Dataset:
@@ -284,6 +336,14 @@ def _image_folder_dataset(folder: Path, *, task: str | None, drop_duplicates: bo
     data.cleaning.skipped_files = dict(list(images.skipped.items())[:20])
     data.cleaning.n_images_resized = images.n_resized
     return data
+
+
+def _check_weight_column(frame: pd.DataFrame, weight: str, label: str, source: str) -> None:
+    if weight == label:
+        raise ConfigError(f"{source}: the weight column {weight!r} is the label column; name another column.")
+    if weight not in frame.columns:
+        columns = ", ".join(map(str, frame.columns[:40])) + (" ..." if frame.shape[1] > 40 else "")
+        raise DataError(f"{source}: weight column {weight!r} not found. Columns: {columns}.")
 
 
 def _find_label(frame: pd.DataFrame, label: str | None, source: str) -> str:

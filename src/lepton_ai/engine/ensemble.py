@@ -34,9 +34,10 @@ _ROUNDS = 25
 
 
 def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.ndarray, task: str,
-                   index: int, metric: Metric | None = None) -> TrialResult | None:
+                   index: int, metric: Metric | None = None, w_dev: np.ndarray | None = None) -> TrialResult | None:
     """The ensemble of ``trials`` as a new trial of launch index ``index``, or ``None`` when it does not
-    beat the best one by ``metric`` (default: the task's; a metric given also tunes its threshold)."""
+    beat the best one by ``metric`` (default: the task's; a metric given also tunes its threshold);
+    ``w_dev``: the rows' sample weights, which every score and loss here is weighted by."""
     tuned = metric is not None
     metric = metric or default_metric(task)
     pool = [t for t in trials if t.ok and t.rung_fraction >= 1.0 and t.family != "ensemble"
@@ -47,23 +48,24 @@ def build_ensemble(trials: Sequence[TrialResult], outputs_dir: Path, y_dev: np.n
     outputs = [np.load(outputs_dir / f"{t.trial_id}.npy", allow_pickle=False) for t in pool]
     if any(o.shape[0] != len(y_dev) for o in outputs):
         return None
-    losses = [dev_loss(task, y_dev, o) for o in outputs]
-    counts = _greedy(outputs, losses, y_dev, task)
+    losses = [dev_loss(task, y_dev, o, w_dev) for o in outputs]
+    counts = _greedy(outputs, losses, y_dev, task, w_dev)
     if len(counts) < 2:
         return None
     members = [pool[i] for i in sorted(counts)]
     weights = [counts[i] / sum(counts.values()) for i in sorted(counts)]
     combined = sum(w * outputs[i] for w, i in zip(weights, sorted(counts), strict=True))
     try:
-        score = metric.score(task, y_dev, np.asarray(combined))
+        score = metric.score(task, y_dev, np.asarray(combined), weight=w_dev)
     except ConfigError:  # a metric of the user's that cannot score the blend: no ensemble, the members stay
         return None
-    loss = dev_loss(task, y_dev, np.asarray(combined))
+    loss = dev_loss(task, y_dev, np.asarray(combined), w_dev)
     best_single_loss = min(losses)
     best = max(t.dev_metric for t in pool if t.dev_metric is not None)
     if score < best - metric.noise(best, len(y_dev)) or loss > (1 - MIN_LOSS_GAIN) * best_single_loss:
         return None
-    threshold = tune_threshold(metric, y_dev, np.asarray(combined)) if task == "classification" and tuned else None
+    threshold = (tune_threshold(metric, y_dev, np.asarray(combined), w_dev) if task == "classification" and tuned
+                 else None)
     return TrialResult(
         trial_id=trial_id_for(index), index=index, family="ensemble", threshold=threshold,
         params={"members": [t.trial_id for t in members], "weights": [round(w, 6) for w in weights]},
@@ -109,14 +111,15 @@ def _diverse(pool: list[TrialResult]) -> list[TrialResult]:
     return sorted(chosen, key=ranked.index)
 
 
-def _greedy(outputs: list[np.ndarray], losses: list[float], y: np.ndarray, task: str) -> Counter[int]:
+def _greedy(outputs: list[np.ndarray], losses: list[float], y: np.ndarray, task: str,
+            weight: np.ndarray | None) -> Counter[int]:
     """How many times each model is picked in ``_ROUNDS`` rounds of forward selection with replacement."""
     first = int(np.argmin(losses))
     counts: Counter[int] = Counter({first: 1})
     total = outputs[first].astype(np.float64)
     best_loss, best_counts = losses[first], Counter(counts)
     for n in range(2, _ROUNDS + 1):
-        trial_losses = [dev_loss(task, y, (total + o) / n) for o in outputs]
+        trial_losses = [dev_loss(task, y, (total + o) / n, weight) for o in outputs]
         pick = int(np.argmin(trial_losses))
         total = total + outputs[pick]
         counts[pick] += 1

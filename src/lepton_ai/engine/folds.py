@@ -37,13 +37,13 @@ class OutOfFold:
     output: np.ndarray
     y: np.ndarray
     report: FitReport
+    weight: np.ndarray | None
     fold_lengths: list[int] | None
 
 
 def joined(train: Any, dev: Any) -> Any:
     """Train and dev as one split (train rows first), as the folds and the refit see them."""
-    X = np.concatenate([np.asarray(train.X), np.asarray(dev.X)])
-    return dataclasses.replace(train, X=X, y=np.concatenate([train.y, dev.y]))
+    return train.joined(dev)
 
 
 def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, folds: int, budget: Budget) -> OutOfFold:
@@ -77,7 +77,7 @@ def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, f
     converged = None if any(r.converged is None for r in reports) else all(bool(r.converged) for r in reports)
     report = FitReport(length=mean_length, converged=converged, history=reports[0].history,
                        cut_at_deadline=any(r.cut_at_deadline for r in reports))
-    return OutOfFold(first, output, y, report, known if mean_length is not None else None)
+    return OutOfFold(first, output, y, report, data.weight, known if mean_length is not None else None)
 
 
 def early_stopping_split(family: str, train: Any, dev: Any, seed: int) -> tuple[Any, Any]:
@@ -92,7 +92,7 @@ def early_stopping_split(family: str, train: Any, dev: Any, seed: int) -> tuple[
 
 
 def _rows(data: Any, rows: np.ndarray) -> Any:
-    return dataclasses.replace(data, X=np.ascontiguousarray(data.X[rows]), y=data.y[rows])
+    return data.take(rows)
 
 
 def _fold_budget(budget: Budget, folds_left: int, *, first_fold: bool) -> Budget:

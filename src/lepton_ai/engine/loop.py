@@ -17,6 +17,7 @@ import numpy as np
 from ..blobs import SharedCache
 from ..errors import ConfigError
 from ..features.cache import PreparedData
+from ..features.prepared import row_weights
 from ..models.derived.ensemble import EnsembleFamily
 from ..models.metrics import Metric, default_metric, tune_threshold
 from ..models.neural.epochs import EpochLogReader
@@ -265,25 +266,32 @@ class _LoopState:
         with the metric's error."""
         path = self.s.run_dir / DEV_OUTPUTS / f"{trial.trial_id}.npy"
         try:
-            output, y = np.load(path, allow_pickle=False), self._rank_labels()
-            trial.dev_metric = self.metric.score(self.prepared.schema.task, y, output)
+            output, (y, weight) = np.load(path, allow_pickle=False), self._rank_rows()
+            trial.dev_metric = self.metric.score(self.prepared.schema.task, y, output, weight=weight)
             trial.metric_name = self.metric.name
             if self.s.metric is not None and self.prepared.schema.task == "classification":
-                trial.threshold = tune_threshold(self.metric, y, output)
+                trial.threshold = tune_threshold(self.metric, y, output, weight)
         except (ConfigError, OSError, ValueError) as exc:
             trial.status, trial.error = "failed", str(exc)
 
-    def _rank_labels(self) -> np.ndarray:
-        """The labels of the rows trials are ranked on: out-of-fold over train + dev, or the dev split."""
+    def _rank_rows(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The labels and sample weights (``None``: unweighted) of the rows trials are ranked on:
+        out-of-fold over train + dev, or the dev split."""
         train, dev = self.prepared.views["dense"]
-        return np.concatenate([train.y, dev.y]) if self.s.folds else np.asarray(dev.y)
+        if not self.s.folds:
+            return np.asarray(dev.y), dev.weight
+        y = np.concatenate([train.y, dev.y])
+        if train.weight is None and dev.weight is None:
+            return y, None
+        return y, np.concatenate([row_weights(train.weight, len(train.X)), row_weights(dev.weight, len(dev.X))])
 
     # ---- ensemble and refit ----------------------------------------------------------------
     def ensemble(self) -> None:
         """Add the greedy ensemble of the best candidates as one more trial, when it beats them."""
         # The rows the trials' saved outputs predict: out-of-fold over train + dev, or the dev split.
-        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, self._rank_labels(),
-                               self.prepared.schema.task, self.next_index, self.s.metric)
+        y, weight = self._rank_rows()
+        trial = build_ensemble(self.trials, self.s.run_dir / DEV_OUTPUTS, y, self.prepared.schema.task,
+                               self.next_index, self.s.metric, weight)
         if trial is None:
             return
         model = EnsembleFamily(**trial.params)

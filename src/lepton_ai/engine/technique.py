@@ -25,6 +25,7 @@ from ..data.coerce import to_input
 from ..data.dataset import Dataset
 from ..data.load import SEARCH_SHARE, DataSource, build_dataset
 from ..data.split import split_dataset
+from ..data.weights import dev_weights
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
 from ..memory import available_memory, format_bytes, parse_memory
@@ -196,17 +197,20 @@ class SinglePointTechnique:
         label: str | None = None,
         task: str | None = None,
         callbacks: Sequence[Callback] = (),
+        weight: str | Any = None,
     ) -> SearchResult:
         """Prepare ``train`` (once, cached) and run trials until the plan, the budget or the patience ends.
 
         ``config`` says what the search is (default: :attr:`search_config`, the engine's own).
+        ``weight``: sample weights, a column of ``train`` (and of ``dev``, when given) or one number
+        per row of ``train`` (then ``dev``'s rows count once each); see ``data.weights``.
         """
         started = time.monotonic()
         config = self.search_config if config is None else config
         plan = BudgetPlan.for_budget(config.budget.to_seconds(self.dollars_per_second), compress=config.compress)
         names = resolve_families(config.families)
         self._warm(names)  # the worker server imports while the data is read and prepared
-        train_ds, dev_ds = self._datasets(train, dev, config.seed, label, task)
+        train_ds, dev_ds = self._datasets(train, dev, config.seed, label, task, weight)
         names = families_for_modality(names, train_ds.schema.modality, named=config.families is not None)
         if train_ds.streamed is not None:
             if self.cluster not in (None, "inline"):
@@ -420,8 +424,9 @@ class SinglePointTechnique:
         return {"dir": str(directory), "rows": written.n_rows, "memory": int((1 - SEARCH_SHARE) * limit)}
 
     def _datasets(self, train: DataSource, dev: DataSource | None, seed: int, label: str | None,
-                  task: str | None) -> tuple[Dataset, Dataset]:
-        train_ds = build_dataset(train, label, task=task, memory=self.memory_limit, seed=seed)
+                  task: str | None, weight: str | Any = None) -> tuple[Dataset, Dataset]:
+        train_ds = build_dataset(train, label, task=task, memory=self.memory_limit, seed=seed,
+                                 weight=None if isinstance(train, Dataset) else weight)
         if dev is None:
             if len(train_ds) < MIN_ROWS_TO_SPLIT:
                 warnings.warn(f"{train_ds.source}: only {len(train_ds)} training rows and no dev set, too few to hold "
@@ -434,6 +439,8 @@ class SinglePointTechnique:
         dev_ds = to_input(dev, train_ds.schema)
         if dev_ds.y is None:
             raise ConfigError(f"{dev_ds.source}: the dev set has no label column {train_ds.schema.label!r}.")
+        if isinstance(weight, str):
+            dev_ds = dev_weights(dev_ds, weight)
         return train_ds, dev_ds
 
 

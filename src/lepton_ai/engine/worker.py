@@ -109,7 +109,7 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         from .folds import fit_out_of_fold
 
         oof = fit_out_of_fold(spec.family, spec.params, train, dev, spec.folds, budget)
-        model, output, y_rank, report = oof.model, oof.output, oof.y, oof.report
+        model, output, y_rank, w_rank, report = oof.model, oof.output, oof.y, oof.weight, oof.report
         trial.fold_lengths = oof.fold_lengths
     else:
         from .folds import early_stopping_split
@@ -117,7 +117,7 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         fit_on, stop_on = (train, None) if spec.refit else early_stopping_split(spec.family, train, dev, spec.seed)
         model.fit(fit_on, stop_on, budget=budget)
         report = model.fit_report()
-        y_rank = dev.y
+        y_rank, w_rank = dev.y, dev.weight
         if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats
             output = model.output(dev.X)
     trial.fit_s = fit_s = time.perf_counter() - start
@@ -125,10 +125,10 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
         trial.extra["fit_rows"] = len(train.X)
     if not spec.refit:
         _check_finite(output, spec.family)
-        trial.dev_metric = primary_metric(train.task, y_rank, output)
-        trial.dev_loss = dev_loss(train.task, y_rank, output)
+        trial.dev_metric = primary_metric(train.task, y_rank, output, w_rank)
+        trial.dev_loss = dev_loss(train.task, y_rank, output, w_rank)
         if report.cut_at_deadline:
-            _check_learned(trial, train.task, y_rank, spec.family, report.length)
+            _check_learned(trial, train.task, y_rank, w_rank, spec.family, report.length)
         _save_dev_output(spec, output)
     measured = measure_model(model, np.asarray(dev.X), save_to=Path(spec.output_dir),
                              rows=load_raw_rows(Path(spec.data_dir)))
@@ -154,13 +154,18 @@ def _check_finite(output: np.ndarray, family: str) -> None:
                          f"{len(values)} rows); a model that outputs them cannot be scored or chosen.")
 
 
-def _check_learned(trial: TrialResult, task: str, y: np.ndarray, family: str, length: int | None) -> None:
+def _check_learned(trial: TrialResult, task: str, y: np.ndarray, weight: np.ndarray | None, family: str,
+                   length: int | None) -> None:
     """A fit its deadline cut before it beat a constant prediction (the majority class, the mean),
     or within its first ``_MIN_LENGTH`` rounds, has learned nothing the budget paid for: the trial
     fails with that cause instead of taking a place on the leaderboard."""
     assert trial.dev_metric is not None
     values = np.asarray(y)
-    constant = float(np.bincount(values.astype(np.int64)).max() / len(values)) if task == "classification" else 0.0
+    if task == "classification":
+        counts = np.bincount(values.astype(np.int64), weights=weight)
+        constant = float(counts.max() / counts.sum())
+    else:
+        constant = 0.0
     if trial.dev_metric <= constant + 1e-9 or (length is not None and length <= _MIN_LENGTH):
         what = "the majority class's" if task == "classification" else "a constant's"
         raise TrialError(f"{family}: cut at its deadline after {length} rounds, before it learned anything "
@@ -216,7 +221,7 @@ def _subsample(train: Any, fraction: float, seed: int) -> Any:
     """The first ``fraction`` of a seeded permutation of the rows: nested across fidelities."""
     order = np.random.default_rng(seed).permutation(len(train.X))
     keep = np.sort(order[: max(2, int(round(fraction * len(order))))])
-    return dataclasses.replace(train, X=np.asarray(train.X[keep]), y=train.y[keep])
+    return train.take(keep)
 
 
 def _limit_threads(n_threads: int) -> None:

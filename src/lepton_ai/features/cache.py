@@ -2,8 +2,9 @@
 
 The same data with the same preparation settings is never prepared twice, within a run or across
 runs: the first search writes ``<root>/<key>/`` (preparer state, schema, and one ``.npy`` file per
-view and split; the text view of a table with text columns as JSON; the first dev rows as they
-were given, for timing predictions end to end), later ones read it back.
+view and split, and the sample weights when there are; the text view of a table with text columns
+as JSON; the first dev rows as they were given, for timing predictions end to end), later ones read
+it back.
 Worker processes memory-map the arrays instead of receiving copies. Entries are written to a
 temporary directory and renamed into place, so a reader never sees half an entry.
 """
@@ -89,13 +90,15 @@ def prepare(preparer: TabularPreparer, data: Dataset, view: View, *, labelled: b
     X = preparer.transform(data.X, view, source=data.source)
     schema = preparer.schema
     y = None
+    weight = None if data.weight is None else np.asarray(data.weight, dtype=np.float64)
     if labelled and data.y is not None:
         y = encode_labels(data.y, schema)
         known = y >= 0 if schema.task == "classification" else ~np.isnan(y)
         if not known.all():
             X, y = X[known], y[known]
+            weight = None if weight is None else weight[known]
     return Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
-                    categorical=preparer.categorical_indices(view), shape=row_shape(schema))
+                    categorical=preparer.categorical_indices(view), shape=row_shape(schema), weight=weight)
 
 
 def row_shape(schema: Schema) -> tuple[int, ...]:
@@ -155,6 +158,8 @@ def data_key(train: Dataset, dev: Dataset, settings: dict[str, Any] | None = Non
     for part in (train, dev):
         _hash_into(digest, part.X)
         _hash_into(digest, part.y)
+        if part.weight is not None:
+            _hash_into(digest, part.weight)
     return digest.hexdigest()
 
 
@@ -201,8 +206,11 @@ class FeatureCache:
                 X = (load_texts(directory / f"{split}_{view}_X.json") if view == TEXT_VIEW else
                      np.load(directory / f"{split}_{view}_X.npy", mmap_mode="r", allow_pickle=False))
                 y = np.load(directory / f"{split}_y.npy", allow_pickle=False)
+                weights = directory / f"{split}_w.npy"
+                weight = np.load(weights, allow_pickle=False) if weights.is_file() else None
                 parts.append(Prepared(X=X, y=y, task=schema.task, n_classes=schema.n_classes,
-                                      categorical=preparer.categorical_indices(view), shape=row_shape(schema)))
+                                      categorical=preparer.categorical_indices(view), shape=row_shape(schema),
+                                      weight=weight))
             views[view] = (parts[0], parts[1])
         return PreparedData(schema=schema, preparer=preparer, views=views, info=meta["info"], directory=directory,
                             dev_rows=_load_rows(directory))
@@ -232,6 +240,8 @@ class FeatureCache:
                     else:
                         np.save(tmp / f"{split}_{view}_X.npy", np.ascontiguousarray(part.X), allow_pickle=False)
                     np.save(tmp / f"{split}_y.npy", np.asarray(part.y), allow_pickle=False)
+                    if part.weight is not None:
+                        np.save(tmp / f"{split}_w.npy", np.asarray(part.weight), allow_pickle=False)
             _store_rows(tmp, prepared.dev_rows)
             meta = {"schema": prepared.schema.to_json(), "preparer": prepared.preparer.to_json(),
                     "info": prepared.info}

@@ -7,12 +7,12 @@ A view is how a family reads a table: ``dense`` (imputed, standardised, one-hot)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
 
-__all__ = ["Prepared", "View", "VIEWS", "TEXT_VIEW"]
+__all__ = ["Prepared", "View", "VIEWS", "TEXT_VIEW", "row_weights"]
 
 View = Literal["dense", "codes", "text"]
 # The array views every table is prepared in; tables with text columns also get TEXT_VIEW.
@@ -28,6 +28,8 @@ class Prepared:
     of strings. ``y``: class indices (int64) for classification or float64
     targets for regression; ``None`` when unlabelled. ``shape``: for images and sequences, the
     per-row shape the flat features come from (``X.reshape(n_rows, *shape)``); ``()`` for tables.
+    ``weight``: one sample weight per row (float64), or ``None`` when every row counts once; a
+    family's ``fit`` passes it to its learner, and every score of these rows is weighted by it.
     """
 
     X: np.ndarray
@@ -36,3 +38,23 @@ class Prepared:
     n_classes: int = 0
     categorical: list[int] = field(default_factory=list)
     shape: tuple[int, ...] = ()
+    weight: np.ndarray | None = None
+
+    def take(self, rows: np.ndarray) -> Prepared:
+        """The rows at positions ``rows`` (features copied into memory), with their labels and weights."""
+        return replace(self, X=np.ascontiguousarray(self.X[rows]), y=None if self.y is None else self.y[rows],
+                       weight=None if self.weight is None else self.weight[rows])
+
+    def joined(self, other: Prepared) -> Prepared:
+        """These rows, then ``other``'s, as one split."""
+        weight = None
+        if self.weight is not None or other.weight is not None:
+            weight = np.concatenate([row_weights(self.weight, len(self.X)), row_weights(other.weight, len(other.X))])
+        assert self.y is not None and other.y is not None
+        return replace(self, X=np.concatenate([np.asarray(self.X), np.asarray(other.X)]),
+                       y=np.concatenate([self.y, other.y]), weight=weight)
+
+
+def row_weights(weight: np.ndarray | None, n_rows: int) -> np.ndarray:
+    """``weight`` as float64, or ones for ``n_rows`` unweighted rows."""
+    return np.ones(n_rows) if weight is None else np.asarray(weight, dtype=np.float64)

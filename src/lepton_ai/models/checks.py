@@ -7,7 +7,8 @@ learned state, probabilities are ``(n_rows, n_classes)`` and sum to 1 (also for 
 a class absent from training), the same seed gives the same model, save → load predicts
 identically without pickle, cost estimates are positive, ``fit_report`` is JSON-able and its length
 fits the family's ``length_param``, every epoch of its history reached ``Budget.on_epoch``, and a
-bad parameter value fails in ``fit`` with a ``ConfigError`` that names the parameter.
+bad parameter value fails in ``fit`` with a ``ConfigError`` that names the parameter, and sample
+weights (``Prepared.weight``) reach the learner: rows weighted up pull the predictions their way.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def check_family(cls: type[ModelFamily], task: str, *, bad_params: dict[str, Any
     _check_search_space(cls)
     if task == "classification":
         _check_binary_and_missing_class(cls, dev.X, budget)
+    _check_weights(cls, train, dev, budget)
     _check_bad_params(cls, train, dev, bad_params)
 
 
@@ -250,6 +252,22 @@ def _check_binary_and_missing_class(cls: type[ModelFamily], X_dev: np.ndarray, b
     absent = Prepared(X=full.X[y != 2], y=y[y != 2], task="classification", n_classes=3,
                       categorical=full.categorical, shape=full.shape)
     _check_proba(cls(**cls.test_params()).fit(absent, budget=budget), X_dev, 3)
+
+
+def _check_weights(cls: type[ModelFamily], train: Prepared, dev: Prepared, budget: Budget) -> None:
+    """Rows of the first class (regression: the larger half of the targets) weighted 20 times the others
+    must raise the mean predicted probability of that class (the mean prediction) on dev."""
+    y = np.asarray(train.y)
+    heavy = y == 0 if train.task == "classification" else y > np.median(y)
+    weighted = dataclasses.replace(train, weight=np.where(heavy, 20.0, 1.0))
+
+    def mean_output(data: Prepared) -> float:
+        out = cls(**cls.test_params()).fit(data, budget=budget).output(dev.X)
+        return float(np.mean(out[:, 0] if train.task == "classification" else out))
+
+    plain, pulled = mean_output(train), mean_output(weighted)
+    _require(pulled > plain, f"{cls.__name__}.fit ignores Prepared.weight: rows weighted 20x did not pull the "
+                             f"predictions their way (mean output {plain:.4f} unweighted, {pulled:.4f} weighted)")
 
 
 def _check_bad_params(cls: type[ModelFamily], train: Prepared, dev: Prepared,

@@ -2,7 +2,8 @@
 
 KServe V1 routes: ``POST /v1/models/{name}:predict`` with ``{"instances": [...], "proba": false}``
 answers ``{"predictions": [...]}`` (labels or values; with ``"proba": true`` one list of class
-probabilities per instance, in the order of ``"classes"``). ``GET /v1/models/{name}`` describes
+probabilities per instance, in the order of ``"classes"``; ``"ids"`` beside them when the instances
+carry the id column the model was trained with). ``GET /v1/models/{name}`` describes
 the inputs; ``/healthz``, ``/readyz``, ``/metrics`` (Prometheus), ``/docs`` (OpenAPI).
 
 Status codes, none of them for a client's bytes in the 5xx range but 503 and 504:
@@ -85,6 +86,7 @@ class Detail(BaseModel):
 class PredictResponse(BaseModel):
     predictions: list[Any]
     classes: list[Any] | None = None
+    ids: list[Any] | None = None
 
 
 class ModelInfo(BaseModel):
@@ -284,10 +286,14 @@ def _non_finite(outputs: list[Any]) -> list[int]:
 
 def _encode(decoded: Decoded, outputs: list[Any], schema: Schema) -> dict[str, Any]:
     if schema.task != "classification":
-        return {"predictions": outputs}
-    if decoded.proba:
-        return {"predictions": [proba for _, proba in outputs], "classes": list(schema.classes)}
-    return {"predictions": [label for label, _ in outputs]}
+        answer: dict[str, Any] = {"predictions": outputs}
+    elif decoded.proba:
+        answer = {"predictions": [proba for _, proba in outputs], "classes": list(schema.classes)}
+    else:
+        answer = {"predictions": [label for label, _ in outputs]}
+    if decoded.ids is not None:  # the model's id column, as the instances gave it
+        answer["ids"] = decoded.ids
+    return answer
 
 
 def _model_info(model: Any, name: str) -> dict[str, Any]:

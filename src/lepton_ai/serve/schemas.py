@@ -38,11 +38,14 @@ _MAX_DEPTH = 32
 
 
 class Decoded:
-    """The validated rows of one request: ``rows`` (dicts for tables) or ``arrays`` (images, sequences)."""
+    """The validated rows of one request: ``rows`` (dicts for tables) or ``arrays`` (images, sequences);
+    ``ids``: per row, the value of the model's id column (``None`` where a row has none), or ``None``
+    when no row has one."""
 
-    def __init__(self, rows: list[Any], proba: bool) -> None:
+    def __init__(self, rows: list[Any], proba: bool, ids: list[Any] | None = None) -> None:
         self.rows = rows
         self.proba = proba
+        self.ids = ids
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -72,7 +75,14 @@ def decode_request(body: bytes, schema: Schema, *, max_instances: int = 10_000) 
         if len(errors) > MAX_ERRORS or len(rows) < len(instances):
             shown.append(_stopped(len(errors), len(rows), len(instances)))
         raise RequestError(shown)
-    return Decoded(rows, bool(proba))
+    return Decoded(rows, bool(proba), _ids(instances, schema.id_column))
+
+
+def _ids(instances: list[Any], column: str | None) -> list[Any] | None:
+    """The id of each instance (a table row carrying the model's id column), to echo beside its prediction."""
+    if column is None or not any(isinstance(row, dict) and column in row for row in instances):
+        return None
+    return [row.get(column) if isinstance(row, dict) else None for row in instances]
 
 
 def _check_payload(payload: Any, schema: Schema) -> tuple[list[Any], bool]:
@@ -114,7 +124,7 @@ def _check_row(loc: Loc, row: Any, schema: Schema, errors: list[dict[str, Any]])
     if not isinstance(row, dict):
         errors.append(_error(loc, "expected an object keyed by column name", "dict_type"))
         return None
-    known = {c.name for c in schema.columns} | set(schema.input_columns) | {schema.label}
+    known = {c.name for c in schema.columns} | set(schema.input_columns) | {schema.label, schema.id_column}
     expected = ", ".join(schema.feature_names[:20])
     for key in row:
         if key not in known:
@@ -254,7 +264,9 @@ def request_body_schema(schema: Schema) -> dict[str, Any]:
             "type": "object",
             "properties": {**{c.name: number if c.kind == "numeric" else {"type": types[c.kind]}
                               for c in schema.columns},
-                           **{n: {"description": "not used by the model; ignored"} for n in ignored}},
+                           **{n: {"description": "not used by the model; ignored"} for n in ignored},
+                           **({schema.id_column: {"description": "the row's id, returned beside its prediction "
+                                                                 "(ids)"}} if schema.id_column else {})},
             "required": [c.name for c in schema.columns],
             "additionalProperties": False,
         }

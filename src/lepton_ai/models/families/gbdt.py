@@ -62,13 +62,14 @@ class GBDTFamily(ModelFamily):
         params = self._lgb_params(train, budget)
         # Rows read a slice at a time (a table bigger than memory) are binned by LightGBM as it reads them.
         data = train.X if isinstance(train.X, np.ndarray) else _as_sequence(train.X)
-        train_set = lgb.Dataset(data, label=train.y, categorical_feature=train.categorical or "auto",
+        train_set = lgb.Dataset(data, label=train.y, weight=train.weight,
+                                categorical_feature=train.categorical or "auto",
                                 free_raw_data=not isinstance(data, np.ndarray), params={"verbose": -1})
         cut: list[bool] = []
         callbacks: list[Any] = [_deadline_callback(budget, cut)]
         valid_sets = []
         if dev is not None and dev.y is not None and len(dev.y) > 0:
-            valid_sets = [lgb.Dataset(dev.X, label=dev.y, reference=train_set)]
+            valid_sets = [lgb.Dataset(dev.X, label=dev.y, weight=dev.weight, reference=train_set)]
             callbacks.append(lgb.early_stopping(self.early_stopping_rounds, first_metric_only=True, verbose=False))
         booster = lgb.train(params, train_set, num_boost_round=self.n_estimators, valid_sets=valid_sets,
                             callbacks=callbacks)

@@ -43,12 +43,12 @@ class LinearFamily(ModelFamily):
             warnings.simplefilter("always", ConvergenceWarning)
             if train.task == "classification":
                 model = LogisticRegression(C=self.C, max_iter=self.max_iter, tol=1e-4)
-                model.fit(train.X, train.y)
+                model.fit(train.X, train.y, sample_weight=train.weight)
                 coef, intercept = model.coef_, model.intercept_
                 coef, intercept = expand_classes(coef, intercept, model.classes_, train.n_classes)
             else:
                 model = Ridge(alpha=1.0 / self.C)
-                model.fit(train.X, train.y)
+                model.fit(train.X, train.y, sample_weight=train.weight)
                 coef, intercept = np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
         self.converged_ = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         self.coef_ = np.ascontiguousarray(coef.T, dtype=np.float32)  # (n_features, k)

@@ -117,11 +117,11 @@ class TextFamily(LinearFamily):
             if train.task == "classification":
                 model = LogisticRegression(C=self.C, solver="saga", max_iter=self.max_iter, tol=1e-4,
                                            random_state=budget.seed)
-                model.fit(features, train.y)
+                model.fit(features, train.y, sample_weight=train.weight)
                 coef, intercept = expand_classes(model.coef_, model.intercept_, model.classes_, train.n_classes)
             else:
                 model = Ridge(alpha=1.0 / self.C)
-                model.fit(features, train.y)
+                model.fit(features, train.y, sample_weight=train.weight)
                 coef, intercept = np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_)
         self.converged_ = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
         self.coef_ = np.ascontiguousarray(np.asarray(coef).T, dtype=np.float32)  # (n_terms, k)
@@ -131,10 +131,10 @@ class TextFamily(LinearFamily):
         """Logits of the class frequencies (absent classes very low), or the mean for regression."""
         assert train.y is not None
         if train.task == "classification":
-            counts = np.bincount(np.asarray(train.y, dtype=np.int64), minlength=train.n_classes)
+            counts = np.bincount(np.asarray(train.y, dtype=np.int64), weights=train.weight, minlength=train.n_classes)
             intercept = np.where(counts > 0, np.log(np.maximum(counts, 1) / counts.sum()), -30.0)
         else:
-            intercept = np.array([float(np.mean(train.y))])
+            intercept = np.array([float(np.average(train.y, weights=train.weight))])
         self.converged_ = True
         self.coef_ = np.zeros((0, len(intercept)), dtype=np.float32)
         self.intercept_ = intercept.astype(np.float32)

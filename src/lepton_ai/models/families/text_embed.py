@@ -63,7 +63,8 @@ class EmbedFamily(LinearFamily):
         self._check_int("batch_size", 1)
         self._check_float("C", 0.0)
         self._check_int("max_iter", 1)
-        embedded = Prepared(X=self._embed(train.X), y=train.y, task=train.task, n_classes=train.n_classes)
+        embedded = Prepared(X=self._embed(train.X), y=train.y, task=train.task, n_classes=train.n_classes,
+                            weight=train.weight)
         super().fit(embedded, budget=budget)
         self.encoder_version_ = _encoder_version()
         return self

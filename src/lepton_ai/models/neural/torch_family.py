@@ -104,7 +104,7 @@ class TorchFamily(ModelFamily):
         outcome = train_network(
             net, np.asarray(train.X), self._target(train.y), dev_pair, task=train.task,
             n_outputs=self._out_width(), settings=self._settings(), budget=budget, augment=self._augment(),
-            fingerprint=self._fingerprint(len(train.X)),
+            fingerprint=self._fingerprint(len(train.X)), weight=train.weight,
         )
         self.net_ = self._for_inference(net)
         self.history_ = outcome.history

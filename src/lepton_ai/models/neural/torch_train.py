@@ -167,14 +167,16 @@ def warm_up() -> None:
 
 def train_network(net: Any, X: np.ndarray, y: np.ndarray, dev: tuple[np.ndarray, np.ndarray] | None, *,
                   task: str, n_outputs: int, settings: TrainSettings, budget: Budget,
-                  augment: Augment | None = None, fingerprint: dict[str, Any] | None = None) -> TrainOutcome:
+                  augment: Augment | None = None, fingerprint: dict[str, Any] | None = None,
+                  weight: np.ndarray | None = None) -> TrainOutcome:
     """Train ``net`` in place and leave it on the CPU in eval mode with the best dev weights.
 
     ``X``: (n_rows, n_features) float32; ``y``: class indices, or standardised float targets for
     regression (one output column). ``dev``: the same for early stopping, or ``None`` (then the
     training loss decides). ``augment`` transforms each training batch. ``fingerprint`` identifies
     the training in a checkpoint directory (``budget.checkpoint_dir``); a checkpoint of another
-    training there is refused.
+    training there is refused. ``weight``: one sample weight per training row; each row's loss is
+    multiplied by its weight over the mean weight (the dev loss that stops early is unweighted).
     """
     import torch
 
@@ -183,7 +185,7 @@ def train_network(net: Any, X: np.ndarray, y: np.ndarray, dev: tuple[np.ndarray,
     wanted = "fp32" if budget.deterministic and settings.precision in ("auto", "measure") else settings.precision
     precision = resolve_precision(wanted, device)
     net.to(device)
-    data = _Tensors(X, y, dev, task, device)
+    data = _Tensors(X, y, dev, task, device, weight)
     optimizer = torch.optim.AdamW(net.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     steps_per_epoch = _steps_per_epoch(len(X), settings.batch_size)
     epochs = min(settings.epochs, budget.max_epochs or settings.epochs)
@@ -226,8 +228,14 @@ class _Tensors:
     """The splits as tensors on the training device (targets as int64 or float32)."""
 
     def __init__(self, X: np.ndarray, y: np.ndarray, dev: tuple[np.ndarray, np.ndarray] | None, task: str,
-                 device: Any) -> None:
+                 device: Any, weight: np.ndarray | None = None) -> None:
+        import torch
+
         self.X, self.y = self._pair(X, y, task, device)
+        self.weight = None
+        if weight is not None and float(np.mean(weight)) > 0:  # relative weights: the learning rate keeps its scale
+            relative = np.asarray(weight, dtype=np.float32) / np.float32(np.mean(weight))
+            self.weight = torch.from_numpy(relative).to(device)
         self.dev = self._pair(*dev, task, device) if dev is not None and len(dev[1]) else None
         self.task = task
 
@@ -277,7 +285,7 @@ class _Loop:
                 xb = self.augment(xb, self.generator)
             if self.probe is not None:
                 self.bf16 = self.probe.bf16
-            loss = self._step(xb, y[batch])
+            loss = self._step(xb, y[batch], None if self.data.weight is None else self.data.weight[batch])
             step_s = time.perf_counter() - began
             if self.probe is not None and self.probe.record(step_s, len(batch)):
                 self.bf16, self.probe = self.probe.bf16, None
@@ -294,7 +302,7 @@ class _Loop:
         """The precision training ended in (decided by the probe when it measured)."""
         return "bf16" if self.bf16 else "fp32"
 
-    def _step(self, xb: Any, yb: Any) -> float:
+    def _step(self, xb: Any, yb: Any, wb: Any = None) -> float:
         import torch
 
         self.schedule.apply(self.optimizer)
@@ -303,19 +311,22 @@ class _Loop:
         if not self.checked_output:
             _check_output(out, len(xb), self.n_outputs, self.settings.owner)
             self.checked_output = True
-        loss = self._loss(out.float(), yb, self.settings.label_smoothing)
+        loss = self._loss(out.float(), yb, self.settings.label_smoothing, wb)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
         self.schedule.step_count += 1
         return float(loss.detach())
 
-    def _loss(self, out: Any, target: Any, smoothing: float) -> Any:
+    def _loss(self, out: Any, target: Any, smoothing: float, weight: Any = None) -> Any:
         import torch.nn.functional as F
 
+        reduction = "mean" if weight is None else "none"
         if self.data.task == "classification":
-            return F.cross_entropy(out, target, label_smoothing=smoothing)
-        return F.mse_loss(out[:, 0], target)
+            loss = F.cross_entropy(out, target, label_smoothing=smoothing, reduction=reduction)
+        else:
+            loss = F.mse_loss(out[:, 0], target, reduction=reduction)
+        return loss if weight is None else (loss * weight).mean()
 
     def _plan(self, step_s: float) -> None:
         """Fit the schedule to the deadline from the measured step time (after a few warm-up steps)."""
