@@ -372,3 +372,13 @@ def test_image_predictions_carry_the_file_paths(tmp_path):
     frame = pd.read_csv(io.StringIO(predicted.stdout))
     assert list(frame.columns) == ["path", "prediction"] and len(frame) == 12
     assert frame["path"].str.endswith(".png").all() and frame["path"].str.contains("red").all()
+
+
+def test_train_says_which_task_it_inferred_and_why(tmp_path):
+    rng = np.random.default_rng(0)
+    pd.DataFrame({"x": rng.normal(size=80), "count": rng.integers(0, 40, 80)}).to_csv(tmp_path / "t.csv", index=False)
+    result = invoke("train", str(tmp_path / "t.csv"), "--label", "count", "--budget", "5s", "--families", "linear",
+                    "--max-trials", "1", "--out", str(tmp_path / "m"))
+    assert result.exit_code == 0, result.output
+    assert re.search(r"lepton: task regression: label 'count' holds \d+ distinct whole numbers over 80 rows",
+                     result.stderr)

@@ -417,4 +417,4 @@ def test_the_task_is_inferred_with_its_reason(values, task, why) -> None:
 def test_an_asked_task_wins_and_says_so() -> None:
     frame = pd.DataFrame({"x": np.arange(20.0), "y": list(range(20))})
     dataset = load_data(frame, label="y", split=None, task="classification")
-    assert dataset.schema.task == "classification" and dataset.cleaning.task_reason == "task classification as asked"
+    assert dataset.schema.task == "classification" and dataset.cleaning.task_reason == "as asked"

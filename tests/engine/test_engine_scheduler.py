@@ -264,3 +264,16 @@ def test_estimates_are_calibrated_by_what_the_run_measured(plan_only_family):
     failed = Scheduler(["a"], 1000, 4, seed=0, epochs=None, sample=False)
     failed.tell(failed.next(), None, fit_s=100.0)  # a failed trial teaches nothing about cost
     assert failed.next().estimated_fit_s == pytest.approx(2.0)
+
+
+def test_imbalanced_classes_also_try_each_family_s_first_point_balanced(plan_only_family):
+    plan_only_family("a", points=[{"cost": 1.0}, {"cost": 0.6}])
+    plan_only_family("b", points=[{"cost": 2.0}])
+    scheduler = Scheduler(["a", "b"], 1000, 4, seed=0, epochs=None, sample=False, n_classes=2, balance=True)
+    order = [(p.family, p.params["cost"], p.origin, p.class_weight, p.config_id) for p in _drain(scheduler)]
+    # Gains per estimated second: a first 1.0, a second 0.83, a balanced 0.7, b first 0.5, b balanced 0.35.
+    assert order == [("a", 1.0, "first", None, "s0"), ("a", 0.6, "start", None, "s2"),
+                     ("a", 1.0, "balanced", "balanced", "s0b"), ("b", 2.0, "first", None, "s1"),
+                     ("b", 2.0, "balanced", "balanced", "s1b")]
+    plain = Scheduler(["a", "b"], 1000, 4, seed=0, epochs=None, sample=False, n_classes=2)
+    assert all(p.class_weight is None for p in _drain(plain))

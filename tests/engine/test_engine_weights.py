@@ -73,3 +73,25 @@ def test_a_dev_set_given_is_weighted_by_its_own_column(table, tmp_path):
     np.testing.assert_array_equal(dev.weight, data["w"].iloc[400:].to_numpy())
     with pytest.raises(DataError, match="weight column 'w' not found in the dev set"):
         engine.search(data.iloc[:400], data.iloc[400:].drop(columns="w"), label="label", weight="w")
+
+
+def test_imbalanced_classes_get_balanced_trials_whose_fit_weighs_the_classes_alike(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 800
+    x = rng.normal(size=(n, 3))
+    score = x[:, 0] + 0.5 * x[:, 1] + rng.normal(scale=0.8, size=n)
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(label=np.where(score > np.quantile(score, 0.9), "y", "n"))
+    engine = SinglePointTechnique(budget="10s", families=["linear"], max_trials=3, home=tmp_path)
+    result = engine.search(frame, label="label", config=engine.search_config.with_options(metric="f1"))
+    by_config = {t.config_id: t for t in result.trials if t.ok and t.family == "linear"}
+    plain, balanced = by_config["s0"], by_config["s0b"]
+    assert (plain.class_weight, balanced.class_weight) == (None, "balanced") and plain.params == balanced.params
+    outputs = tmp_path / "runs" / result.run_id / DEV_OUTPUTS
+    minority = [np.load(outputs / f"{t.trial_id}.npy")[:, 1].mean() for t in (plain, balanced)]
+    assert minority[1] > 2 * minority[0]  # balanced, the 10% class gets about as much probability as the rest
+
+
+def test_balanced_classes_get_no_balanced_trials(table, tmp_path):
+    engine = SinglePointTechnique(budget="8s", families=["linear"], max_trials=3, home=tmp_path, refit=False)
+    result = engine.search(table.drop(columns=["group", "w"]), label="label")
+    assert all(t.class_weight is None for t in result.trials)

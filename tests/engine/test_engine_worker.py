@@ -85,3 +85,35 @@ def test_a_fit_its_deadline_cut_before_it_beat_the_majority_class_fails_with_tha
         trial_id="t001", index=1, output_dir=str(tmp_path / "t001"), deadline=time.time() + 60,
         **{**common, "params": {"n_estimators": 50}}).to_json()))
     assert whole.status == "ok", whole.error
+
+
+def test_a_balanced_trial_and_its_refit_weigh_the_classes_alike(tmp_path: Path) -> None:
+    import numpy as np
+    import pandas as pd
+
+    from lepton_ai.models.registry import load_family
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(600, 3))
+    frame = pd.DataFrame(x, columns=["a", "b", "c"]).assign(
+        label=np.where(x[:, 0] + rng.normal(scale=1.0, size=600) > 1.8, "y", "n"))
+    train_ds, dev_ds = split_dataset(build_dataset(frame, "label"), (0.8, 0.2), 0)
+    prepared = FeatureCache(tmp_path / "cache").get_or_prepare(train_ds, dev_ds)
+    minority = {}
+    for refit in (False, True):
+        for weighting in (None, "balanced"):
+            trial_id = f"t{int(refit)}{weighting or 'plain'}"
+            spec = TrialSpec(trial_id=trial_id, index=0, family="linear", params={"C": 1.0}, refit=refit,
+                             data_dir=str(prepared.directory), output_dir=str(tmp_path / "trials" / trial_id),
+                             deadline=time.time() + 60, class_weight=weighting)
+            trial = TrialResult.from_json(run_trial(spec.to_json()))
+            assert trial.status == "ok" and trial.class_weight == weighting, trial.error
+            model = load_family(tmp_path / "trials" / trial_id)
+            minority[(refit, weighting)] = float(model.output(np.asarray(prepared.views["dense"][1].X))[:, 1].mean())
+    for refit in (False, True):
+        assert minority[(refit, "balanced")] > 2 * minority[(refit, None)]
+    regression = TrialSpec(trial_id="t9", index=9, family="linear", params={}, data_dir=str(prepared.directory),
+                           output_dir=str(tmp_path / "trials" / "t9"), deadline=time.time() + 60,
+                           class_weight="heavy")
+    record = run_trial(regression.to_json())
+    assert record["status"] == "failed" and "class_weight must be None or 'balanced'" in record["error"]

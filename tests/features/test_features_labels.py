@@ -57,3 +57,18 @@ def test_regression_targets_are_floats():
     schema = _schema(np.linspace(0, 10, 40))
     out = encode_labels(np.array([1, 2.5]), schema)
     assert out.dtype == np.float64 and out.tolist() == [1.0, 2.5]
+
+
+def test_balanced_rows_give_every_class_the_same_total_weight():
+    import numpy as np
+
+    from lepton_ai.features.prepared import Prepared
+
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2])
+    part = Prepared(X=np.zeros((9, 1), dtype=np.float32), y=y, task="classification", n_classes=4,
+                    weight=np.array([1, 1, 1, 1, 1, 1, 2, 2, 0.5]))
+    balanced = part.balanced()
+    totals = np.bincount(y, weights=balanced.weight)
+    np.testing.assert_allclose(totals, [totals.sum() / 3] * 3)   # class 3 has no row: no weight
+    assert balanced.weight.sum() == np.float64(part.weight.sum())
+    np.testing.assert_allclose(balanced.weight[:6] / balanced.weight[0], 1.0)  # rows keep their ratios within a class

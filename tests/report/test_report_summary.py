@@ -23,3 +23,13 @@ def test_regression_summary_has_the_target_range():
     summary = summarize_dataset(load_data(frame, label="y", split=None))
     assert summary["target"]["min"] == 0.0 and summary["target"]["max"] == 98.0
     assert summary["class_balance"] is None
+
+
+def test_the_summary_says_why_the_task_is_what_it_is():
+    import numpy as np
+    import pandas as pd
+
+    frame = pd.DataFrame({"x": np.arange(60.0), "y": np.arange(60) * 3})
+    summary = summarize_dataset(load_data(frame, label="y", split=None))
+    assert summary["task"] == "regression"
+    assert "60 distinct whole numbers over 60 rows" in summary["task_reason"]

@@ -59,3 +59,15 @@ def test_a_record_round_trips_through_json_and_ignores_unknown_keys() -> None:
     assert TrialResult.from_json(data) == trial
     assert TrialResult.from_json({**data, "from_a_newer_version": 1}) == trial
     assert trial.trial_id == "t004" and trial_id_for(1234) == "t1234"
+
+
+def test_a_record_with_an_unknown_class_weight_is_refused():
+    import pytest
+
+    from lepton_ai.errors import ArtifactError
+    from lepton_ai.search.trial import TrialResult
+
+    good = TrialResult(trial_id="t001", index=1, family="linear", params={}, class_weight="balanced")
+    assert TrialResult.from_json(good.to_json()).class_weight == "balanced"
+    with pytest.raises(ArtifactError, match="class_weight 'heavy'"):
+        TrialResult.from_json({**good.to_json(), "class_weight": "heavy"})

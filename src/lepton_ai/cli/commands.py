@@ -87,6 +87,8 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     else:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, encoding=encoding, split=None,
                                     memory=engine.memory_limit, weight=weight, id=id_column), test
+    if not quiet and train.cleaning.task_reason:  # what was decided, for the user to check (--task overrides)
+        typer.echo(f"lepton: task {train.schema.task}: {train.cleaning.task_reason}", err=True)
     dev = None
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:

@@ -42,7 +42,7 @@ def infer_task(y: pd.Series, task: str | None, source: str) -> tuple[Task, str]:
     if task in valid:
         if task == "regression" and not pd.api.types.is_numeric_dtype(y):
             raise DataError(f"{source}: task='regression' needs a numeric label; label {name!r} holds text.")
-        return task, f"task {task} as asked"  # type: ignore[return-value]
+        return task, "as asked"  # type: ignore[return-value]
     if pd.api.types.is_bool_dtype(y):
         return "classification", f"label {name!r} is true/false"
     if not pd.api.types.is_numeric_dtype(y):

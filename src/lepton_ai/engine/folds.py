@@ -46,8 +46,11 @@ def joined(train: Any, dev: Any) -> Any:
     return train.joined(dev)
 
 
-def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, folds: int, budget: Budget) -> OutOfFold:
-    """Fit ``family(**params)`` on each of ``folds`` folds of train + dev; see the module docstring."""
+def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, folds: int, budget: Budget, *,
+                    balanced: bool = False) -> OutOfFold:
+    """Fit ``family(**params)`` on each of ``folds`` folds of train + dev; see the module docstring.
+    ``balanced``: each fold's fit rows weigh every class the same (``Prepared.balanced``); the
+    out-of-fold outputs are scored with the rows' own weights."""
     data = joined(train, dev)
     y = np.asarray(data.y)
     cls = get_family(family)
@@ -63,7 +66,9 @@ def fit_out_of_fold(family: str, params: dict[str, Any], train: Any, dev: Any, f
             rows_in, stop_rows = early_stop_split(rows_in, y, data.task, budget.seed + j)
             stop = _rows(data, stop_rows)
         model = cls(**params)
-        model.fit(_rows(data, rows_in), stop, budget=_fold_budget(budget, folds - j, first_fold=j == 0))
+        fit_rows = _rows(data, rows_in)
+        model.fit(fit_rows.balanced() if balanced else fit_rows, stop,
+                  budget=_fold_budget(budget, folds - j, first_fold=j == 0))
         part = model.output(data.X[rows_out])
         if output is None:
             output = np.zeros((len(y), *np.shape(part)[1:]), dtype=np.float64)

@@ -348,7 +348,7 @@ class _LoopState:
             max_epochs=self.s.epochs, deterministic=self.s.deterministic,
             dollars_per_core_second=self.s.dollars_per_core_second,
             dollars_per_gpu_second=self.s.dollars_per_gpu_second, estimated_fit_s=refit_estimate_s(trial, 1.0),
-            family_source=family_source(trial.family),
+            family_source=family_source(trial.family), class_weight=trial.class_weight,
         )
         self.executor.start(spec, now_wall + remaining + self.plan.stop_margin_s)
 
@@ -404,6 +404,7 @@ class _LoopState:
             dollars_per_gpu_second=self.s.dollars_per_gpu_second,
             estimated_fit_s=planned.estimated_fit_s, family_source=family_source(planned.family),
             epoch_log=str(epoch_log), deterministic=self.s.deterministic, folds=self.s.folds,
+            class_weight=planned.class_weight,
         )
         self.planned[trial_id] = planned
         queued = dataclasses.replace(spec.started(), **_planned_fields(planned))
@@ -464,7 +465,7 @@ class _LoopState:
 def _planned_fields(planned: PlannedTrial) -> dict[str, Any]:
     """The fields of a trial's record that say how the search planned it."""
     return {"origin": planned.origin, "rung": planned.rung, "rung_fraction": planned.fraction,
-            "config_id": planned.config_id, "forced": planned.forced}
+            "config_id": planned.config_id, "forced": planned.forced, "class_weight": planned.class_weight}
 
 
 def share_trial(shared: SharedCache | None, run_dir: Path, run_id: str, trial_id: str, *,

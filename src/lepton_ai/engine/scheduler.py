@@ -37,7 +37,7 @@ __all__ = ["PlannedTrial", "Scheduler"]
 # in their order: each one's gain is a hundredth of the one before, far more than any cost ratio.
 _FAVOURED_GAIN, _FAVOURED_STEP = 1e12, 1e-2
 CALIBRATION_LIMITS = (0.1, 20.0)
-_GAIN = {"favoured": _FAVOURED_GAIN, "first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3}
+_GAIN = {"favoured": _FAVOURED_GAIN, "first": 1.0, "start": 0.5, "promoted": 0.8, "sampled": 0.3, "balanced": 0.7}
 
 
 @dataclass
@@ -54,6 +54,7 @@ class PlannedTrial:
     sampler_number: int | None = None
     forced: bool = False  # run past a budget too small for any trial (engine.loop)
     prior_fit_s: float | None = None  # the estimate before this run's calibration (None: not calibrated)
+    class_weight: str | None = None  # "balanced": the fit weighs every class the same (Prepared.balanced)
 
 
 class Scheduler:
@@ -61,10 +62,12 @@ class Scheduler:
 
     def __init__(self, families: list[str], n_rows: int, n_features: int, *, seed: int, epochs: int | None,
                  sample: bool = True, cost_factor: float = 1.0, rungs: bool = True, modality: str | None = None,
-                 n_classes: int = 0) -> None:
+                 n_classes: int = 0, balance: bool = False) -> None:
         """``n_rows``: the rows one fit trains on; ``cost_factor``: fits per trial (the folds of a
         cross-validated search, whose trials all run at full fidelity: ``rungs=False``);
-        ``modality``: the data's (its favoured families go first); ``n_classes``: 0 for regression."""
+        ``modality``: the data's (its favoured families go first); ``n_classes``: 0 for regression;
+        ``balance``: the classes are imbalanced, so each family's first starting point is also
+        tried with ``class_weight="balanced"`` (after the first points of every family)."""
         self.n_rows, self.n_features, self.epochs = n_rows, n_features, epochs
         self.cost_factor = float(cost_factor)
         self.n_classes = n_classes
@@ -75,6 +78,7 @@ class Scheduler:
         self._order = itertools.count()
         self._configs: dict[str, PlannedTrial] = {}
         seen_family: set[str] = set()
+        balanced: set[str] = set()
         favoured_rank = 0
         for i, candidate in enumerate(plan_candidates(families, n_rows, n_features, epochs, modality)):
             origin = "favoured" if candidate.favoured else "first" if candidate.family not in seen_family else "start"
@@ -86,6 +90,9 @@ class Scheduler:
                 favoured_rank += 1
             else:
                 self._push(planned)
+            if balance and origin in ("first", "favoured") and candidate.family not in balanced:
+                balanced.add(candidate.family)
+                self._push(dataclasses.replace(planned, origin="balanced", config_id=f"s{i}b", class_weight="balanced"))
 
     @property
     def n_queued(self) -> int:
@@ -124,7 +131,7 @@ class Scheduler:
             rung = planned.rung + 1              # due configurations move up from the rung just recorded
             promoted = PlannedTrial(base.family, base.params, rung, self.rungs.fractions[rung], "promoted",
                                     config_id, self._estimate(base.family, base.params, self.rungs.fractions[rung]),
-                                    base.sampler_number)
+                                    base.sampler_number, class_weight=base.class_weight)
             self._push(promoted)
         low_rung = planned.sampler_number is not None and self.sampler is not None and planned.rung < self.rungs.top
         if low_rung and (metric is None or planned.config_id not in self._promoted_ids()):

@@ -28,6 +28,7 @@ from ..data.split import split_dataset
 from ..data.weights import dev_weights
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
+from ..features.prepared import row_weights
 from ..memory import available_memory, format_bytes, parse_memory
 from ..models.metrics import Metric, resolve_metric
 from ..models.registry import families_for_modality, get_family, resolve_families
@@ -45,7 +46,11 @@ from .runstore import RunStore, new_run_id
 from .scheduler import PlannedTrial, Scheduler
 from .worker_server import WorkerServer, shared_worker_server
 
-__all__ = ["SinglePointTechnique", "DEV_FRACTION"]
+__all__ = ["SinglePointTechnique", "DEV_FRACTION", "IMBALANCE_RATIO", "imbalanced"]
+
+# Classes this much apart in weight (the largest over the smallest) are imbalanced: the search also
+# tries each family's first configuration with every class weighing the same.
+IMBALANCE_RATIO = 3.0
 
 # When no dev set is given, this share of the training rows is held out for early stopping and ranking.
 DEV_FRACTION = 0.2
@@ -277,7 +282,8 @@ class SinglePointTechnique:
                               else prepared.n_rows, prepared.n_features, seed=config["seed"], epochs=config["epochs"],
                               cost_factor=max(1, validation.folds), rungs=not validation.cross_validated,
                               modality=prepared.schema.modality,
-                              n_classes=len(prepared.schema.classes) if prepared.schema.task == "classification" else 0)
+                              n_classes=len(prepared.schema.classes) if prepared.schema.task == "classification" else 0,
+                              balance=imbalanced(prepared))
         for trial in finished:
             scheduler.restore(_planned_from(trial), trial.dev_metric if trial.ok else None)
         for _, planned in rerun:
@@ -499,8 +505,22 @@ def _validation(prepared: PreparedData, families: Sequence[str], dev_given: bool
                              first_fit_s=first, class_names=classes)
 
 
+def imbalanced(prepared: PreparedData) -> bool:
+    """Whether the classes of the training rows are imbalanced enough for the search to also try its
+    families with ``class_weight="balanced"``: the largest class weighs ``IMBALANCE_RATIO`` times the
+    smallest or more (by the rows' own weights)."""
+    if prepared.schema.task != "classification":
+        return False
+    train, dev = prepared.views["dense"]
+    y = np.concatenate([np.asarray(train.y), np.asarray(dev.y)]).astype(np.int64)
+    weight = np.concatenate([row_weights(train.weight, len(train.X)), row_weights(dev.weight, len(dev.X))])
+    per_class = np.bincount(y, weights=weight)
+    present = per_class[per_class > 0]
+    return len(present) >= 2 and float(present.max()) >= IMBALANCE_RATIO * float(present.min())
+
+
 def _planned_from(trial: TrialResult) -> PlannedTrial:
     """The scheduler's view of a recorded trial (for resume)."""
     return PlannedTrial(family=trial.family, params=dict(trial.params), rung=trial.rung, fraction=trial.rung_fraction,
                         origin=trial.origin or "start", config_id=trial.config_id or trial.trial_id,
-                        estimated_fit_s=float(trial.estimated_fit_s or 0.0))
+                        estimated_fit_s=float(trial.estimated_fit_s or 0.0), class_weight=trial.class_weight)

@@ -53,6 +53,7 @@ class TrialSpec:
     folds: int = 0                # rank on k-fold out-of-fold predictions over train + dev (engine.folds)
     stream_dir: str | None = None  # a refit on every row of a table bigger than memory (features.streamed)
     memory_bytes: int | None = None  # the most memory of its own it may hold; None: the executor's share
+    class_weight: str | None = None  # "balanced": the fit weighs every class the same; scores keep the rows' own
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,7 +62,8 @@ class TrialSpec:
         """The record of this trial before it runs: what it is, not yet how it went."""
         return TrialResult(trial_id=self.trial_id, index=self.index, family=self.family, params=self.params,
                            estimated_fit_s=self.estimated_fit_s, n_threads=self.n_threads,
-                           rung_fraction=self.fidelity, folds=0 if self.refit else self.folds)
+                           rung_fraction=self.fidelity, folds=0 if self.refit else self.folds,
+                           class_weight=self.class_weight)
 
 
 def run_trial(spec_json: dict[str, Any]) -> dict[str, Any]:
@@ -105,17 +107,22 @@ def _fit_and_measure(spec: TrialSpec, train: Any, dev: Any, trial: TrialResult) 
                     n_threads=spec.n_threads, seed=spec.seed, checkpoint_dir=str(checkpoint) if checkpoint else None,
                     on_epoch=EpochFile(spec.epoch_log) if spec.epoch_log else None)
     start = time.perf_counter()
+    balanced = spec.class_weight == "balanced"
+    if spec.class_weight not in (None, "balanced"):
+        raise TrialError(f"class_weight must be None or 'balanced'. Got {spec.class_weight!r}.")
+    if balanced and train.task != "classification":
+        raise TrialError("class_weight='balanced' weighs classes; this task is regression.")
     if spec.folds and not spec.refit:
         from .folds import fit_out_of_fold
 
-        oof = fit_out_of_fold(spec.family, spec.params, train, dev, spec.folds, budget)
+        oof = fit_out_of_fold(spec.family, spec.params, train, dev, spec.folds, budget, balanced=balanced)
         model, output, y_rank, w_rank, report = oof.model, oof.output, oof.y, oof.weight, oof.report
         trial.fold_lengths = oof.fold_lengths
     else:
         from .folds import early_stopping_split
 
         fit_on, stop_on = (train, None) if spec.refit else early_stopping_split(spec.family, train, dev, spec.seed)
-        model.fit(fit_on, stop_on, budget=budget)
+        model.fit(fit_on.balanced() if balanced else fit_on, stop_on, budget=budget)
         report = model.fit_report()
         y_rank, w_rank = dev.y, dev.weight
         if not spec.refit:  # a refit has seen dev: its record keeps the dev metric of the trial it repeats

@@ -45,6 +45,17 @@ class Prepared:
         return replace(self, X=np.ascontiguousarray(self.X[rows]), y=None if self.y is None else self.y[rows],
                        weight=None if self.weight is None else self.weight[rows])
 
+    def balanced(self) -> Prepared:
+        """These rows with every class weighing the same in all (scikit-learn's ``class_weight="balanced"``:
+        a row of class c weighs ``total / (n_classes_present * total_c)`` times its own weight)."""
+        assert self.y is not None and self.task == "classification"
+        classes = np.asarray(self.y, dtype=np.int64)
+        weight = row_weights(self.weight, len(classes))
+        per_class = np.bincount(classes, weights=weight, minlength=max(self.n_classes, 1))
+        present = per_class > 0
+        factor = np.where(present, weight.sum() / (present.sum() * np.where(present, per_class, 1.0)), 0.0)
+        return replace(self, weight=weight * factor[classes])
+
     def joined(self, other: Prepared) -> Prepared:
         """These rows, then ``other``'s, as one split."""
         weight = None

@@ -17,13 +17,15 @@ _MAX_CLASSES = 40
 
 def summarize_dataset(data: Dataset) -> dict[str, Any]:
     """A JSON-able summary of ``data``: source, rows, feature columns (kind, dtype, missing, distinct
-    values), dropped columns, and the class balance (classification) or the target's range (regression)."""
+    values), dropped columns, the class balance (classification) or the target's range (regression), and
+    why the task is what it is (``task_reason``)."""
     schema = data.schema
     summary: dict[str, Any] = {
         "source": data.source, "n_rows": len(data), "task": schema.task, "label": schema.label,
         "modality": schema.modality, "shape": list(schema.shape), "dropped": dict(schema.dropped),
         "n_columns": len(schema.columns), "columns": [], "n_columns_hidden": 0, "n_missing_cells": 0,
         "n_classes": None, "class_balance": None, "n_classes_hidden": 0, "target": None,
+        "task_reason": data.cleaning.task_reason,
     }
     if isinstance(data.X, pd.DataFrame):
         frame = data.X

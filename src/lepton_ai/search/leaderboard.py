@@ -31,7 +31,8 @@ def _row(t: TrialResult, on_frontier: bool, chosen: bool) -> dict[str, Any]:
     return {
         "trial": t.trial_id,
         "family": t.family,
-        "params": ", ".join(f"{k}={_short(v)}" for k, v in t.params.items()),
+        "params": ", ".join([f"{k}={_short(v)}" for k, v in t.params.items()]
+                            + ([f"class_weight={t.class_weight}"] if t.class_weight else [])),
         "fidelity": t.rung_fraction,
         "refit": t.refitted,   # trained again on train + dev at the end (engine.refit)
         "status": t.status,

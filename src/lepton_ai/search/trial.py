@@ -94,6 +94,9 @@ class TrialResult:
     # rows it was ranked on for the search's metric (models.metrics.tune_threshold); None: the most
     # probable class.
     threshold: float | None = None
+    # "balanced": its fit weighed every class the same (the search tries it on imbalanced classes);
+    # None: the rows' own weights.
+    class_weight: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -121,6 +124,9 @@ class TrialResult:
                                           and 0.0 < float(threshold) < 1.0):
             raise ArtifactError(f"trial record {record.trial_id!r}: threshold {threshold!r} is not a probability "
                                 "strictly between 0 and 1.")
+        if record.class_weight not in (None, "balanced"):
+            raise ArtifactError(f"trial record {record.trial_id!r}: class_weight {record.class_weight!r} is not "
+                                "None or 'balanced'.")
         return record
 
 
