@@ -87,8 +87,6 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     else:
         train, held_out = load_data(data, label, task=task, seed=seed, sep=sep, encoding=encoding, split=None,
                                     memory=engine.memory_limit, weight=weight, id=id_column), test
-    if not quiet and train.cleaning.task_reason:  # what was decided, for the user to check (--task overrides)
-        typer.echo(f"lepton: task {train.schema.task}: {train.cleaning.task_reason}", err=True)
     dev = None
     search, note = search_budget(budget, started)  # the budget covers the whole command
     if note is not None:
@@ -97,6 +95,11 @@ def run_train(*, data: str, label: str | None, task: str, objective: str, budget
     model = LeptonModel(objective=objective, budget=search_for, engine=engine, metric=metric,
                         families=families, seed=seed, max_trials=max_trials, max_latency_ms=max_latency_ms,
                         verbose=0 if quiet else 1, callbacks=[_ImportWhenNeeded()])
+    if not quiet and train.cleaning.task_reason:  # what was decided, for the user to check (--task overrides)
+        from ..models.registry import resolve_families
+
+        resolve_families(families)  # a bad --families is the one error line, before this one
+        typer.echo(f"lepton: task {train.schema.task}: {train.cleaning.task_reason}", err=True)
     try:
         model.train(train, dev, epochs=epochs)
     except KeyboardInterrupt:
