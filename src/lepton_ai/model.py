@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 import time
 import warnings
@@ -17,7 +16,7 @@ from .compress.apply import compress_after_search, has_variants
 from .data.coerce import to_input
 from .data.dataset import Dataset, Records, Schema
 from .data.load import DataSource
-from .data.weights import dev_weights, weights_of_rows
+from .data.weights import with_weights
 from .engine.callbacks import Callback
 from .engine.result import SearchResult, decode_output
 from .engine.technique import SinglePointTechnique
@@ -495,11 +494,7 @@ class LeptonModel:
         return output
 
     def _labelled(self, data: DataSource, weight: str | Any = None) -> tuple[Dataset, np.ndarray]:
-        dataset = self._input(data)
-        if isinstance(weight, str):
-            dataset = dev_weights(dataset, weight)
-        elif weight is not None:
-            dataset = dataclasses.replace(dataset, weight=weights_of_rows(weight, len(dataset), dataset.source))
+        dataset = with_weights(self._input(data), weight)
         schema = self.schema
         if dataset.y is None:
             raise DataError(f"{dataset.source}: no labels to score against (expected column {schema.label!r}).")

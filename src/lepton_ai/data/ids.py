@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, DataError
+from .readers import listed_columns
 
 __all__ = ["check_id_column", "looks_like_id", "MIN_ROWS_FOR_ID"]
 
@@ -24,17 +25,16 @@ _ID_NAME = re.compile(r"(^|[_\W])(id|uuid|guid|key|index)$|[a-z]Id$|^(id|uuid|gu
 _NAMED = 5
 
 
-def check_id_column(frame: pd.DataFrame, column: str, label: str, weight: str | None, source: str) -> np.ndarray:
-    """The values of the id column ``column``: present in ``frame``, not the label or the weights,
-    never missing and never repeated (a DataError names the rows otherwise)."""
+def check_id_column(frame: pd.DataFrame, column: str, label: str, weight: str | None, source: str) -> None:
+    """Check the id column ``column``: present in ``frame``, not the label or the weights, never
+    missing and never repeated (a DataError names the rows otherwise)."""
     if column == label:
         raise ConfigError(f"{source}: the id column {column!r} is the label column; name the column that names "
                           "each row.")
     if column == weight:
         raise ConfigError(f"{source}: the id column {column!r} is also the weight column; name two columns.")
     if column not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:40])) + (" ..." if frame.shape[1] > 40 else "")
-        raise DataError(f"{source}: id column {column!r} not found. Columns: {columns}.")
+        raise DataError(f"{source}: id column {column!r} not found. Columns: {listed_columns(frame)}.")
     values = frame[column]
     missing = np.flatnonzero(values.isna().to_numpy())
     if len(missing):
@@ -45,7 +45,6 @@ def check_id_column(frame: pd.DataFrame, column: str, label: str, weight: str | 
         rows = np.flatnonzero((values == first).to_numpy())
         raise DataError(f"{source}: id column {column!r} repeats values ({int(repeated.sum())} rows share an id), "
                         f"e.g. {first!r} at {_rows(rows)}; ids must be unique per row.")
-    return values.to_numpy()
 
 
 def looks_like_id(name: str, present: pd.Series, n_rows: int, kind: str) -> bool:

@@ -18,7 +18,7 @@ from .dataset import Dataset, Modality, Schema
 from .folders import folder_kind, is_glob, read_glob, read_parquet_folder
 from .ids import check_id_column
 from .infer import LABEL_CANDIDATES, infer_columns, infer_task
-from .readers import TABLE_SUFFIXES, read_npz, read_table, refuse_unsupported
+from .readers import TABLE_SUFFIXES, listed_columns, read_npz, read_table, refuse_unsupported
 from .sequences import from_lengths, is_ragged, pad_sequences
 from .split import DEFAULT_SPLIT, split_dataset
 from .stream import StreamedRows, open_stream, sample_rows
@@ -342,12 +342,11 @@ def _check_weight_column(frame: pd.DataFrame, weight: str, label: str, source: s
     if weight == label:
         raise ConfigError(f"{source}: the weight column {weight!r} is the label column; name another column.")
     if weight not in frame.columns:
-        columns = ", ".join(map(str, frame.columns[:40])) + (" ..." if frame.shape[1] > 40 else "")
-        raise DataError(f"{source}: weight column {weight!r} not found. Columns: {columns}.")
+        raise DataError(f"{source}: weight column {weight!r} not found. Columns: {listed_columns(frame)}.")
 
 
 def _find_label(frame: pd.DataFrame, label: str | None, source: str) -> str:
-    columns = ", ".join(map(str, frame.columns[:40])) + (" ..." if frame.shape[1] > 40 else "")
+    columns = listed_columns(frame)
     if label is not None:
         if label not in frame.columns:
             raise DataError(f"{source}: label column {label!r} not found. Columns: {columns}.")

@@ -20,7 +20,8 @@ import pandas as pd
 from ..errors import DataError
 from .npz import read_npz
 
-__all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", "TABLE_SUFFIXES", "PICKLE_SUFFIXES"]
+__all__ = ["read_table", "read_npz", "normalize_columns", "refuse_unsupported", "TABLE_SUFFIXES", "PICKLE_SUFFIXES",
+           "listed_columns"]
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".txt": ",", ".parquet": None, ".pq": None}
 PICKLE_SUFFIXES = {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin"}
@@ -65,6 +66,11 @@ def normalize_columns(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     if names != list(frame.columns):
         frame = frame.set_axis(names, axis=1)
     return frame
+
+
+def listed_columns(frame: pd.DataFrame) -> str:
+    """The table's column names for an error message (the first 40)."""
+    return ", ".join(map(str, frame.columns[:40])) + (" ..." if frame.shape[1] > 40 else "")
 
 
 def refuse_unsupported(path: Path) -> None:

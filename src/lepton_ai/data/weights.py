@@ -16,7 +16,7 @@ import pandas as pd
 from ..errors import ConfigError, DataError
 from .dataset import Dataset
 
-__all__ = ["check_weights", "weights_of_rows", "dev_weights", "WEIGHT_COLUMN"]
+__all__ = ["check_weights", "weights_of_rows", "with_weights", "WEIGHT_COLUMN"]
 
 # The column a weight array given beside a table is kept in until cleaning has kept or dropped its rows.
 WEIGHT_COLUMN = "__lepton_weight__"
@@ -57,10 +57,14 @@ def weights_of_rows(weight: Any, n_rows: int, source: str) -> np.ndarray:
     return check_weights(array, source, "sample_weight")
 
 
-def dev_weights(data: Dataset, column: str) -> Dataset:
-    """``data`` (rows read by the trained schema, the weight column among its columns) with the
-    weights of that column; a DataError when the table lacks it."""
-    frame = data.X
+def with_weights(data: Dataset, weight: str | Any) -> Dataset:
+    """``data`` (rows read by a trained schema) weighted by ``weight``: the name of one of its columns,
+    one number per row, or ``None`` (``data`` as it is); a DataError when the table lacks the column."""
+    if weight is None:
+        return data
+    if not isinstance(weight, str):
+        return dataclasses.replace(data, weight=weights_of_rows(weight, len(data), data.source))
+    column, frame = weight, data.X
     if not isinstance(frame, pd.DataFrame):
         raise ConfigError(f"{data.source}: the weight column {column!r} is read from a table; give the dev set as a "
                           "file or DataFrame.")

@@ -17,7 +17,7 @@ import numpy as np
 from ..blobs import SharedCache
 from ..errors import ConfigError
 from ..features.cache import PreparedData
-from ..features.prepared import row_weights
+from ..features.prepared import joined_labels
 from ..models.derived.ensemble import EnsembleFamily
 from ..models.metrics import Metric, default_metric, tune_threshold
 from ..models.neural.epochs import EpochLogReader
@@ -278,12 +278,7 @@ class _LoopState:
         """The labels and sample weights (``None``: unweighted) of the rows trials are ranked on:
         out-of-fold over train + dev, or the dev split."""
         train, dev = self.prepared.views["dense"]
-        if not self.s.folds:
-            return np.asarray(dev.y), dev.weight
-        y = np.concatenate([train.y, dev.y])
-        if train.weight is None and dev.weight is None:
-            return y, None
-        return y, np.concatenate([row_weights(train.weight, len(train.X)), row_weights(dev.weight, len(dev.X))])
+        return joined_labels(train, dev) if self.s.folds else (np.asarray(dev.y), dev.weight)
 
     # ---- ensemble and refit ----------------------------------------------------------------
     def ensemble(self) -> None:

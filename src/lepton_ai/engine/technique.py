@@ -25,10 +25,10 @@ from ..data.coerce import to_input
 from ..data.dataset import Dataset
 from ..data.load import SEARCH_SHARE, DataSource, build_dataset
 from ..data.split import split_dataset
-from ..data.weights import dev_weights
+from ..data.weights import with_weights
 from ..errors import ConfigError, NotBuiltError, NotFittedError
 from ..features.cache import FeatureCache, PreparedData
-from ..features.prepared import row_weights
+from ..features.prepared import joined_labels
 from ..memory import available_memory, format_bytes, parse_memory
 from ..models.metrics import Metric, resolve_metric
 from ..models.registry import families_for_modality, get_family, resolve_families
@@ -445,8 +445,8 @@ class SinglePointTechnique:
         dev_ds = to_input(dev, train_ds.schema)
         if dev_ds.y is None:
             raise ConfigError(f"{dev_ds.source}: the dev set has no label column {train_ds.schema.label!r}.")
-        if isinstance(weight, str):
-            dev_ds = dev_weights(dev_ds, weight)
+        if isinstance(weight, str):  # an array of weights is train's alone
+            dev_ds = with_weights(dev_ds, weight)
         return train_ds, dev_ds
 
 
@@ -511,10 +511,8 @@ def imbalanced(prepared: PreparedData) -> bool:
     smallest or more (by the rows' own weights)."""
     if prepared.schema.task != "classification":
         return False
-    train, dev = prepared.views["dense"]
-    y = np.concatenate([np.asarray(train.y), np.asarray(dev.y)]).astype(np.int64)
-    weight = np.concatenate([row_weights(train.weight, len(train.X)), row_weights(dev.weight, len(dev.X))])
-    per_class = np.bincount(y, weights=weight)
+    y, weight = joined_labels(*prepared.views["dense"])
+    per_class = np.bincount(y.astype(np.int64), weights=weight)
     present = per_class[per_class > 0]
     return len(present) >= 2 and float(present.max()) >= IMBALANCE_RATIO * float(present.min())
 

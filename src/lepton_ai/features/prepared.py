@@ -12,7 +12,7 @@ from typing import Literal
 
 import numpy as np
 
-__all__ = ["Prepared", "View", "VIEWS", "TEXT_VIEW", "row_weights"]
+__all__ = ["Prepared", "View", "VIEWS", "TEXT_VIEW", "row_weights", "joined_labels"]
 
 View = Literal["dense", "codes", "text"]
 # The array views every table is prepared in; tables with text columns also get TEXT_VIEW.
@@ -58,12 +58,18 @@ class Prepared:
 
     def joined(self, other: Prepared) -> Prepared:
         """These rows, then ``other``'s, as one split."""
-        weight = None
-        if self.weight is not None or other.weight is not None:
-            weight = np.concatenate([row_weights(self.weight, len(self.X)), row_weights(other.weight, len(other.X))])
-        assert self.y is not None and other.y is not None
-        return replace(self, X=np.concatenate([np.asarray(self.X), np.asarray(other.X)]),
-                       y=np.concatenate([self.y, other.y]), weight=weight)
+        y, weight = joined_labels(self, other)
+        return replace(self, X=np.concatenate([np.asarray(self.X), np.asarray(other.X)]), y=y, weight=weight)
+
+
+def joined_labels(first: Prepared, second: Prepared) -> tuple[np.ndarray, np.ndarray | None]:
+    """The labels and sample weights of ``first``'s rows then ``second``'s, without their features;
+    the weights are ``None`` when neither split is weighted."""
+    assert first.y is not None and second.y is not None
+    y = np.concatenate([first.y, second.y])
+    if first.weight is None and second.weight is None:
+        return y, None
+    return y, np.concatenate([row_weights(first.weight, len(first.y)), row_weights(second.weight, len(second.y))])
 
 
 def row_weights(weight: np.ndarray | None, n_rows: int) -> np.ndarray:

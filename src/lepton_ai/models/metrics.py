@@ -6,6 +6,7 @@ import inspect
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -136,7 +137,7 @@ class Metric:
                               "return a finite number")
         return value if self.greater_is_better else -value
 
-    @property
+    @cached_property  # read on every score: the signature is looked at once per metric
     def takes_weight(self) -> bool:
         """Whether ``function`` takes ``sample_weight=`` (every named metric does)."""
         try:
