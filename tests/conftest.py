@@ -33,8 +33,10 @@ def make_table(n: int = 300, seed: int = 0) -> pd.DataFrame:
     return frame
 
 
-def make_mixed_table(n: int = 120, n_columns: int = 12, seed: int = 0, text: bool = False) -> pd.DataFrame:
-    """Numbers with gaps, integers, booleans, boolean words, few and many (> _MAX_ONE_HOT) categories."""
+def make_mixed_table(n: int = 120, n_columns: int = 12, seed: int = 0, text: bool = False,
+                     dates: bool = False) -> pd.DataFrame:
+    """Numbers with gaps, integers, booleans, boolean words, few and many (> _MAX_ONE_HOT) categories;
+    with ``dates``, day-first date text and datetimes, both with gaps."""
     rng = np.random.default_rng(seed)
     columns: dict[str, object] = {}
     for i in range(n_columns):
@@ -58,6 +60,12 @@ def make_mixed_table(n: int = 120, n_columns: int = 12, seed: int = 0, text: boo
     if text:
         words = ["good", "bad", "fine", "great", "awful", "slow", "fast"]
         columns["review"] = [" ".join(rng.choice(words, size=6)) + f" n{j}" for j in range(n)]
+    if dates:
+        stamps = pd.Timestamp("1968-12-30") + pd.to_timedelta(rng.integers(0, 60 * 365 * 1440, n), unit="min")
+        day = pd.Series(stamps.strftime("%d/%m/%Y %H:%M"), dtype=object)
+        day[rng.random(n) < 0.1] = None
+        columns["day"] = day.to_numpy()
+        columns["stamp"] = pd.Series(stamps + pd.Timedelta(seconds=17)).where(rng.random(n) > 0.1)
     columns["y"] = rng.choice(["a", "b"], size=n)
     return pd.DataFrame(columns)
 

@@ -320,3 +320,31 @@ def test_predictions_carry_the_id_column_through_save_and_load(tmp_path):
     assert [c for c in frame.columns if c.startswith("proba_")] == [f"proba_{c}" for c in loaded.classes_]
     np.testing.assert_allclose(frame.filter(like="proba_").to_numpy(), loaded.predict_proba(table.head(5)))
     assert list(loaded.predictions(table.drop(columns="ticket").head(2)).columns) == ["prediction"]
+
+
+def test_a_date_column_becomes_calendar_features_through_save_load_and_every_input_form(tmp_path):
+    import pyarrow as pa
+
+    from lepton_ai.errors import NotBuiltError
+
+    rng = np.random.default_rng(5)
+    stamps = pd.Timestamp("2022-01-01") + pd.to_timedelta(rng.integers(0, 700 * 24, 800), unit="h")
+    y = 4.0 * (stamps.day_of_week >= 5) + 2.0 * (stamps.hour >= 18) + 0.005 * (stamps - stamps.min()).days
+    table = pd.DataFrame({"ordered": stamps.strftime("%d/%m/%Y %H:%M"), "x": rng.normal(size=800),
+                          "y": y + rng.normal(0, 0.2, 800)})
+    model = LeptonModel(budget="15s", families="gbdt", max_trials=2, verbose=0,
+                        engine=SinglePointTechnique(home=tmp_path)).train(table.iloc[:600], label="y")
+    assert model.schema.columns[0].kind == "date" and model.schema.columns[0].format == "%d/%m/%Y %H:%M"
+    assert model.test(table.iloc[600:]) > 0.9  # r2: weekday, hour and trend come from the date alone
+    loaded = load_model(save_model(tmp_path / "m", model))
+    new = table.drop(columns="y").head(6)
+    expected = model.predict(new)
+    parsed = new.assign(ordered=pd.to_datetime(new["ordered"], format="%d/%m/%Y %H:%M"))
+    for X in (new, new.to_dict("records"), pa.Table.from_pandas(parsed), parsed, new.to_numpy(dtype=object)):
+        np.testing.assert_array_equal(loaded.predict(X), expected)
+    importance = loaded.feature_importance(table.head(300), repeats=2)
+    assert importance["column"].iloc[0] == "ordered"
+    with pytest.raises(DataError, match="column 'ordered' row 0: expected a date"):
+        loaded.predict({"ordered": "next week", "x": 0.0})
+    with pytest.raises(NotBuiltError, match=r"date columns \(ordered\)"):
+        loaded.export_onnx(tmp_path / "m.onnx")

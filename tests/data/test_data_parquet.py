@@ -73,7 +73,7 @@ def test_partition_columns_keep_their_types(spark):
     assert kinds["year"] == "numeric" and pd.api.types.is_integer_dtype(data.X["year"])
     assert set(data.X["year"]) == {2025, 2026}
     assert kinds["region"] == "categorical" and isinstance(data.X["region"].dtype, pd.CategoricalDtype)
-    assert kinds["dt"] == "categorical"
+    assert kinds["dt"] == "date"
     assert set(data.X["dt"]) == {datetime.date(2026, 1, 1), datetime.date(2026, 1, 2)}
 
 

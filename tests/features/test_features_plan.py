@@ -28,7 +28,8 @@ def _reference(preparer: TabularPreparer, frame: pd.DataFrame, view: str) -> np.
     state = preparer.numeric_
     kinds = {c.name: c.kind for c in preparer.schema.columns}
     numeric = np.column_stack([
-        frame[name].map(lambda v: np.nan if pd.isna(v) else _WORDS[str(v).strip().lower()]).to_numpy(float)
+        _calendar_part(frame, name, preparer.schema) if name not in kinds
+        else frame[name].map(lambda v: np.nan if pd.isna(v) else _WORDS[str(v).strip().lower()]).to_numpy(float)
         if kinds[name] == "boolean" and frame[name].dtype.kind not in "biuf"
         else pd.to_numeric(frame[name]).to_numpy(dtype=float, na_value=np.nan)
         for name in state.names
@@ -58,6 +59,19 @@ def _reference(preparer: TabularPreparer, frame: pd.DataFrame, view: str) -> np.
     return np.hstack(blocks).astype(np.float32)
 
 
+def _calendar_part(frame: pd.DataFrame, name: str, schema) -> np.ndarray:
+    """A date column's calendar part ``column.part`` with pandas' own datetime accessors."""
+    column, part = name.rsplit(".", 1)
+    fmt = next(c.format for c in schema.columns if c.name == column)
+    values = frame[column]
+    stamps = values if values.dtype.kind == "M" else pd.to_datetime(values, format=fmt)
+    stamps = stamps.dt
+    value = {"year": stamps.year, "month": stamps.month, "day": stamps.day, "weekday": stamps.day_of_week,
+             "hour": stamps.hour + stamps.minute / 60 + stamps.second / 3600,
+             "days": (stamps.tz_localize(None) - pd.Timestamp(0)) / pd.Timedelta(days=1)}[part]
+    return value.to_numpy(dtype=float, na_value=np.nan)
+
+
 def _fitted(frame: pd.DataFrame) -> tuple[TabularPreparer, pd.DataFrame]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # columns constant in train are dropped, and said so
@@ -71,10 +85,11 @@ def _fitted(frame: pd.DataFrame) -> tuple[TabularPreparer, pd.DataFrame]:
     return TabularPreparer(data.schema).fit(data), test
 
 
-@pytest.fixture(scope="module", params=[(12, False), (130, False), (14, True)], ids=["mixed", "130-columns", "text"])
+@pytest.fixture(scope="module", params=[(12, False, False), (130, False, False), (14, True, False), (9, False, True)],
+                ids=["mixed", "130-columns", "text", "dates"])
 def fitted(request):
-    n_columns, text = request.param
-    return _fitted(_mixed(n_columns=n_columns, seed=n_columns, text=text))
+    n_columns, text, dates = request.param
+    return _fitted(_mixed(n_columns=n_columns, seed=n_columns, text=text, dates=dates))
 
 
 def _forms(test: pd.DataFrame, input_columns: tuple[str, ...]) -> dict[str, object]:

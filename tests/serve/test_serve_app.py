@@ -378,3 +378,40 @@ def test_the_id_column_is_accepted_and_returned_beside_the_predictions() -> None
         assert "ids" not in plain
         wrong = c.post("/v1/models/iris:predict", json={"instances": [{**ROW, "customer": "x"}]})
         assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"][-1] == "customer"
+
+
+def test_a_date_field_takes_the_columns_format_or_iso_and_names_a_bad_value() -> None:
+    from lepton_ai.data.dataset import Column, Schema
+
+    schema = Schema(task="regression", label="y", columns=(Column("when", "date", "%d/%m/%Y"), Column("x", "numeric")))
+    good = decode_request(b'{"instances": [{"when": "31/01/2024", "x": 1}, {"when": "2024-01-31T10:00:00Z", "x": 2},'
+                          b' {"when": null, "x": 3}]}', schema)
+    assert [r["when"] for r in good.rows] == ["31/01/2024", "2024-01-31T10:00:00Z", None]
+    with pytest.raises(RequestError) as caught:
+        decode_request(b'{"instances": [{"when": "soon", "x": 1}, {"when": 20240131, "x": 2}]}', schema)
+    messages = {tuple(e["loc"]): e["msg"] for e in caught.value.errors}
+    assert messages == {("body", "instances", 0, "when"): 'expected a date (%d/%m/%Y, or ISO 8601), got str "soon"',
+                        ("body", "instances", 1, "when"): "expected a date string (%d/%m/%Y, or ISO 8601) or null, "
+                                                          "got int 20240131"}
+
+
+def test_a_model_with_a_date_column_serves_what_it_predicts() -> None:
+    import pandas as pd
+
+    from lepton_ai import LeptonModel, SinglePointTechnique
+
+    rng = np.random.default_rng(3)
+    stamps = pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 400, 300), unit="D")
+    table = pd.DataFrame({"when": stamps.strftime("%m/%d/%Y"), "x": rng.normal(size=300),
+                          "y": (stamps.day_of_week >= 5) * 3.0 + rng.normal(0, 0.1, 300)})
+    engine = SinglePointTechnique(budget="8s", families="linear", max_trials=1, cluster="inline")
+    model = LeptonModel(engine=engine, verbose=0).train(table, label="y")
+    rows = [{"when": "01/06/2024", "x": 0.5}, {"when": "2024-01-08", "x": 0.5}, {"when": None, "x": 0.5}]
+    with TestClient(create_app(model, name="sales")) as c:
+        answer = c.post("/v1/models/sales:predict", json={"instances": rows})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == model.predict(rows).tolist()
+        saturday, monday, _ = answer.json()["predictions"]
+        assert saturday > monday + 1  # the weekday is learnt from the date
+        schema = c.get("/openapi.json").json()
+    assert "date" in str(schema) and "%m/%d/%Y" in str(schema)

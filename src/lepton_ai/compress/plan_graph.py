@@ -88,6 +88,10 @@ def plan_inputs(plan: InferencePlan, builder: GraphBuilder) -> dict[str, str]:
     if text:
         raise NotBuiltError(f"ONNX export of a table with free-text columns ({', '.join(text)}) is not built: the "
                             "word hashing they go through has no ONNX operator. Drop the columns or use lepton serve.")
+    if len(layout.dates):
+        raise NotBuiltError(f"ONNX export of a table with date columns ({', '.join(layout.date_names)}) is not built: "
+                            "reading dates from text has no ONNX operator. Pass the calendar parts as numbers, "
+                            "or use lepton serve.")
     names = {}
     for j in layout.numeric:
         names[layout.names[j]] = builder.input(layout.names[j], TensorProto.DOUBLE)

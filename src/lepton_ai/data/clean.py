@@ -6,15 +6,18 @@ Every change is counted in a :class:`CleaningReport`; nothing is dropped without
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..errors import DataError
 from .dataset import CleaningReport, Task
+from .dates import DATE_FRACTION, guess_dates, is_datetime_values, parse_or_missing
 
 __all__ = ["clean_table", "clean_arrays", "normalize_labels", "check_labels", "replace_infinities",
-           "coerce_mostly_numeric", "NUMERIC_FRACTION"]
+           "coerce_mostly_numeric", "coerce_mostly_dates", "NUMERIC_FRACTION"]
 
 # A text column whose present values parse as numbers at least this often is a numeric column
 # with a few stray tokens ('?', 'n/a', 'unknown'), not a categorical one.
@@ -31,6 +34,7 @@ def clean_table(
     report = CleaningReport(n_rows_read=len(frame))
     # Before any row is dropped, so the rows named in the warning are positions in the table as read.
     frame, report.n_non_numeric_values = coerce_mostly_numeric(frame, label, source)
+    frame, report.n_non_date_values = coerce_mostly_dates(frame, label, source)
     missing = frame[label].isna()
     if missing.all():
         raise DataError(f"{source}: every value of label column {label!r} is missing ({len(frame)} rows).")
@@ -102,6 +106,52 @@ def coerce_mostly_numeric(frame: pd.DataFrame, label: str, source: str) -> tuple
     with more words stay categorical, as do columns of pandas ``category`` dtype: that dtype is the
     way to keep such a column categorical on purpose. Returns the frame and the counts.
     """
+    return _coerce_stray_values(frame, label, source, _as_numbers, holds="numbers", stays="numeric")
+
+
+def coerce_mostly_dates(frame: pd.DataFrame, label: str, source: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Read the few values of a date column that are no date as missing values, with a warning.
+
+    The date counterpart of :func:`coerce_mostly_numeric`: a text column whose sampled values are
+    dates at least :data:`~.dates.DATE_FRACTION` of the time (``data.dates``) keeps its text, but a
+    value that parses in neither the column's format nor any other ('unknown', '2024-13-45') becomes
+    a missing value, counted in ``CleaningReport.n_non_date_values`` and named in one warning.
+    """
+    return _coerce_stray_values(frame, label, source, _as_dates, holds="dates", stays="a date column")
+
+
+def _as_numbers(series: pd.Series) -> tuple[Any, np.ndarray] | None:
+    """A mostly-numeric column as floats and the rows of its stray tokens; ``None`` for any other."""
+    present = series.notna().to_numpy()
+    numbers = pd.to_numeric(series[present].astype(str), errors="coerce")
+    bad = numbers.isna().to_numpy()
+    if not bad.any() or bad.sum() > (1 - NUMERIC_FRACTION) * len(numbers):
+        return None
+    column = np.full(len(series), np.nan)
+    column[present] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
+    return column, np.flatnonzero(present)[bad]
+
+
+def _as_dates(series: pd.Series) -> tuple[Any, np.ndarray] | None:
+    """A mostly-date text column with its values that are no date blanked, and their rows; ``None``
+    for any other."""
+    present = series.dropna()
+    guess = None if is_datetime_values(present) else guess_dates(present)
+    if guess is None:
+        return None
+    bad = np.flatnonzero(series.notna().to_numpy() & parse_or_missing(series, guess.format).isna().to_numpy())
+    if not len(bad) or len(bad) > (1 - DATE_FRACTION) * len(present):
+        return None
+    column = series.astype(object).to_numpy(copy=True)
+    column[bad] = None
+    return column, bad
+
+
+def _coerce_stray_values(frame: pd.DataFrame, label: str, source: str,
+                         read: Callable[[pd.Series], tuple[Any, np.ndarray] | None], *, holds: str,
+                         stays: str) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Each text feature column that ``read`` takes (its new values and the rows of its stray tokens)
+    replaced, the tokens counted per column and named in one warning."""
     counts: dict[str, int] = {}
     notes: list[str] = []
     for name in frame.columns:
@@ -110,30 +160,26 @@ def coerce_mostly_numeric(frame: pd.DataFrame, label: str, source: str) -> tuple
             continue
         if not (series.dtype == object or pd.api.types.is_string_dtype(series)):
             continue
-        present = series.notna().to_numpy()
-        values = series[present].astype(str)
-        numbers = pd.to_numeric(values, errors="coerce")
-        bad = numbers.isna().to_numpy()
-        n_bad = int(bad.sum())
-        if n_bad == 0 or n_bad > (1 - NUMERIC_FRACTION) * len(values):
+        found = read(series)
+        if found is None:
             continue
+        column, rows = found
         if not counts:
             frame = frame.copy()
-        column = np.full(len(frame), np.nan)
-        column[present] = numbers.to_numpy(dtype=np.float64, na_value=np.nan)
         frame[name] = column
-        counts[str(name)] = n_bad
-        rows = np.flatnonzero(present)[bad]
-        tokens = values.to_numpy()[bad]
+        counts[str(name)] = n_bad = len(rows)
+        tokens = series.iloc[rows].astype(str).to_numpy()
         named = ", ".join(f"{t!r} (row {r})" for t, r in zip(tokens[:_NAMED_IN_WARNING], rows, strict=False))
         more = f" and {n_bad - _NAMED_IN_WARNING} more" if n_bad > _NAMED_IN_WARNING else ""
-        notes.append(f"column {name!r} holds numbers except {n_bad} of {len(values)} values: {named}{more}")
+        notes.append(f"column {name!r} holds {holds} except {n_bad} of {int(series.notna().sum())} values: "
+                     f"{named}{more}")
     if notes:
         warnings.warn(
-            f"{source}: {'; '.join(notes)}. They are read as missing values and the column stays numeric "
+            f"{source}: {'; '.join(notes)}. They are read as missing values and the column stays {stays} "
             "(rows count from 0, the first data row). Fix the values, or give the column the pandas "
             "'category' dtype to keep it categorical.",
-            UserWarning, stacklevel=6,  # coerce < clean_table < _table_dataset < build_dataset < load_data
+            # _coerce_stray_values < coerce < clean_table < _table_dataset < build_dataset < load_data
+            UserWarning, stacklevel=7,
         )
     return frame, counts
 

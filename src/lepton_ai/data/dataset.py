@@ -12,15 +12,20 @@ __all__ = ["Task", "Modality", "ColumnKind", "Column", "Schema", "Dataset", "Cle
 
 Task = Literal["classification", "regression"]
 Modality = Literal["tabular", "image", "sequence", "text"]
-ColumnKind = Literal["numeric", "categorical", "boolean", "text"]
+ColumnKind = Literal["numeric", "categorical", "boolean", "text", "date"]
 
 
 @dataclass(frozen=True)
 class Column:
-    """One feature column: its name and how it is treated."""
+    """One feature column: its name and how it is treated; for a date column read from text, the
+    ``strptime`` format its training values had (``None``: a datetime dtype, or no one format)."""
 
     name: str
     kind: ColumnKind
+    format: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, **({"format": self.format} if self.format else {})}
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,7 @@ class Schema:
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
-        out["columns"] = [asdict(c) for c in self.columns]
+        out["columns"] = [c.to_json() for c in self.columns]
         out["classes"] = [_jsonable(c) for c in self.classes]
         out["shape"] = list(self.shape)
         out["input_columns"] = list(self.input_columns)
@@ -85,6 +90,8 @@ class CleaningReport:
     n_infinite_values: dict[str, int] = field(default_factory=dict)
     # Mostly-numeric columns: how many non-numeric tokens ('?', 'n/a') were read as missing values.
     n_non_numeric_values: dict[str, int] = field(default_factory=dict)
+    # Mostly-date columns: how many values that are no date ('unknown', '2024-13-45') were read as missing.
+    n_non_date_values: dict[str, int] = field(default_factory=dict)
     # Image folders: files skipped as unreadable (first few named, with the reason) and images resized.
     n_files_skipped: int = 0
     skipped_files: dict[str, str] = field(default_factory=dict)

@@ -49,8 +49,9 @@ def check_id_column(frame: pd.DataFrame, column: str, label: str, weight: str | 
 
 def looks_like_id(name: str, present: pd.Series, n_rows: int, kind: str) -> bool:
     """Whether the column ``name`` of ``kind`` (its non-missing values ``present`` of ``n_rows`` rows)
-    is an id: see the module docstring. Free text is never one (every review differs)."""
-    if kind == "text" or n_rows < MIN_ROWS_FOR_ID or len(present) < n_rows or present.nunique() < n_rows:
+    is an id: see the module docstring. Free text is never one (every review differs), nor are dates
+    (an event time in every row is a feature: data.dates)."""
+    if kind in ("text", "date") or n_rows < MIN_ROWS_FOR_ID or len(present) < n_rows or present.nunique() < n_rows:
         return False
     return kind == "categorical" or bool(_ID_NAME.search(str(name)))
 

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .dataset import Column, ColumnKind, Task
+from .dates import guess_dates, is_datetime_values
 from .ids import looks_like_id
 
 __all__ = ["infer_task", "infer_columns", "LABEL_CANDIDATES", "MAX_CLASSES_FOR_INTEGERS"]
@@ -82,12 +83,12 @@ def infer_columns(frame: pd.DataFrame, source: str) -> tuple[list[Column], dict[
             dropped[name] = "constant"
             shown.append(f"{name!r} (constant: every value is {_short_repr(present.iloc[0])})")
             continue
-        kind = _column_kind(present)
+        kind, fmt = _column_kind(present)
         if looks_like_id(str(name), present, len(series), kind):
             dropped[name] = "id-like: a distinct value in every row"
             ids.append(repr(name))
             continue
-        columns.append(Column(name=name, kind=kind))
+        columns.append(Column(name=name, kind=kind, format=fmt))
     if ids:
         # stacklevel: infer_columns < _table_dataset < build_dataset < load_data < the caller
         warnings.warn(f"{source}: dropped {len(ids)} column(s) that look like row ids (a distinct value in every row, "
@@ -110,20 +111,30 @@ def _short_repr(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _column_kind(present: pd.Series) -> ColumnKind:
+def _column_kind(present: pd.Series) -> tuple[ColumnKind, str | None]:
+    """The kind of a column from its non-missing values, and a date column's format (data.dates)."""
     if pd.api.types.is_bool_dtype(present):
-        return "boolean"
+        return "boolean", None
     if pd.api.types.is_numeric_dtype(present):
-        return "numeric"
+        return "numeric", None
     if isinstance(present.dtype, pd.CategoricalDtype):
-        return "categorical"
+        return "categorical", None
+    if is_datetime_values(present):
+        return "date", None
     as_text = present.astype(str)
     lowered = set(as_text.str.lower().unique())
     if lowered <= {"true", "false"} or lowered <= {"yes", "no"}:
-        return "boolean"
+        return "boolean", None
     numeric = pd.to_numeric(as_text, errors="coerce")
     if numeric.notna().all():
-        return "numeric"
+        return "numeric", None
+    dates = guess_dates(present)
+    if dates is not None:
+        return "date", dates.format
+    return _words_or_categories(as_text), None
+
+
+def _words_or_categories(as_text: pd.Series) -> ColumnKind:
     unique_fraction = as_text.nunique() / len(as_text)
     # pandas-stubs type .str.len for strings only; on lists it gives their lengths.
     mean_words = as_text.str.split().str.len().mean()  # type: ignore[misc]

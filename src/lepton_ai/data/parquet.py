@@ -11,8 +11,8 @@ types pyarrow infers from the values, and names starting with ``.`` or ``_`` (ch
 ``_temporary`` folders of a job still running or one that died) are skipped. On top of that:
 
 * **partition types** — pyarrow infers integers (``year=2026``) and strings. A string partition whose
-  every value is an ISO date (``dt=2026-01-31``) becomes a date (``datetime.date`` values, which
-  preparation treats as categories and which match the same dates read from a CSV), any other
+  every value is an ISO date (``dt=2026-01-31``) becomes a date (``datetime.date`` values: a date
+  column, read as calendar features, as the same dates read from a CSV are), any other
   string partition a pandas ``category`` column.
 * **schema drift** — pyarrow takes the first file's schema and silently fills or fails on the
   others; here every file's footer is read first, and a column missing from some files or of

@@ -3,13 +3,14 @@
 A table reaches preparation as a DataFrame, a record (``dict``), a list of records (or
 :class:`~lepton_ai.data.dataset.Records`), a NumPy row or 2-D array whose columns are the training
 table's (``Schema.input_columns``), or an Arrow Table or RecordBatch; images and sequences as an array
-of rows. :func:`read_columns` turns each into :class:`RawColumns`: the numeric and boolean columns as
-one float64 block (missing and infinite values NaN) and the values of the categorical and text columns
-as lists, all in schema order.
+of rows. :func:`read_columns` turns each into :class:`RawColumns`: the numeric and boolean columns, then
+the calendar parts of the date columns (features/calendar.py), as one float64 block (missing and
+infinite values NaN) and the values of the categorical and text columns as lists, all in schema order.
 
 Every form is read by the same rules, those of a DataFrame column: numbers as
 ``to_numpy(dtype=float64, na_value=nan)`` converts them (numeric strings included), booleans from a
-bool or numeric dtype or from the words true/false/yes/no/1/0/t/f/y/n, anything else kept as given.
+bool or numeric dtype or from the words true/false/yes/no/1/0/t/f/y/n, dates from a datetime dtype or
+from text in the column's format (``data.dates``), anything else kept as given.
 A record's values are read like an ``object`` column. So the same rows give identical features in
 every form, and a bad value gets the same error, naming the column and row.
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain
 from operator import itemgetter
 from typing import Any
@@ -33,7 +34,9 @@ import numpy as np
 import pandas as pd
 
 from ..data.dataset import Records, Schema
+from ..data.dates import to_datetimes
 from ..errors import DataError
+from .calendar import calendar_parts, part_names
 
 __all__ = ["Layout", "RawColumns", "read_columns", "column_positions", "check_frame_columns", "is_missing"]
 
@@ -54,7 +57,9 @@ class Layout:
     positions in ``names`` of the numeric and boolean columns, which share one block;
     ``numbers``/``words``: the entries of ``numeric`` read as numbers and as true/false words.
     ``others``: positions in ``names`` of the categorical columns (the first ``n_categorical``), then
-    the text columns. ``input_positions``: where each name sits among the ``input_names``, the
+    the text columns. ``dates``: positions in ``names`` of the date columns, read as the calendar
+    parts that follow the numeric columns in the block; ``date_formats``: each one's format
+    (``Column.format``). ``input_positions``: where each name sits among the ``input_names``, the
     columns of a 2-D array input. ``pick``: the feature values of a record, as a tuple in ``names``
     order. ``shape``: the per-row shape of image and sequence rows, ``None`` for tables.
     """
@@ -69,6 +74,8 @@ class Layout:
     input_names: tuple[str, ...]
     pick: Callable[[Any], tuple[Any, ...]]
     shape: tuple[int, ...] | None = None
+    dates: np.ndarray = field(default_factory=lambda: _indexes([]))
+    date_formats: tuple[str | None, ...] = ()
 
     @classmethod
     def of(cls, schema: Schema) -> Layout:
@@ -90,11 +97,22 @@ class Layout:
             n_categorical=len(categorical), input_positions=_indexes([where[name] for name in names]),
             input_names=inputs, pick=_picker(names),
             shape=tuple(schema.shape) if schema.modality in ARRAY_MODALITIES else None,
+            dates=_indexes([i for i, k in enumerate(kinds) if k == "date"]),
+            date_formats=tuple(c.format for c in schema.columns if c.kind == "date"),
         )
 
     @property
     def numeric_names(self) -> list[str]:
         return [self.names[i] for i in self.numeric]
+
+    @property
+    def date_names(self) -> list[str]:
+        return [self.names[i] for i in self.dates]
+
+    @property
+    def block_names(self) -> list[str]:
+        """The columns of the numeric block: the numeric and boolean columns, then the calendar parts."""
+        return self.numeric_names + [name for column in self.date_names for name in part_names(column)]
 
 
 def _indexes(values: list[int]) -> np.ndarray:
@@ -113,9 +131,10 @@ def _picker(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
 class RawColumns:
     """The feature columns of ``n_rows`` input rows, read but not yet prepared.
 
-    ``numeric``: ``(n_rows, len(layout.numeric))`` float64, NaN where missing or infinite (empty when
-    not asked for). ``values``: the raw values of each categorical column, then each text column, in
-    layout order, as lists of length ``n_rows``.
+    ``numeric``: ``(n_rows, len(layout.block_names))`` float64, NaN where missing or infinite (empty
+    when not asked for): the numeric and boolean columns, then the date columns' calendar parts.
+    ``values``: the raw values of each categorical column, then each text column, in layout order,
+    as lists of length ``n_rows``.
     """
 
     n_rows: int
@@ -327,7 +346,16 @@ def _from_arrays(column: Callable[[int], Any], n_rows: int, layout: Layout, sour
         if not filled.all():
             _fill_one_by_one(block, [int(k) for k in np.flatnonzero(~filled)], column, layout, source)
         block[np.isinf(block)] = np.nan
+    if numeric and len(layout.dates):
+        block = _with_dates(block, [column(int(j)) for j in layout.dates], layout, source)
     return RawColumns(n_rows=n_rows, numeric=block, values=[_as_values(column(j)) for j in layout.others])
+
+
+def _with_dates(block: np.ndarray, dates: list[Any], layout: Layout, source: str) -> np.ndarray:
+    """The numeric ``block`` followed by the calendar parts of each date column's values."""
+    parts = [calendar_parts(to_datetimes(values, fmt, name, source))
+             for values, fmt, name in zip(dates, layout.date_formats, layout.date_names, strict=True)]
+    return np.hstack([block, *parts])
 
 
 def _fill_one_by_one(block: np.ndarray, entries: list[int], column: Callable[[int], Any], layout: Layout,
@@ -367,6 +395,8 @@ def _from_matrix(M: np.ndarray, layout: Layout, source: str, numeric: bool) -> R
                                                [names[k] for k in layout.words], source)
     if block.size:
         block[np.isinf(block)] = np.nan
+    if numeric and len(layout.dates):
+        block = _with_dates(block, [M[:, j] for j in layout.dates], layout, source)
     values = M[:, layout.others].T.tolist() if M.dtype == object else [list(M[:, j]) for j in layout.others]
     return RawColumns(n_rows=len(M), numeric=block, values=values)
 

@@ -38,7 +38,8 @@ _UNSEEN = float("nan")
 class InferencePlan:
     """The fitted preparation of one schema, ready to turn rows into the matrix of a view.
 
-    ``median``/``mean``/``std``: per numeric and boolean column (``layout.numeric`` order).
+    ``median``/``mean``/``std``: per column of the numeric block (``layout.block_names``: numeric and
+    boolean columns, then the date columns' calendar parts).
     ``indicators``: which of them get a missing-value indicator in the dense view (those with gaps
     in train). ``lookups``: per categorical column, category text → code (its rank by frequency in
     train). ``slot_starts``/``last_slots``: per categorical column, where its one-hot slots start
@@ -69,7 +70,7 @@ class InferencePlan:
         categories = [preparer.categories_[name] for name in categorical]
         slots = np.asarray([min(len(c), MAX_ONE_HOT) + (len(c) > MAX_ONE_HOT) for c in categories], dtype=np.int64)
         indicators = np.flatnonzero(state.missing_in_train)
-        n_numeric, n_text = len(layout.numeric), (len(layout.others) - len(categorical)) * TEXT_HASH_FEATURES
+        n_numeric, n_text = len(state.median), (len(layout.others) - len(categorical)) * TEXT_HASH_FEATURES
         first_slot = n_numeric + len(indicators)
         return cls(
             layout=layout, median=np.asarray(state.median, dtype=np.float64),
@@ -118,7 +119,7 @@ class InferencePlan:
 
     def _dense(self, raw: RawColumns, codes: np.ndarray) -> np.ndarray:
         out = np.zeros((raw.n_rows, self.widths["dense"]), dtype=np.float32)
-        k = len(self.layout.numeric)
+        k = len(self.median)
         if k:
             missing = np.isnan(raw.numeric)
             out[:, :k] = (np.where(missing, self.median, raw.numeric) - self.mean) / self.std
@@ -132,7 +133,7 @@ class InferencePlan:
 
     def _codes_view(self, raw: RawColumns, codes: np.ndarray) -> np.ndarray:
         out = np.empty((raw.n_rows, self.widths["codes"]), dtype=np.float32)
-        k = len(self.layout.numeric)
+        k = len(self.median)
         out[:, :k] = raw.numeric
         out[:, k:k + codes.shape[1]] = codes
         self._hash_into(out, raw, k + codes.shape[1])

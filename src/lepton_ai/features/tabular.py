@@ -2,6 +2,8 @@
 
 Two views of the same fitted state serve the two kinds of family:
 
+Date columns enter as their calendar parts (features/calendar.py): numbers like any other.
+
 * ``dense`` — for linear models and MLPs: numeric columns imputed with the train median and
   standardised, a missing-value indicator for every column that had gaps in train, categories
   one-hot encoded (an unseen or missing category is all zeros), booleans as 0/1, text hashed.
@@ -29,7 +31,7 @@ import pandas as pd
 
 from ..data.dataset import Dataset, Schema
 from ..errors import NotFittedError
-from .columns import ARRAY_MODALITIES, Layout, check_frame_columns, column_positions, read_columns
+from .columns import Layout, check_frame_columns, column_positions, read_columns
 from .plan import MAX_ONE_HOT, TEXT_HASH_FEATURES, InferencePlan
 from .prepared import View
 
@@ -172,9 +174,8 @@ class TabularPreparer:
         return by_kind[kind]
 
     def _numeric_names(self) -> list[str]:
-        if self.schema.modality in ARRAY_MODALITIES:
-            return [f"x{i}" for i in range(int(np.prod(self.schema.shape)))]
-        return [c.name for c in self.schema.columns if c.kind in ("numeric", "boolean")]
+        """The numeric block's columns: numbers and booleans, then the dates' calendar parts."""
+        return Layout.of(self.schema).block_names
 
 
 def check_columns(X: pd.DataFrame, schema: Schema, source: str) -> None:

@@ -135,15 +135,16 @@ def _check_row(loc: Loc, row: Any, schema: Schema, errors: list[dict[str, Any]])
             errors.append(_error([*loc, column.name], f"missing column ({column.kind}; null for a missing value)",
                                  "missing"))
             continue
-        value, problem = _convert(row[column.name], column.kind)
+        value, problem = _convert(row[column.name], column.kind, column.format)
         if problem:
             errors.append(_error([*loc, column.name], problem, "type_error"))
         out[column.name] = value
     return out
 
 
-def _convert(value: Any, kind: str) -> tuple[Any, str | None]:
-    """The value as the preparer reads it, or a message saying what was expected."""
+def _convert(value: Any, kind: str, fmt: str | None = None) -> tuple[Any, str | None]:
+    """The value as the preparer reads it, or a message saying what was expected (``fmt``: a date
+    column's format)."""
     if value is None:
         return (math.nan if kind == "numeric" else None), None
     if (isinstance(value, float) and not math.isfinite(value)) or (isinstance(value, str) and not value.isascii()):
@@ -166,11 +167,28 @@ def _convert(value: Any, kind: str) -> tuple[Any, str | None]:
         return None, f"expected true or false, got {_show(value)}"
     if kind == "text":
         return (value, None) if isinstance(value, str) else (None, f"expected a string or null, got {_show(value)}")
+    if kind == "date":
+        return _date(value, fmt)
     if isinstance(value, (str, bool)) or not is_number:  # categorical: categories are matched as strings
         return (str(value), None) if isinstance(value, (str, bool)) else \
             (None, f"expected a category (string or number) or null, got {_show(value)}")
     # A CSV column of integer categories was read as numbers and stored as "3", not "3.0".
     return str(int(value)) if isinstance(value, int) or value.is_integer() else str(value), None
+
+
+def _date(value: Any, fmt: str | None) -> tuple[Any, str | None]:
+    """A date column's value: text that reads as a date (in ``fmt`` or as ISO 8601), kept as text."""
+    from ..data.dates import to_datetimes
+    from ..errors import DataError
+
+    layout = f" ({fmt}, or ISO 8601)" if fmt else " (ISO 8601)"
+    if not isinstance(value, str):
+        return None, f"expected a date string{layout} or null, got {_show(value)}"
+    try:
+        to_datetimes([value], fmt, "", "")
+    except DataError:
+        return None, f"expected a date{layout}, got {_show(value)}"
+    return value, None
 
 
 def _unusable(value: float | str, kind: str) -> str | None:
@@ -236,6 +254,12 @@ def _check_array(loc: Loc, value: Any, schema: Schema, errors: list[dict[str, An
     return array
 
 
+def _described(column: Any) -> dict[str, str]:
+    if column.kind != "date":
+        return {}
+    return {"description": f"a date, as {column.format} or ISO 8601" if column.format else "a date (ISO 8601)"}
+
+
 def _decode_image(text: str, shape: tuple[int, ...]) -> np.ndarray:
     from ..data.images import decode_image
     from ..errors import DataError
@@ -258,11 +282,12 @@ def request_body_schema(schema: Schema) -> dict[str, Any]:
     if schema.modality in ("tabular", "text"):
         number = {"type": ["number", "null"], "minimum": -FLOAT32_MAX, "maximum": FLOAT32_MAX}
         types = {"numeric": ["number", "null"], "boolean": ["boolean", "null"], "text": ["string", "null"],
+                 "date": ["string", "null"],
                  "categorical": ["string", "number", "boolean", "null"]}
         ignored = [n for n in (*schema.input_columns, schema.label) if n not in set(schema.feature_names)]
         instance: dict[str, Any] = {
             "type": "object",
-            "properties": {**{c.name: number if c.kind == "numeric" else {"type": types[c.kind]}
+            "properties": {**{c.name: number if c.kind == "numeric" else {"type": types[c.kind], **_described(c)}
                               for c in schema.columns},
                            **{n: {"description": "not used by the model; ignored"} for n in ignored},
                            **({schema.id_column: {"description": "the row's id, returned beside its prediction "
