@@ -31,7 +31,7 @@ test-slow: $(STAMP)
 
 # Every benchmark in benchmarks/ (about 1.5 hours; each target below runs one of them).
 bench: bench-bar bench-tabular bench-neural bench-text bench-compress bench-latency bench-serve bench-cluster \
-	bench-store bench-metric bench-memory
+	bench-store bench-metric bench-dates bench-memory
 
 # `lepton train --budget 10s` as a user runs it, on every public set and on sets made there, vs the best
 # any system reached (BASELINES.md) and FLAML / AutoGluon at 10 s; wall from process start to exit.
@@ -75,6 +75,10 @@ bench-store: $(STAMP)
 # F1 of the positive class on imbalanced tables made there: metric="f1" vs the default at the same budget.
 bench-metric: $(STAMP)
 	$(PY) benchmarks/metric.py
+
+# Date columns read as calendar features vs the same column as a category: test metric and one record's preparation.
+bench-dates: $(STAMP)
+	$(PY) benchmarks/dates.py
 
 # `lepton train --memory 1GB` on a generated 5 GB Parquet folder: peak PSS of the process tree vs the limit
 # plus the libraries, and test R2 vs LightGBM on every row in memory (about 20 minutes, 6 GB of disk).

@@ -20,6 +20,16 @@ def test_calendar_parts_are_those_of_python_datetimes_before_and_after_1970():
         hour = stamp.hour + stamp.minute / 60 + stamp.second / 3600 + stamp.microsecond / 3.6e9
         expected = [stamp.year, stamp.month, stamp.day, stamp.weekday(), hour, (stamp - epoch) / dt.timedelta(days=1)]
         np.testing.assert_allclose(row, expected, rtol=0, atol=1e-9)
+    one_by_one = np.vstack([calendar_parts(stamps[i:i + 1]) for i in range(len(stamps))])  # the few-rows path
+    np.testing.assert_array_equal(one_by_one, got)
+
+
+def test_a_few_rows_and_many_give_the_same_parts_beyond_what_datetime_holds():
+    stamps = np.array(["2024-03-01T12:00", "NaT", "12000-01-01", "-0100-06-15"], dtype="datetime64[us]")
+    few = calendar_parts(stamps)
+    many = calendar_parts(np.tile(stamps, 5))[:4]
+    np.testing.assert_array_equal(few, many)
+    assert few[2, :3].tolist() == [12000, 1, 1] and np.isnan(few[1]).all()
 
 
 def test_a_missing_date_is_nan_in_every_part():

@@ -6,11 +6,14 @@ A date column (``data.dates``) becomes six numbers, each a feature column named 
 fraction: the trend over time). A missing date gives NaN in each, which preparation imputes in the
 dense view and the trees route in the codes view, as for any number.
 
-Computed with NumPy's calendar units on ``datetime64[us]`` (no pandas per call): a one-row
-prediction costs a few microseconds here.
+Computed with NumPy's calendar units on ``datetime64[us]`` (no pandas per call); a few rows (one
+request's) are read from Python ``datetime`` objects instead, since each NumPy call costs about a
+microsecond whatever its size: ~3 µs for one row instead of ~17. Both give the same numbers.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 
@@ -19,6 +22,10 @@ __all__ = ["DATE_PARTS", "part_names", "calendar_parts"]
 DATE_PARTS = ("year", "month", "day", "weekday", "hour", "days")
 _US_PER_DAY = 86_400_000_000
 _US_PER_HOUR = 3_600_000_000
+# At most this many rows are read one by one from Python datetimes.
+_FEW_ROWS = 8
+_EPOCH = dt.datetime(1970, 1, 1)
+_NAN_ROW = (float("nan"),) * len(DATE_PARTS)
 
 
 def part_names(column: str) -> list[str]:
@@ -29,6 +36,11 @@ def part_names(column: str) -> list[str]:
 def calendar_parts(stamps: np.ndarray) -> np.ndarray:
     """``(n_rows, len(DATE_PARTS))`` float64 of naive ``datetime64[us]`` ``stamps``, NaN where NaT."""
     stamps = np.asarray(stamps, dtype="datetime64[us]")
+    if len(stamps) <= _FEW_ROWS:
+        values = stamps.tolist()  # datetimes, None for NaT (an int beyond year 9999, which datetime cannot hold)
+        if all(v is None or type(v) is dt.datetime for v in values):
+            return np.array([_NAN_ROW if v is None else _parts_of(v) for v in values], dtype=np.float64
+                            ).reshape(len(stamps), len(DATE_PARTS))
     missing = np.isnat(stamps)
     known = np.where(missing, np.datetime64(0, "us"), stamps)
     days = known.astype("datetime64[D]")
@@ -45,3 +57,11 @@ def calendar_parts(stamps: np.ndarray) -> np.ndarray:
     ]).astype(np.float64)
     out[missing] = np.nan
     return out
+
+
+def _parts_of(stamp: dt.datetime) -> tuple[float, ...]:
+    """The calendar parts of one ``datetime`` (what :func:`calendar_parts` computes for many)."""
+    since = stamp - _EPOCH
+    return (stamp.year, stamp.month, stamp.day, stamp.weekday(),
+            (since.seconds * 1_000_000 + since.microseconds) / _US_PER_HOUR,
+            (since.days * _US_PER_DAY + since.seconds * 1_000_000 + since.microseconds) / _US_PER_DAY)
