@@ -21,7 +21,7 @@ def _stamps(n: int, seed: int = 0) -> pd.DatetimeIndex:
 
 
 @pytest.mark.parametrize("fmt", ["%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y", "%m/%d/%Y %H:%M", "%d %b %Y",
-                                 "%b %d, %Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y"])
+                                 "%b %d, %Y", "%Y-%m-%dT%H:%M:%S", "%d.%m.%Y", "%Y-%m"])
 def test_the_format_of_a_date_column_is_found_and_reads_every_value_back(fmt):
     stamps = _stamps(300)
     text = pd.Series(stamps.strftime(fmt))

@@ -2,7 +2,7 @@
 
 A column is a date column when it has a datetime dtype (pandas, NumPy or Arrow; ``datetime.date``
 values too), or when its text values look like dates (``2024-01-31``, ``31/01/2024 14:05``,
-``Jan 31, 2024``, ``2024-01-31T14:05:00Z``...): at least :data:`DATE_FRACTION` of a sample of them
+``Jan 31, 2024``, ``2024-01-31T14:05:00Z``, a month ``2024-01``...): at least :data:`DATE_FRACTION` of a sample of them
 has a date's shape and parses in one format. The format is chosen once, from the training rows, and
 kept in the schema (``Column.format``), so a row given later is read the way the training rows were
 (``01/02/2024`` stays 1 February when the column was day-first). A value the format does not fit is
@@ -43,6 +43,7 @@ _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?\s*(?:[AaPp]\.?[Mm]\.?)
 _MONTH = r"[A-Za-z]{3,9}\.?"
 _DATE_SHAPE = re.compile(
     r"^\s*(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"  # 2024-01-31, 2024/1/31
+    r"|\d{4}-\d{2}(?=\s*$)"  # 2024-01, a month
     r"|\d{1,2}[-/.]\d{1,2}[-/.](?:\d{4}|\d{2})"  # 31/01/2024, 1-31-24
     rf"|\d{{1,2}}[ -]{_MONTH}[ -,]*\d{{4}}"  # 31 Jan 2024, 31-Jan-2024
     rf"|{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}"  # Jan 31, 2024
