@@ -71,7 +71,7 @@ def test_a_dev_set_given_is_weighted_by_its_own_column(table, tmp_path):
     result = engine.search(data.iloc[:400], data.iloc[400:], label="label", weight="w")
     dev = FeatureCache(tmp_path / "cache" / "features").load(result.extra["key"]).views["dense"][1]
     np.testing.assert_array_equal(dev.weight, data["w"].iloc[400:].to_numpy())
-    with pytest.raises(DataError, match="weight column 'w' not found in the dev set"):
+    with pytest.raises(DataError, match=r"weight column 'w' not found\. Columns: x0, "):
         engine.search(data.iloc[:400], data.iloc[400:].drop(columns="w"), label="label", weight="w")
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..errors import ConfigError, DataError
 from .dataset import Dataset
+from .readers import listed_columns
 
 __all__ = ["check_weights", "weights_of_rows", "with_weights", "WEIGHT_COLUMN"]
 
@@ -66,8 +67,8 @@ def with_weights(data: Dataset, weight: str | Any) -> Dataset:
         return dataclasses.replace(data, weight=weights_of_rows(weight, len(data), data.source))
     column, frame = weight, data.X
     if not isinstance(frame, pd.DataFrame):
-        raise ConfigError(f"{data.source}: the weight column {column!r} is read from a table; give the dev set as a "
-                          "file or DataFrame.")
+        raise ConfigError(f"{data.source}: the weight column {column!r} is read from a table; give the rows as a "
+                          "file or DataFrame, or the weights as an array.")
     if column not in frame.columns:
-        raise DataError(f"{data.source}: weight column {column!r} not found in the dev set.")
+        raise DataError(f"{data.source}: weight column {column!r} not found. Columns: {listed_columns(frame)}.")
     return dataclasses.replace(data, weight=check_weights(frame[column], data.source, f"weight column {column!r}"))
