@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
-from ..search.budget import SearchBudget, parse_budget
+if TYPE_CHECKING:  # the search package imports every stage before it: not at start-up (``lepton --help``)
+    from ..search.budget import SearchBudget
 
 __all__ = ["since_start", "mark_process_start", "command_start", "search_budget", "AFTER_SEARCH_S", "MIN_WHOLE_S"]
 
@@ -53,6 +55,8 @@ def search_budget(budget: str, started: float) -> tuple[SearchBudget, str | None
     """The search's share of a whole-command ``budget`` for a command that began at ``started``
     (``command_start()``), and a note for the user when the command cannot end within it. Dollar
     budgets are the search's alone (they buy compute, not wall time)."""
+    from ..search.budget import SearchBudget, parse_budget
+
     whole = parse_budget(budget)
     if whole.seconds is None:
         return whole, None
