@@ -120,3 +120,14 @@ def test_a_column_with_the_category_dtype_stays_categorical():
     frame = pd.DataFrame({"when": pd.Categorical(days), "x": np.arange(60.0), "y": np.arange(60) % 2})
     data = load_data(frame, "y", split=None)
     assert {c.name: c.kind for c in data.schema.columns}["when"] == "categorical"
+
+
+def test_periods_are_dates_read_as_the_instant_they_start():
+    frame = pd.DataFrame({"month": pd.period_range("2020-01", periods=60, freq="M"), "x": np.arange(60.0),
+                          "y": np.arange(60) % 2})
+    data = load_data(frame, "y", split=None)
+    assert data.schema.columns[0].kind == "date"
+    column = to_datetimes(data.X["month"], None, "month", "t")
+    cells = to_datetimes(data.X["month"].astype(object).to_numpy()[:3], None, "month", "t")  # as records give them
+    np.testing.assert_array_equal(cells, column[:3])
+    assert column[:2].tolist() == [dt.datetime(2020, 1, 1), dt.datetime(2020, 2, 1)]

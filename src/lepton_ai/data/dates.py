@@ -1,8 +1,9 @@
 """Date and time columns: which text columns hold dates, in what format, and reading their values.
 
-A column is a date column when it has a datetime dtype (pandas, NumPy or Arrow; ``datetime.date``
-values too), or when its text values look like dates (``2024-01-31``, ``31/01/2024 14:05``,
-``Jan 31, 2024``, ``2024-01-31T14:05:00Z``, a month ``2024-01``...): at least :data:`DATE_FRACTION` of a sample of them
+A column is a date column when it has a datetime or period dtype (pandas, NumPy or Arrow;
+``datetime.date`` values too; a period is read as the instant it starts), or when its text values
+look like dates (``2024-01-31``, ``31/01/2024 14:05``, ``Jan 31, 2024``, ``2024-01-31T14:05:00Z``, a
+month ``2024-01``...): at least :data:`DATE_FRACTION` of a sample of them
 has a date's shape and parses in one format. The format is chosen once, from the training rows, and
 kept in the schema (``Column.format``), so a row given later is read the way the training rows were
 (``01/02/2024`` stays 1 February when the column was day-first). A value the format does not fit is
@@ -59,8 +60,9 @@ class DateGuess:
 
 
 def is_datetime_values(present: pd.Series) -> bool:
-    """Whether the non-missing values of a column are datetimes by their dtype or their Python type."""
-    if pd.api.types.is_datetime64_any_dtype(present):
+    """Whether the non-missing values of a column are datetimes (or periods: months, quarters) by their
+    dtype or their Python type."""
+    if pd.api.types.is_datetime64_any_dtype(present) or isinstance(present.dtype, pd.PeriodDtype):
         return True
     if present.dtype != object or not len(present):
         return False
@@ -102,11 +104,15 @@ def to_datetimes(values: Any, fmt: str | None, name: str, source: str) -> np.nda
     if isinstance(values, (pd.Series, pd.Index)):
         values = values.array
     dtype = getattr(values, "dtype", None)
+    if isinstance(dtype, pd.PeriodDtype):  # a month, a quarter...: the instant it starts
+        values, dtype = values.to_timestamp(), np.dtype("datetime64[ns]")
     if isinstance(dtype, pd.DatetimeTZDtype):
         return np.asarray(values.tz_convert("UTC").tz_localize(None).to_numpy(), dtype=_UNIT)
     if dtype is not None and pd.api.types.is_datetime64_dtype(dtype):
         return np.asarray(values.to_numpy(), dtype=_UNIT)
     cells = values.tolist() if hasattr(values, "tolist") else list(values)
+    if pd.Period in set(map(type, cells)):  # periods one by one (records, object columns): their start
+        cells = [v.to_timestamp() if type(v) is pd.Period else v for v in cells]
     if len(cells) <= _FEW_CELLS:
         return np.array([_cell(v, fmt, name, source, row) for row, v in enumerate(cells)], dtype=_UNIT)
     for row in _not_text_or_dates(cells):  # pandas would read a number as an epoch time: none is a date
