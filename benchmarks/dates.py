@@ -14,7 +14,6 @@ dates costs time on every prediction. Every figure comes from this one run.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine_line, settle, versions_line  # noqa: E402
+from harness import seeded_comparison_args, settle  # noqa: E402
 
 _FORMATS = ("%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%b %d, %Y %H:%M")
 
@@ -65,16 +64,11 @@ def _prepare_us(model, record: dict, repeats: int = 7, calls: int = 300) -> tupl
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=int, default=15)
-    parser.add_argument("--seeds", default="0,1,2")
-    args = parser.parse_args()
-    print(machine_line())
-    print(versions_line())
+    budget, seeds = seeded_comparison_args(__doc__)
     from lepton_ai import LeptonModel, SinglePointTechnique
 
     gains = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in seeds:
         frame, label, task = make_table(seed)
         test = frame.sample(frac=0.25, random_state=seed)
         train = frame.drop(test.index)
@@ -84,7 +78,7 @@ def main() -> None:
             settle()
             with tempfile.TemporaryDirectory(prefix="lepton-dates-") as home, warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                model = LeptonModel(budget=f"{args.budget}s", seed=0, verbose=0,
+                model = LeptonModel(budget=f"{budget}s", seed=0, verbose=0,
                                     engine=SinglePointTechnique(home=home)).train(as_given(train), label=label)
                 record = as_given(test).drop(columns=label).iloc[0].to_dict()
                 kinds = {c.name: c.kind for c in model.schema.columns}
@@ -99,7 +93,7 @@ def main() -> None:
               f"column as a category {category:.4f} ({kind_k}; {id_k} {family_k}); gain {calendar - category:+.4f}. "
               f"One record's preparation: {us_c[0]:.1f} us ({us_c[1]:.1f}-{us_c[2]:.1f}) vs {us_k[0]:.1f} us "
               f"({us_k[1]:.1f}-{us_k[2]:.1f}), {us_c[0] / us_k[0]:.2f}x")
-    print(f"median gain of calendar features over the category at {args.budget}s: {statistics.median(gains):+.4f} "
+    print(f"median gain of calendar features over the category at {budget}s: {statistics.median(gains):+.4f} "
           f"(range {min(gains):+.4f} .. {max(gains):+.4f})")
 
 

@@ -203,3 +203,18 @@ def busy_cores(window_s: float = 0.25) -> float:
 def versions_line() -> str:
     found = [f"{d} {v}" for d in VERSIONED if (v := version(d))]
     return "# versions: " + ", ".join(found)
+
+
+def seeded_comparison_args(doc: str) -> tuple[int, list[int]]:
+    """``--budget`` (seconds, default 15) and ``--seeds`` (default 0,1,2) of a benchmark that trains
+    twice per made-up table, the module's ``doc`` as its help; prints the machine and versions lines."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--budget", type=int, default=15)
+    parser.add_argument("--seeds", default="0,1,2")
+    args = parser.parse_args()
+    print(machine_line())
+    print(versions_line())
+    return args.budget, [int(s) for s in args.seeds.split(",")]
+

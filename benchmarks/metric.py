@@ -14,7 +14,6 @@ Every figure comes from this one run.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, f1_score
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from harness import machine_line, versions_line  # noqa: E402
+from harness import seeded_comparison_args  # noqa: E402
 
 
 def make_table(seed: int, n: int = 6_000) -> pd.DataFrame:
@@ -43,16 +42,11 @@ def make_table(seed: int, n: int = 6_000) -> pd.DataFrame:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--budget", type=int, default=15)
-    parser.add_argument("--seeds", default="0,1,2")
-    args = parser.parse_args()
-    print(machine_line())
-    print(versions_line())
+    budget, seeds = seeded_comparison_args(__doc__)
     from lepton_ai import LeptonModel, SinglePointTechnique
 
     gains = []
-    for seed in (int(s) for s in args.seeds.split(",")):
+    for seed in seeds:
         frame = make_table(seed)
         test = frame.sample(frac=0.25, random_state=seed)
         train = frame.drop(test.index)
@@ -61,7 +55,7 @@ def main() -> None:
         for metric in (None, "f1"):
             with tempfile.TemporaryDirectory(prefix="lepton-metric-") as home, warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
-                model = LeptonModel(metric=metric, budget=f"{args.budget}s", seed=0, verbose=0,
+                model = LeptonModel(metric=metric, budget=f"{budget}s", seed=0, verbose=0,
                                     engine=SinglePointTechnique(home=home)).train(train, label="churned")
                 predicted = model.predict(test) == "yes"
                 threshold = model.chosen.threshold
@@ -73,7 +67,7 @@ def main() -> None:
         print(f"table seed {seed} ({truth.mean():.0%} positive, {len(train)} train / {len(test)} test rows): "
               f"test F1 ranked by accuracy {f1_default:.4f} (accuracy {acc_default:.4f}, {id_d} {fam_d}); "
               f"ranked by f1 {f1_f1:.4f} (accuracy {acc_f1:.4f}, {id_f} {fam_f}); gain {f1_f1 - f1_default:+.4f}")
-    print(f"median F1 gain of metric='f1' over the default at {args.budget}s: {statistics.median(gains):+.4f} "
+    print(f"median F1 gain of metric='f1' over the default at {budget}s: {statistics.median(gains):+.4f} "
           f"(range {min(gains):+.4f} .. {max(gains):+.4f})")
 
 
